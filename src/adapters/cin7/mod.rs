@@ -1,0 +1,1 @@
+//! Cin7 Core API v2 client (read half): locations, availability, products, suppliers, purchases.

@@ -1,0 +1,1 @@
+//! The HTTP layer shared by both API clients: retry classification, backoff, pacing and counters.

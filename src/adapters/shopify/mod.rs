@@ -1,0 +1,3 @@
+//! Shopify Admin GraphQL client: orders (paged and bulk), locations, product variants.
+
+pub mod queries;

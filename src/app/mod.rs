@@ -1,0 +1,1 @@
+//! One module per subcommand: orchestration only (args → calls on adapters, store and core).

@@ -1,0 +1,1 @@
+//! Command-line interface (clap derive only): global flags and one `Args` struct per subcommand.

@@ -1,0 +1,6 @@
+//! The pure heart of replenish: domain types and (from the planning issue on) the planning arithmetic.
+//!
+//! Nothing in here does IO, reads a clock or awaits: callers pass `as_of` dates and data already
+//! fetched. That is what lets the planning contract be tested number by number.
+
+pub mod model;

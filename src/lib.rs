@@ -1,0 +1,19 @@
+//! replenish — inventory replenishment for brands selling on Shopify and purchasing in Cin7 Core.
+//!
+//! Data flows one way: **adapters fetch → store records → core decides → app pushes**.
+//!
+//! - [`core`]: pure domain types and arithmetic (no IO, clock or async).
+//! - [`adapters`]: HTTP clients for Cin7 Core and the Shopify Admin GraphQL API.
+//! - [`store`]: the embedded SQLite store.
+//! - [`sandbox`]: a local, stateful imitation of both APIs for trials and tests.
+//! - [`app`]: one module per subcommand, orchestration only.
+//! - [`output`]: rendering (tables, JSON, progress bars).
+
+pub mod adapters;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod core;
+pub mod output;
+pub mod sandbox;
+pub mod store;

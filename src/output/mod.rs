@@ -1,0 +1,1 @@
+//! Rendering only: tables, JSON and progress bars. No decisions are made here.
