@@ -1,1 +1,134 @@
 //! Command-line interface (clap derive only): global flags and one `Args` struct per subcommand.
+//! No behaviour lives here; `app::run` turns these into calls.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Inventory replenishment for Shopify + Cin7 Core: paid-order velocity, days of cover and draft
+/// purchase orders.
+///
+/// Reports go to stdout; logs and progress go to stderr. Exit codes: 0 done, 1 a run failed,
+/// 2 bad usage or configuration, 3 done but something needs a person.
+#[derive(Debug, Parser)]
+#[command(name = "replenish", version, propagate_version = true)]
+pub struct Cli {
+    /// Config file (default: ./replenish.toml, else the platform config dir).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Replace the wall clock with this instant (RFC 3339), for tests and reproductions.
+    #[arg(long, global = true, env = "REPLENISH_NOW", value_name = "RFC3339")]
+    pub now: Option<String>,
+
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented replenish.toml and a .env.example naming every secret (never overwrites).
+    Init(InitArgs),
+    /// Pull Shopify orders and Cin7 stock, catalog and purchases into the local store.
+    Sync(SyncArgs),
+    /// Serve a local imitation of the Cin7 Core and Shopify Admin APIs with a generated catalog.
+    Sandbox(SandboxArgs),
+    /// Start the sandbox in-process and run the tool against it: the zero-configuration tour.
+    Demo(DemoArgs),
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people (the default on a terminal).
+    Table,
+    /// JSON for programs (the default when stdout is not a terminal).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to write replenish.toml and .env.example into.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Backfill this many days of orders with a bulk operation, even if the store already has
+    /// orders (the first sync backfills the velocity window by itself). Beyond 60 days Shopify
+    /// requires the read_all_orders scope.
+    #[arg(long, value_name = "N")]
+    pub backfill_days: Option<u32>,
+
+    /// Output format of the summary (default: table on a terminal, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub bind: String,
+    /// Seed of the generated world (everything generated is a pure function of seed and flags).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of Cin7 products.
+    #[arg(long, default_value_t = 500)]
+    pub skus: usize,
+    /// Number of Cin7 warehouse locations.
+    #[arg(long, default_value_t = 2)]
+    pub locations: usize,
+    /// Number of suppliers.
+    #[arg(long, default_value_t = 12)]
+    pub suppliers: usize,
+    /// Days of order history before now.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    /// Average paid orders per day.
+    #[arg(long, default_value_t = 200)]
+    pub orders_per_day: u32,
+    /// Share of Shopify SKUs that differ from Cin7's (case, spaces, unknown).
+    #[arg(long, default_value_t = 0.08)]
+    pub mismatch_rate: f64,
+    /// Share of API requests that fail at random (503, 429, 500, slow, dropped connection).
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Cin7 requests allowed per rolling minute (Cin7 Core's documented limit is 60).
+    #[arg(long, default_value_t = 60)]
+    pub cin7_rpm: u32,
+    /// HTTP status of Cin7 throttling answers: 503 (with the limit in the body) or 429 (with Retry-After).
+    #[arg(long, default_value_t = 503)]
+    pub throttle_status: u16,
+    /// Retry-After seconds sent with 429 answers.
+    #[arg(long, default_value_t = 60)]
+    pub retry_after_secs: u64,
+    /// Deliver new orders as signed orders/paid webhooks to this URL.
+    #[arg(long, requires = "webhook_secret")]
+    pub webhook_url: Option<String>,
+    /// Secret used to sign webhook deliveries.
+    #[arg(long)]
+    pub webhook_secret: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of products in the demo catalog.
+    #[arg(long, default_value_t = 200)]
+    pub skus: usize,
+    /// Seed of the generated world.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output format of the summary (default: table on a terminal, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}

@@ -1,1 +1,120 @@
 //! One module per subcommand: orchestration only (args → calls on adapters, store and core).
+//! Errors are wrapped with context here (anyhow) and mapped to exit codes once, in [`report_error`].
+
+pub mod demo;
+pub mod init;
+pub mod sandbox;
+pub mod sync;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+
+use crate::cli::{Cli, Command, Format};
+use crate::config::{ConfigError, ProcessEnv, Settings};
+
+/// Exit code: done, but something needs a person.
+pub const EXIT_ATTENTION: u8 = 3;
+
+/// A usage problem found after parsing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Logs go to stderr; `RUST_LOG` overrides the verbosity flags.
+pub fn init_tracing(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("replenish={default},warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// The clock: `--now` / `REPLENISH_NOW` when given, else the wall clock, read once per run.
+pub fn resolve_now(now: Option<&str>) -> Result<DateTime<Utc>> {
+    match now {
+        None => Ok(Utc::now()),
+        Some(text) => DateTime::parse_from_rfc3339(text.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| {
+                UsageError(format!(
+                    "--now / REPLENISH_NOW: {text:?} is not an RFC 3339 instant (e.g. 2026-11-27T08:00:00Z): {e}"
+                ))
+                .into()
+            }),
+    }
+}
+
+/// The report format: as asked, else a table on a terminal and JSON otherwise.
+pub fn resolve_format(asked: Option<Format>) -> Format {
+    asked.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    })
+}
+
+/// Loads the settings for commands that need a config file.
+pub fn load_settings(cli_config: Option<&std::path::Path>) -> Result<Settings> {
+    let path = crate::config::locate(cli_config)?;
+    let settings = Settings::load(&path, &ProcessEnv)?;
+    tracing::info!(config = %path.display(), "loaded configuration");
+    Ok(settings)
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let now = resolve_now(cli.now.as_deref())?;
+    match cli.command {
+        Command::Init(args) => init::exec(&args),
+        Command::Sync(args) => {
+            let settings = load_settings(cli.config.as_deref())?;
+            runtime()?.block_on(sync::exec(&settings, &args, now))
+        }
+        Command::Sandbox(args) => runtime()?.block_on(sandbox::exec(&args, now)),
+        Command::Demo(args) => runtime()?.block_on(demo::exec(&args, now)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Prints the error chain on stderr and picks the exit code: 2 for configuration and usage
+/// problems, 0 for a closed pipe (`replenish plan | head`), 1 for everything else.
+pub fn report_error(err: &anyhow::Error) -> ExitCode {
+    for cause in err.chain() {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return ExitCode::SUCCESS;
+        }
+    }
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    let usage = err
+        .chain()
+        .any(|c| c.downcast_ref::<ConfigError>().is_some() || c.downcast_ref::<UsageError>().is_some());
+    if usage {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}

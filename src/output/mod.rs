@@ -1,1 +1,4 @@
 //! Rendering only: tables, JSON and progress bars. No decisions are made here.
+
+pub mod progress;
+pub mod sync;

@@ -1,1 +1,447 @@
-//! Cin7 Core API v2 client (read half): locations, availability, products, suppliers, purchases.
+//! Cin7 Core API v2 client (read half): locations, availability, products with suppliers and
+//! reorder levels, suppliers, the purchase list and purchase detail.
+//!
+//! Every request is paced by the process-wide [`Pacer`] (GCRA, `cin7.requests_per_minute`,
+//! lowered when Cin7 throttles), retried through [`with_retry`], and counted per endpoint. List
+//! endpoints page with `Page`/`Limit` (`cin7.page_size`, max 1000), computing the page count from
+//! `Total` and stopping early on a short page. Cin7 sometimes reports errors as an `ErrorCode`
+//! body with HTTP 200; those are failures too.
+
+pub mod dto;
+
+use std::sync::Arc;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::adapters::http::{
+    ApiError, Counters, ErrorClass, Pacer, RetryPolicy, excerpt, parse_retry_after, with_retry,
+};
+use crate::config::Settings;
+use crate::core::model::{
+    AvailabilityRow, Location, Product, Purchase, PurchaseDetail, Supplier,
+};
+
+/// Where paging stands, for progress reporting.
+#[derive(Debug, Clone, Copy)]
+pub struct PageProgress {
+    pub rows: usize,
+    pub total: Option<usize>,
+}
+
+/// The Cin7 Core client. Cheap to clone; clones share the pacer and counters.
+#[derive(Clone)]
+pub struct Cin7Client {
+    http: reqwest::Client,
+    base: String,
+    account_id: SecretString,
+    application_key: SecretString,
+    page_size: u32,
+    pacer: Arc<Pacer>,
+    retry: RetryPolicy,
+    counters: Counters,
+}
+
+impl Cin7Client {
+    pub fn new(
+        settings: &Settings,
+        http: reqwest::Client,
+        counters: Counters,
+    ) -> Result<Cin7Client, crate::config::ConfigError> {
+        let (account_id, application_key) = settings.cin7_credentials()?;
+        let mut base = settings.cin7.base_url.clone();
+        if !base.ends_with('/') {
+            base.push('/');
+        }
+        Ok(Cin7Client {
+            http,
+            base,
+            account_id,
+            application_key,
+            page_size: settings.cin7.page_size.clamp(1, 1000),
+            pacer: Arc::new(Pacer::new(settings.cin7.requests_per_minute)),
+            retry: RetryPolicy::from_settings(&settings.http),
+            counters,
+        })
+    }
+
+    /// The current request rate (after any lowering).
+    pub fn rate(&self) -> u32 {
+        self.pacer.rate()
+    }
+
+    fn auth_headers(&self) -> Result<HeaderMap, ApiError> {
+        let mut headers = HeaderMap::new();
+        for (name, secret) in [
+            ("api-auth-accountid", &self.account_id),
+            ("api-auth-applicationkey", &self.application_key),
+        ] {
+            let mut value = HeaderValue::from_str(secret.expose_secret()).map_err(|_| {
+                ApiError::new(
+                    "cin7",
+                    ErrorClass::Client,
+                    format!("the Cin7 credential for header {name} contains characters not allowed in a header"),
+                )
+            })?;
+            value.set_sensitive(true);
+            headers.insert(HeaderName::from_static(name), value);
+        }
+        Ok(headers)
+    }
+
+    /// One GET with pacing, retries, counting and classification; returns the parsed JSON body.
+    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ApiError> {
+        let label = format!("cin7 GET {path}");
+        let url = format!("{}{}", self.base, path);
+        let headers = self.auth_headers()?;
+        with_retry(&self.retry, &self.counters, &label, true, || async {
+            self.pacer.until_ready().await;
+            self.counters.request(&label);
+            let resp = self
+                .http
+                .get(&url)
+                .headers(headers.clone())
+                .query(query)
+                .send()
+                .await
+                .map_err(|e| ApiError::from_transport(&label, &e))?;
+            let status = resp.status().as_u16();
+            let resp_headers = resp.headers().clone();
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| ApiError::from_transport(&label, &e))?;
+            match classify(&label, status, &resp_headers, &body) {
+                Ok(value) => Ok(value),
+                Err(e) => {
+                    if e.class == ErrorClass::Throttling {
+                        self.counters.throttled(&label);
+                        self.pacer.lower(e.limit_per_minute);
+                    }
+                    Err(e)
+                }
+            }
+        })
+        .await
+    }
+
+    /// Fetches every page of a list endpoint and decodes each record into `T`.
+    async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        list_key: &str,
+        params: &[(&str, String)],
+        on_page: &mut dyn FnMut(PageProgress),
+    ) -> Result<Vec<T>, ApiError> {
+        let label = format!("cin7 GET {path}");
+        let limit = self.page_size as usize;
+        let mut out = Vec::new();
+        let mut page = 1usize;
+        loop {
+            let mut query: Vec<(&str, String)> = params.to_vec();
+            query.push(("Page", page.to_string()));
+            query.push(("Limit", limit.to_string()));
+            let body = self.get(path, &query).await?;
+            let total = body
+                .get("Total")
+                .and_then(Value::as_u64)
+                .map(|t| t as usize);
+            let items = match body.get(list_key) {
+                Some(Value::Array(items)) => items,
+                Some(Value::Null) | None if total == Some(0) => &Vec::new(),
+                Some(Value::Null) | None => {
+                    return Err(ApiError::new(
+                        &label,
+                        ErrorClass::Decode,
+                        format!("page {page}: the answer has no `{list_key}` list: {}", excerpt(body.to_string().as_bytes())),
+                    ));
+                }
+                Some(other) => {
+                    return Err(ApiError::new(
+                        &label,
+                        ErrorClass::Decode,
+                        format!("page {page}: `{list_key}` is not a list but {}", kind(other)),
+                    ));
+                }
+            };
+            let n = items.len();
+            for (i, item) in items.iter().enumerate() {
+                out.push(decode_record(&label, list_key, page, limit, i, item)?);
+            }
+            on_page(PageProgress {
+                rows: out.len(),
+                total,
+            });
+            let done = n < limit || n == 0 || total.is_some_and(|t| page * limit >= t);
+            if done {
+                return Ok(out);
+            }
+            page += 1;
+        }
+    }
+
+    pub async fn locations(
+        &self,
+        on_page: &mut dyn FnMut(PageProgress),
+    ) -> Result<Vec<Location>, ApiError> {
+        let rows: Vec<dto::LocationDto> = self.list("ref/location", "LocationList", &[], on_page).await?;
+        Ok(rows.into_iter().map(Location::from).collect())
+    }
+
+    /// Every availability row (product × location × bin × batch), or those of one SKU.
+    pub async fn availability(
+        &self,
+        sku: Option<&str>,
+        on_page: &mut dyn FnMut(PageProgress),
+    ) -> Result<Vec<AvailabilityRow>, ApiError> {
+        let mut params = Vec::new();
+        if let Some(sku) = sku {
+            params.push(("Sku", sku.to_string()));
+        }
+        let rows: Vec<dto::AvailabilityDto> = self
+            .list("ref/productavailability", "ProductAvailabilityList", &params, on_page)
+            .await?;
+        Ok(rows.into_iter().map(AvailabilityRow::from).collect())
+    }
+
+    /// Active products with their suppliers (and supplier options) and reorder levels.
+    pub async fn products(
+        &self,
+        on_page: &mut dyn FnMut(PageProgress),
+    ) -> Result<Vec<Product>, ApiError> {
+        let params = [
+            ("IncludeSuppliers", "true".to_string()),
+            ("IncludeReorderLevels", "true".to_string()),
+        ];
+        let rows: Vec<dto::ProductDto> = self.list("product", "Products", &params, on_page).await?;
+        Ok(rows.into_iter().map(Product::from).collect())
+    }
+
+    pub async fn suppliers(
+        &self,
+        on_page: &mut dyn FnMut(PageProgress),
+    ) -> Result<Vec<Supplier>, ApiError> {
+        let rows: Vec<dto::SupplierDto> = self.list("supplier", "SupplierList", &[], on_page).await?;
+        Ok(rows.into_iter().map(Supplier::from).collect())
+    }
+
+    /// Purchases, all of them or those updated since `updated_since` (Cin7's UTC format).
+    pub async fn purchase_list(
+        &self,
+        updated_since: Option<chrono::NaiveDateTime>,
+        on_page: &mut dyn FnMut(PageProgress),
+    ) -> Result<Vec<Purchase>, ApiError> {
+        let mut params = Vec::new();
+        if let Some(since) = updated_since {
+            params.push((
+                "UpdatedSince",
+                since.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            ));
+        }
+        let rows: Vec<dto::PurchaseListDto> = self
+            .list("purchaseList", "PurchaseList", &params, on_page)
+            .await?;
+        Ok(rows.into_iter().map(Purchase::from).collect())
+    }
+
+    /// One purchase's detail (`GET purchase?ID=`).
+    pub async fn purchase_detail(&self, id: &str) -> Result<PurchaseDetail, ApiError> {
+        let label = "cin7 GET purchase";
+        let body = self.get("purchase", &[("ID", id.to_string())]).await?;
+        let dto: dto::PurchaseDetailDto = decode_value(label, &format!("purchase {id}"), &body)?;
+        Ok(dto.into())
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Decodes one list record, naming endpoint, record (position, ID and SKU when present) and the
+/// JSON path of the bad field.
+fn decode_record<T: DeserializeOwned>(
+    label: &str,
+    list_key: &str,
+    page: usize,
+    limit: usize,
+    index: usize,
+    item: &Value,
+) -> Result<T, ApiError> {
+    let mut record = format!("{list_key}[{}] (page {page})", (page - 1) * limit + index);
+    for key in ["ID", "SKU", "Name", "OrderNumber"] {
+        if let Some(v) = item.get(key).and_then(Value::as_str) {
+            record.push_str(&format!(" {key}={v}"));
+        }
+    }
+    decode_value(label, &record, item)
+}
+
+fn decode_value<T: DeserializeOwned>(label: &str, record: &str, value: &Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::new(
+            label,
+            ErrorClass::Decode,
+            format!("{record}: field `{path}`: {}", e.inner()),
+        )
+    })
+}
+
+/// The per-minute limit named in a throttling text ("You reached 60 calls per minute API limit").
+pub fn named_limit(text: &str) -> Option<u32> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find("calls per minute")?;
+    let digits: String = lower[..at]
+        .trim_end()
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    digits.parse().ok()
+}
+
+/// The `ErrorCode`/`Exception` of a Cin7 Error Model body (object or list of objects).
+fn error_model(body: &Value) -> Option<(i64, String)> {
+    let first = match body {
+        Value::Array(items) => items.first()?,
+        other => other,
+    };
+    let code = first.get("ErrorCode")?;
+    let code = code
+        .as_i64()
+        .or_else(|| code.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0);
+    let message = match body {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.get("Exception").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other
+            .get("Exception")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+    };
+    Some((code, message))
+}
+
+/// Turns one Cin7 answer into JSON or a classified error.
+pub fn classify(label: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let text = String::from_utf8_lossy(body);
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let retry_after = parse_retry_after(headers, chrono::Utc::now());
+    let throttled = |message: String| {
+        let mut e = ApiError::new(label, ErrorClass::Throttling, message).with_status(status);
+        e.retry_after = retry_after;
+        e.limit_per_minute = named_limit(&text);
+        e
+    };
+    if status == 429 {
+        return Err(throttled(format!("throttled (429): {}", excerpt(body))));
+    }
+    if status == 503 && text.to_ascii_lowercase().contains("calls per minute") {
+        return Err(throttled(format!("throttled (503): {}", excerpt(body))));
+    }
+    if let Some((code, message)) = parsed.as_ref().and_then(error_model) {
+        let class = match code {
+            429 => ErrorClass::Throttling,
+            503 if message.to_ascii_lowercase().contains("calls per minute") => ErrorClass::Throttling,
+            c if c >= 500 => ErrorClass::Server,
+            _ if status >= 500 => ErrorClass::Server,
+            _ => ErrorClass::Client,
+        };
+        if class == ErrorClass::Throttling {
+            return Err(throttled(format!("throttled (ErrorCode {code}): {message}")));
+        }
+        return Err(ApiError::new(
+            label,
+            class,
+            format!("Cin7 error {code} (HTTP {status}): {message}"),
+        )
+        .with_status(status));
+    }
+    match status {
+        200..=299 => parsed.ok_or_else(|| {
+            let detail = serde_json::from_slice::<Value>(body)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            ApiError::new(
+                label,
+                ErrorClass::Decode,
+                format!("malformed JSON ({detail}): {}", excerpt(body)),
+            )
+            .with_status(status)
+        }),
+        403 => Err(ApiError::new(
+            label,
+            ErrorClass::Client,
+            "Cin7 refused the credentials (403): check CIN7_ACCOUNT_ID and CIN7_APPLICATION_KEY",
+        )
+        .with_status(status)),
+        500..=599 => Err(ApiError::new(
+            label,
+            ErrorClass::Server,
+            format!("server error {status}: {}", excerpt(body)),
+        )
+        .with_status(status)),
+        _ => Err(ApiError::new(
+            label,
+            ErrorClass::Client,
+            format!("HTTP {status}: {}", excerpt(body)),
+        )
+        .with_status(status)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_limit_reads_the_number_before_the_phrase() {
+        assert_eq!(named_limit("You reached 60 calls per minute API limit"), Some(60));
+        assert_eq!(named_limit("You reached 100 calls per minute"), Some(100));
+        assert_eq!(named_limit("Too many calls per minute"), None);
+        assert_eq!(named_limit("Service unavailable"), None);
+    }
+
+    #[test]
+    fn classification_of_cin7_answers() {
+        let h = HeaderMap::new();
+        let c = |status, body: &str| classify("ep", status, &h, body.as_bytes());
+        assert_eq!(c(503, "You reached 60 calls per minute API limit").unwrap_err().class, ErrorClass::Throttling);
+        assert_eq!(
+            c(503, "You reached 60 calls per minute API limit").unwrap_err().limit_per_minute,
+            Some(60)
+        );
+        assert_eq!(c(503, "Service Unavailable").unwrap_err().class, ErrorClass::Server);
+        assert_eq!(c(429, "{}").unwrap_err().class, ErrorClass::Throttling);
+        assert_eq!(c(500, "oops").unwrap_err().class, ErrorClass::Server);
+        assert_eq!(c(400, r#"[{"ErrorCode":400,"Exception":"bad"}]"#).unwrap_err().class, ErrorClass::Client);
+        let e = c(200, r#"[{"ErrorCode":500,"Exception":"object could not be parsed"}]"#).unwrap_err();
+        assert_eq!(e.class, ErrorClass::Server);
+        assert!(e.message.contains("object could not be parsed"));
+        assert_eq!(c(200, r#"{"ErrorCode":400,"Exception":"no"}"#).unwrap_err().class, ErrorClass::Client);
+        assert_eq!(c(200, "{not json").unwrap_err().class, ErrorClass::Decode);
+        assert_eq!(c(403, "Incorrect credentials!").unwrap_err().class, ErrorClass::Client);
+        assert!(c(200, r#"{"Total":0}"#).is_ok());
+    }
+}

@@ -1,3 +1,601 @@
-//! Shopify Admin GraphQL client: orders (paged and bulk), locations, product variants.
+//! Shopify Admin GraphQL client: orders (paged incrementally, or backfilled with one bulk
+//! operation), locations, and product variants.
+//!
+//! Pacing is cost-based: every answer's `extensions.cost.throttleStatus` updates a local model of
+//! the app's bucket, and before a request whose cost the bucket cannot cover the client waits
+//! `(cost − available) / restoreRate` instead of hammering. A `THROTTLED` error (HTTP 200) is a
+//! throttling error with exactly that wait; HTTP 429 honours `Retry-After`.
 
+pub mod dto;
 pub mod queries;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures_util::StreamExt;
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::adapters::http::{
+    ApiError, Counters, ErrorClass, RetryPolicy, excerpt, parse_retry_after, with_retry,
+};
+use crate::config::Settings;
+use crate::core::model::Order;
+use dto::{BulkOperation, Connection, FulfillmentOrderNode, LineItemNode, OrderNode, ShopifyLocation};
+
+/// The app's cost bucket as last reported.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    available: f64,
+    maximum: f64,
+    restore_rate: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn available_now(&self) -> f64 {
+        (self.available + self.at.elapsed().as_secs_f64() * self.restore_rate).min(self.maximum)
+    }
+
+    /// How long to wait before spending `cost` points.
+    fn wait_for(&self, cost: f64) -> Duration {
+        let short = cost.min(self.maximum) - self.available_now();
+        if short <= 0.0 || self.restore_rate <= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(short / self.restore_rate)
+        }
+    }
+}
+
+/// Progress of an order fetch.
+#[derive(Debug, Clone)]
+pub enum OrderProgress {
+    Page { orders: usize },
+    BulkRunning { status: String, objects: u64 },
+    BulkDownloading { lines: usize },
+}
+
+/// The Shopify Admin GraphQL client. Cheap to clone; clones share pacing and counters.
+#[derive(Clone)]
+pub struct ShopifyClient {
+    http: reqwest::Client,
+    endpoint: String,
+    token: SecretString,
+    retry: RetryPolicy,
+    counters: Counters,
+    bucket: Arc<Mutex<Option<Bucket>>>,
+    orders_page_size: u32,
+    line_items_page_size: u32,
+    bulk_poll: Duration,
+}
+
+impl ShopifyClient {
+    pub fn new(
+        settings: &Settings,
+        http: reqwest::Client,
+        counters: Counters,
+    ) -> Result<ShopifyClient, crate::config::ConfigError> {
+        let token = settings.shopify_token()?;
+        let endpoint = format!(
+            "{}/admin/api/{}/graphql.json",
+            settings.shopify.base_url.trim_end_matches('/'),
+            settings.shopify.api_version
+        );
+        Ok(ShopifyClient {
+            http,
+            endpoint,
+            token,
+            retry: RetryPolicy::from_settings(&settings.http),
+            counters,
+            bucket: Arc::new(Mutex::new(None)),
+            orders_page_size: settings.shopify.orders_page_size.clamp(1, 250),
+            line_items_page_size: settings.shopify.line_items_page_size.clamp(1, 250),
+            bulk_poll: Duration::from_millis(settings.shopify.bulk_poll_ms.max(10)),
+        })
+    }
+
+    fn bucket(&self) -> Option<Bucket> {
+        *self.bucket.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn update_bucket(&self, body: &Value) {
+        let Some(status) = body.pointer("/extensions/cost/throttleStatus") else {
+            return;
+        };
+        let get = |k: &str| status.get(k).and_then(Value::as_f64);
+        if let (Some(available), Some(maximum), Some(restore_rate)) = (
+            get("currentlyAvailable"),
+            get("maximumAvailable"),
+            get("restoreRate"),
+        ) {
+            *self.bucket.lock().unwrap_or_else(|p| p.into_inner()) = Some(Bucket {
+                available,
+                maximum,
+                restore_rate,
+                at: Instant::now(),
+            });
+        }
+    }
+
+    /// Sends one GraphQL operation (paced, retried, counted) and returns its `data`.
+    async fn graphql(
+        &self,
+        operation: &str,
+        query: &str,
+        variables: Value,
+        estimated_cost: u32,
+    ) -> Result<Value, ApiError> {
+        let label = format!("shopify {operation}");
+        let body = json!({ "query": query, "variables": variables });
+        let mut token = HeaderValue::from_str(self.token.expose_secret()).map_err(|_| {
+            ApiError::new(
+                &label,
+                ErrorClass::Client,
+                "SHOPIFY_ACCESS_TOKEN contains characters not allowed in a header",
+            )
+        })?;
+        token.set_sensitive(true);
+        with_retry(&self.retry, &self.counters, &label, true, || async {
+            if let Some(bucket) = self.bucket() {
+                let wait = bucket.wait_for(estimated_cost as f64);
+                if !wait.is_zero() {
+                    tracing::debug!(wait_ms = wait.as_millis() as u64, "pacing Shopify query cost");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+            self.counters.request(&label);
+            let resp = self
+                .http
+                .post(&self.endpoint)
+                .header("X-Shopify-Access-Token", token.clone())
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| ApiError::from_transport(&label, &e))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| ApiError::from_transport(&label, &e))?;
+            let result = self.classify(&label, status, &headers, &bytes);
+            if let Err(e) = &result
+                && e.class == ErrorClass::Throttling
+            {
+                self.counters.throttled(&label);
+            }
+            result
+        })
+        .await
+    }
+
+    fn classify(
+        &self,
+        label: &str,
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        bytes: &[u8],
+    ) -> Result<Value, ApiError> {
+        match status {
+            200..=299 => {}
+            429 => {
+                let mut e = ApiError::new(label, ErrorClass::Throttling, format!("throttled (429): {}", excerpt(bytes)))
+                    .with_status(status);
+                e.retry_after = parse_retry_after(headers, Utc::now());
+                return Err(e);
+            }
+            401 | 403 => {
+                return Err(ApiError::new(
+                    label,
+                    ErrorClass::Client,
+                    format!("Shopify refused the access token (HTTP {status}): check SHOPIFY_ACCESS_TOKEN and the app's scopes (read_orders, read_all_orders)"),
+                )
+                .with_status(status));
+            }
+            500..=599 => {
+                let mut e = ApiError::new(label, ErrorClass::Server, format!("server error {status}: {}", excerpt(bytes)))
+                    .with_status(status);
+                e.retry_after = parse_retry_after(headers, Utc::now());
+                return Err(e);
+            }
+            _ => {
+                return Err(ApiError::new(label, ErrorClass::Client, format!("HTTP {status}: {}", excerpt(bytes)))
+                    .with_status(status));
+            }
+        }
+        let body: Value = serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::new(label, ErrorClass::Decode, format!("malformed JSON ({e}): {}", excerpt(bytes)))
+                .with_status(status)
+        })?;
+        self.update_bucket(&body);
+        if let Some(errors) = body.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
+            let code_of = |e: &Value| {
+                e.pointer("/extensions/code")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let messages = errors
+                .iter()
+                .map(|e| e.get("message").and_then(Value::as_str).unwrap_or("?").to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            if errors.iter().any(|e| code_of(e) == "THROTTLED") {
+                let requested = body
+                    .pointer("/extensions/cost/requestedQueryCost")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0);
+                let mut e = ApiError::new(label, ErrorClass::Throttling, format!("throttled: {messages}"));
+                e.retry_after = self.bucket().map(|b| b.wait_for(requested).max(Duration::from_millis(50)));
+                return Err(e);
+            }
+            let codes: Vec<String> = errors.iter().map(code_of).filter(|c| !c.is_empty()).collect();
+            let class = if codes.iter().any(|c| c == "INTERNAL_SERVER_ERROR") {
+                ErrorClass::Server
+            } else {
+                ErrorClass::Client
+            };
+            return Err(ApiError::new(
+                label,
+                class,
+                format!("GraphQL error {}: {messages}", codes.join(",")),
+            ));
+        }
+        match body.get("data") {
+            Some(data) if !data.is_null() => Ok(data.clone()),
+            _ => Err(ApiError::new(label, ErrorClass::Decode, format!("the answer has no `data`: {}", excerpt(bytes)))),
+        }
+    }
+
+    /// Orders updated at or after `since`, oldest update first, every line item included.
+    pub async fn orders_updated_since(
+        &self,
+        since: DateTime<Utc>,
+        on_progress: &mut dyn FnMut(OrderProgress),
+    ) -> Result<Vec<Order>, ApiError> {
+        let search = format!(
+            "updated_at:>='{}'",
+            since.to_rfc3339_opts(SecondsFormat::Secs, true)
+        );
+        let label = "shopify orders";
+        let cost = queries::orders_query_cost(self.orders_page_size, self.line_items_page_size);
+        let mut after: Option<String> = None;
+        let mut orders = Vec::new();
+        loop {
+            let data = self
+                .graphql(
+                    "orders",
+                    queries::ORDERS,
+                    json!({
+                        "first": self.orders_page_size,
+                        "after": after,
+                        "query": search,
+                        "lineItemsFirst": self.line_items_page_size,
+                    }),
+                    cost,
+                )
+                .await?;
+            let conn: Connection<Value> = decode(label, "orders", data.get("orders").unwrap_or(&Value::Null))?;
+            let page_info = conn.page_info.as_ref().map(|p| (p.has_next_page, p.end_cursor.clone()));
+            for raw in conn.into_items() {
+                let record = raw.get("id").and_then(Value::as_str).unwrap_or("?").to_string();
+                let node: OrderNode = decode(label, &format!("order {record}"), &raw)?;
+                let more = node
+                    .line_items
+                    .as_ref()
+                    .and_then(|c| c.page_info.as_ref())
+                    .filter(|p| p.has_next_page)
+                    .and_then(|p| p.end_cursor.clone());
+                let id = node.id.clone();
+                let extra = match more {
+                    Some(cursor) => self.remaining_line_items(&id, cursor).await?,
+                    None => Vec::new(),
+                };
+                orders.push(node.into_order(extra, Vec::new()));
+            }
+            on_progress(OrderProgress::Page { orders: orders.len() });
+            match page_info {
+                Some((true, Some(cursor))) => after = Some(cursor),
+                _ => return Ok(orders),
+            }
+        }
+    }
+
+    async fn remaining_line_items(&self, order_id: &str, mut after: String) -> Result<Vec<LineItemNode>, ApiError> {
+        let label = "shopify order";
+        let first = 100u32;
+        let mut out = Vec::new();
+        loop {
+            let data = self
+                .graphql(
+                    "order",
+                    queries::ORDER_LINE_ITEMS,
+                    json!({ "id": order_id, "first": first, "after": after }),
+                    2 + first * 2 + 1,
+                )
+                .await?;
+            let conn: Connection<LineItemNode> = decode(
+                label,
+                &format!("order {order_id} lineItems"),
+                data.pointer("/order/lineItems").unwrap_or(&Value::Null),
+            )?;
+            let next = conn
+                .page_info
+                .as_ref()
+                .filter(|p| p.has_next_page)
+                .and_then(|p| p.end_cursor.clone());
+            out.extend(conn.into_items());
+            match next {
+                Some(cursor) => after = cursor,
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Orders created at or after `since`, fetched with one bulk operation (JSONL download).
+    pub async fn bulk_orders_created_since(
+        &self,
+        since: DateTime<Utc>,
+        on_progress: &mut dyn FnMut(OrderProgress),
+    ) -> Result<Vec<Order>, ApiError> {
+        let search = format!(
+            "created_at:>='{}'",
+            since.to_rfc3339_opts(SecondsFormat::Secs, true)
+        );
+        let document = queries::BULK_ORDERS_TEMPLATE.replace("{SEARCH}", &search.replace('"', "\\\""));
+        let label = "shopify bulkOperationRunQuery";
+        let data = self
+            .graphql("bulkOperationRunQuery", queries::BULK_RUN, json!({ "query": document }), 10)
+            .await?;
+        let run = data.get("bulkOperationRunQuery").unwrap_or(&Value::Null);
+        if let Some(errors) = run.get("userErrors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
+            let text = errors
+                .iter()
+                .map(|e| e.get("message").and_then(Value::as_str).unwrap_or("?").to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(ApiError::new(label, ErrorClass::Client, format!("Shopify refused the bulk query: {text}")));
+        }
+        let id = run
+            .pointer("/bulkOperation/id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::new(label, ErrorClass::Decode, "no bulkOperation.id in the answer"))?
+            .to_string();
+        let op = self.wait_for_bulk(&id, on_progress).await?;
+        let Some(url) = op.url else {
+            // A completed operation with no objects has no file.
+            return Ok(Vec::new());
+        };
+        self.download_bulk_orders(&url, on_progress).await
+    }
+
+    async fn wait_for_bulk(
+        &self,
+        id: &str,
+        on_progress: &mut dyn FnMut(OrderProgress),
+    ) -> Result<BulkOperation, ApiError> {
+        let label = "shopify bulkOperation";
+        let started = Instant::now();
+        loop {
+            let data = self.graphql("bulkOperation", queries::BULK_POLL, json!({ "id": id }), 1).await?;
+            let op: BulkOperation = decode(label, id, data.get("bulkOperation").unwrap_or(&Value::Null))?;
+            let objects = op
+                .object_count
+                .as_ref()
+                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                .unwrap_or(0);
+            on_progress(OrderProgress::BulkRunning { status: op.status.clone(), objects });
+            match op.status.as_str() {
+                "COMPLETED" => return Ok(op),
+                "CREATED" | "RUNNING" => {}
+                other => {
+                    return Err(ApiError::new(
+                        label,
+                        ErrorClass::Server,
+                        format!(
+                            "bulk operation {id} ended {other} (error code {})",
+                            op.error_code.as_deref().unwrap_or("none")
+                        ),
+                    ));
+                }
+            }
+            if started.elapsed() > Duration::from_secs(6 * 3600) {
+                return Err(ApiError::new(label, ErrorClass::Server, format!("bulk operation {id} still running after 6 hours")));
+            }
+            tokio::time::sleep(self.bulk_poll).await;
+        }
+    }
+
+    /// Streams the JSONL result. Children carry `__parentId` and may come anywhere after their
+    /// parent, so they are gathered per parent and attached once the file is read.
+    async fn download_bulk_orders(
+        &self,
+        url: &str,
+        on_progress: &mut dyn FnMut(OrderProgress),
+    ) -> Result<Vec<Order>, ApiError> {
+        let label = "shopify bulk download";
+        let lines = with_retry(&self.retry, &self.counters, label, true, || async {
+            self.counters.request(label);
+            // The result URL is pre-signed: it gets no access token.
+            let resp = self
+                .http
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| ApiError::from_transport(label, &e))?;
+            let status = resp.status().as_u16();
+            if !(200..300).contains(&status) {
+                let class = if status >= 500 { ErrorClass::Server } else { ErrorClass::Client };
+                return Err(ApiError::new(label, class, format!("HTTP {status} for the bulk result")).with_status(status));
+            }
+            let mut stream = resp.bytes_stream();
+            let mut buf: Vec<u8> = Vec::new();
+            let mut lines: Vec<Vec<u8>> = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| ApiError::from_transport(label, &e))?;
+                buf.extend_from_slice(&chunk);
+                while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = buf.drain(..=pos).collect();
+                    lines.push(line);
+                }
+            }
+            if !buf.is_empty() {
+                lines.push(buf);
+            }
+            Ok(lines)
+        })
+        .await?;
+        on_progress(OrderProgress::BulkDownloading { lines: lines.len() });
+        assemble_bulk_orders(label, &lines)
+    }
+
+    /// Shopify locations (id, name, active).
+    pub async fn locations(&self) -> Result<Vec<ShopifyLocation>, ApiError> {
+        let mut after: Option<String> = None;
+        let mut out = Vec::new();
+        loop {
+            let data = self
+                .graphql("locations", queries::LOCATIONS, json!({ "first": 250, "after": after }), 252)
+                .await?;
+            let conn: Connection<ShopifyLocation> =
+                decode("shopify locations", "locations", data.get("locations").unwrap_or(&Value::Null))?;
+            let next = conn
+                .page_info
+                .as_ref()
+                .filter(|p| p.has_next_page)
+                .and_then(|p| p.end_cursor.clone());
+            out.extend(conn.into_items());
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+}
+
+/// Decodes JSON into `T`, naming endpoint, record and the JSON path of a bad field.
+fn decode<T: DeserializeOwned>(label: &str, record: &str, value: &Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        ApiError::new(
+            label,
+            ErrorClass::Decode,
+            format!("{record}: field `{}`: {}", e.path(), e.inner()),
+        )
+    })
+}
+
+/// Builds orders from bulk JSONL lines (parents and `__parentId` children in any order after them).
+pub fn assemble_bulk_orders(label: &str, lines: &[Vec<u8>]) -> Result<Vec<Order>, ApiError> {
+    let mut parents: Vec<(usize, OrderNode)> = Vec::new();
+    let mut line_items: HashMap<String, Vec<LineItemNode>> = HashMap::new();
+    let mut fulfillment_orders: HashMap<String, Vec<FulfillmentOrderNode>> = HashMap::new();
+    for (n, raw) in lines.iter().enumerate() {
+        let text = String::from_utf8_lossy(raw);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let record = format!("JSONL line {}", n + 1);
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            ApiError::new(label, ErrorClass::Decode, format!("{record}: malformed JSON: {e}"))
+        })?;
+        let id = value.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+        match value.get("__parentId").and_then(Value::as_str) {
+            None => {
+                let node: OrderNode = decode(label, &format!("{record} ({id})"), &value)?;
+                parents.push((n + 1, node));
+            }
+            Some(parent) => {
+                let parent = parent.to_string();
+                if id.contains("/LineItem/") {
+                    let node: LineItemNode = decode(label, &format!("{record} ({id})"), &value)?;
+                    line_items.entry(parent).or_default().push(node);
+                } else if id.contains("/FulfillmentOrder/") {
+                    let node: FulfillmentOrderNode = decode(label, &format!("{record} ({id})"), &value)?;
+                    fulfillment_orders.entry(parent).or_default().push(node);
+                } else {
+                    tracing::debug!(%id, "ignoring unknown bulk child");
+                }
+            }
+        }
+    }
+    let known: std::collections::HashSet<&str> = parents.iter().map(|(_, p)| p.id.as_str()).collect();
+    if let Some(orphan) = line_items
+        .keys()
+        .chain(fulfillment_orders.keys())
+        .find(|p| !known.contains(p.as_str()))
+    {
+        return Err(ApiError::new(
+            label,
+            ErrorClass::Decode,
+            format!("a child line names parent {orphan}, which is not in the file"),
+        ));
+    }
+    let mut orders: Vec<Order> = parents
+        .into_iter()
+        .map(|(_, node)| {
+            let lines = line_items.remove(&node.id).unwrap_or_default();
+            let fos = fulfillment_orders.remove(&node.id).unwrap_or_default();
+            node.into_order(lines, fos)
+        })
+        .collect();
+    orders.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(orders)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_children_anywhere_after_their_parent_are_attached() {
+        let lines: Vec<Vec<u8>> = [
+            r#"{"id":"gid://shopify/Order/1","createdAt":"2026-11-01T10:00:00Z","updatedAt":"2026-11-01T10:00:00Z","cancelledAt":null,"test":false,"displayFinancialStatus":"PAID","retailLocation":null}"#,
+            r#"{"id":"gid://shopify/Order/2","createdAt":"2026-11-02T10:00:00Z","updatedAt":"2026-11-02T11:00:00Z","cancelledAt":null,"test":false,"displayFinancialStatus":"PARTIALLY_REFUNDED","retailLocation":{"id":"gid://shopify/Location/9"}}"#,
+            r#"{"id":"gid://shopify/LineItem/20","sku":"B","quantity":3,"currentQuantity":2,"isGiftCard":false,"variant":{"id":"gid://shopify/ProductVariant/2"},"__parentId":"gid://shopify/Order/2"}"#,
+            r#"{"id":"gid://shopify/LineItem/10","sku":"A","quantity":1,"currentQuantity":1,"isGiftCard":false,"variant":null,"__parentId":"gid://shopify/Order/1"}"#,
+            r#"{"id":"gid://shopify/FulfillmentOrder/5","assignedLocation":{"location":{"id":"gid://shopify/Location/1"}},"__parentId":"gid://shopify/Order/1"}"#,
+            "",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        let orders = assemble_bulk_orders("t", &lines).unwrap();
+        assert_eq!(orders.len(), 2);
+        assert_eq!(orders[0].lines.len(), 1);
+        assert_eq!(orders[0].lines[0].sku.as_deref(), Some("A"));
+        assert_eq!(orders[0].fulfillment_location_id.as_deref(), Some("gid://shopify/Location/1"));
+        assert_eq!(orders[1].lines[0].current_quantity, 2);
+        assert_eq!(orders[1].retail_location_id.as_deref(), Some("gid://shopify/Location/9"));
+        assert_eq!(orders[1].financial_status, "PARTIALLY_REFUNDED");
+    }
+
+    #[test]
+    fn bulk_orphan_child_and_bad_field_are_decode_errors_naming_the_line() {
+        let orphan = vec![br#"{"id":"gid://shopify/LineItem/1","sku":"A","quantity":1,"currentQuantity":1,"__parentId":"gid://shopify/Order/404"}"#.to_vec()];
+        let e = assemble_bulk_orders("t", &orphan).unwrap_err();
+        assert_eq!(e.class, ErrorClass::Decode);
+        assert!(e.message.contains("gid://shopify/Order/404"));
+        let bad = vec![br#"{"id":"gid://shopify/Order/1","createdAt":"yesterday","updatedAt":"2026-11-01T10:00:00Z","test":false}"#.to_vec()];
+        let e = assemble_bulk_orders("t", &bad).unwrap_err();
+        assert!(e.message.contains("JSONL line 1"), "{}", e.message);
+        assert!(e.message.contains("createdAt"), "{}", e.message);
+    }
+
+    #[test]
+    fn bucket_wait_is_shortfall_over_restore_rate() {
+        let b = Bucket { available: 100.0, maximum: 1000.0, restore_rate: 50.0, at: Instant::now() };
+        let w = b.wait_for(600.0).as_secs_f64();
+        assert!((9.9..=10.0).contains(&w), "(600-100)/50 = 10 s, got {w}");
+        assert_eq!(b.wait_for(50.0), Duration::ZERO);
+    }
+}

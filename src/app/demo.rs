@@ -1,0 +1,54 @@
+//! `replenish demo`: starts the sandbox in-process on a free port with a temporary store, runs the
+//! tool against it, prints what happened and where the state lives, and suggests what to try next.
+//! It needs no configuration and no credentials: the zero-configuration tour.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+
+use crate::app::sync::{SyncOptions, print_summary, sync};
+use crate::app::resolve_format;
+use crate::cli::{DemoArgs, Format};
+use crate::config::Settings;
+use crate::output::progress::Progress;
+use crate::sandbox::{self, SandboxOptions};
+use crate::store::Store;
+
+/// The sandbox's Cin7 limit in the demo (the client runs at `Settings::for_sandbox`'s rate, below it).
+const DEMO_SANDBOX_RPM: u32 = 6000;
+
+pub async fn exec(args: &DemoArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let dir = tempfile::Builder::new()
+        .prefix("replenish-demo-")
+        .tempdir()
+        .context("cannot create a temporary folder for the demo store")?
+        .keep();
+    let opts = SandboxOptions {
+        seed: args.seed,
+        skus: args.skus,
+        cin7_rpm: DEMO_SANDBOX_RPM,
+        now,
+        ..SandboxOptions::default()
+    };
+    let handle = sandbox::start("127.0.0.1:0", opts).await?;
+    eprintln!("sandbox serving Cin7 Core and Shopify at {}", handle.base_url());
+
+    let store_path = dir.join("replenish.db");
+    let settings = Settings::for_sandbox(&handle.base_url(), &store_path);
+    let mut store = Store::open(&store_path)?;
+    let result = sync(&settings, &mut store, now, &SyncOptions::default(), &Progress::auto()).await;
+    handle.shutdown().await;
+    let summary = result?;
+
+    let format = resolve_format(args.format);
+    print_summary(&summary, format)?;
+    if format == Format::Table {
+        println!();
+        println!("The demo's state lives in {}", store_path.display());
+        println!("Next, run the sandbox in one terminal and sync against it yourself:");
+        println!("  replenish sandbox            # prints a replenish.toml snippet and the env vars to export");
+        println!("  replenish --config replenish.toml sync");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,57 @@
+//! `replenish sandbox`: serves the local imitation of Cin7 Core and Shopify until Ctrl-C.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use crate::app::UsageError;
+use crate::cli::SandboxArgs;
+use crate::sandbox::{self, SandboxOptions};
+
+/// Turns the CLI flags into sandbox options (validated: bad values are usage errors).
+pub fn options(args: &SandboxArgs, now: DateTime<Utc>) -> Result<SandboxOptions> {
+    if args.throttle_status != 503 && args.throttle_status != 429 {
+        return Err(UsageError(format!(
+            "--throttle-status must be 503 or 429, not {}",
+            args.throttle_status
+        ))
+        .into());
+    }
+    for (name, rate) in [("--mismatch-rate", args.mismatch_rate), ("--fault-rate", args.fault_rate)] {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(UsageError(format!("{name} must be between 0 and 1, not {rate}")).into());
+        }
+    }
+    if args.cin7_rpm == 0 {
+        return Err(UsageError("--cin7-rpm must be at least 1".into()).into());
+    }
+    Ok(SandboxOptions {
+        seed: args.seed,
+        skus: args.skus,
+        locations: args.locations,
+        suppliers: args.suppliers,
+        days: args.days,
+        orders_per_day: args.orders_per_day,
+        mismatch_rate: args.mismatch_rate,
+        fault_rate: args.fault_rate,
+        cin7_rpm: args.cin7_rpm,
+        throttle_status: args.throttle_status,
+        retry_after_secs: args.retry_after_secs,
+        now,
+        webhook_url: args.webhook_url.clone(),
+        webhook_secret: args.webhook_secret.clone(),
+        ..SandboxOptions::default()
+    })
+}
+
+pub async fn exec(args: &SandboxArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let opts = options(args, now)?;
+    let handle = sandbox::start(&args.bind, opts).await?;
+    let shown = options(args, now)?;
+    print!("{}", sandbox::banner(&handle, &shown));
+    eprintln!("serving until Ctrl-C");
+    tokio::signal::ctrl_c().await?;
+    handle.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,365 @@
+//! `replenish sync`: pulls Cin7 (locations, products with suppliers and reorder levels, suppliers,
+//! availability, purchases and draft-purchase detail) and Shopify (locations, orders) into the
+//! store, records one availability snapshot, advances the watermarks, and reports what it did.
+//!
+//! Everything is fetched first and written in ONE store transaction, together with the run's
+//! outcome, so a failed sync leaves the store exactly as it was (and the run recorded as failed).
+//! Cin7 and Shopify are fetched concurrently; Cin7 requests are paced by its limiter.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::adapters::cin7::Cin7Client;
+use crate::adapters::http::{Counters, build_client};
+use crate::adapters::shopify::{OrderProgress, ShopifyClient};
+use crate::cli::{Format, SyncArgs};
+use crate::config::Settings;
+use crate::core::model::{AvailabilityRow, Location, Order, Product, Purchase, Supplier};
+use crate::output::progress::Progress;
+use crate::store::{EndpointCount, SnapshotInput, Store};
+
+/// Store state keys for the watermarks.
+pub const ORDERS_WATERMARK: &str = "shopify.orders.updated_at";
+pub const PURCHASES_WATERMARK: &str = "cin7.purchases.updated_since";
+pub const SHOPIFY_LOCATIONS: &str = "shopify.locations";
+
+/// Full snapshots whose rows are kept for reconciliation.
+pub const KEEP_FULL_SNAPSHOTS: usize = 3;
+
+/// What the caller asks of a sync.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Force a bulk backfill of this many days of orders.
+    pub backfill_days: Option<u32>,
+}
+
+/// What a sync did: rows per entity, requests per endpoint, throttling, retries, time.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncSummary {
+    pub run_id: i64,
+    pub started_at: String,
+    pub elapsed_ms: u64,
+    /// `backfill` (one bulk operation) or `incremental` (orders updated since the watermark).
+    pub orders_mode: String,
+    pub orders_since: String,
+    pub rows: BTreeMap<String, u64>,
+    pub requests: Vec<EndpointCount>,
+    pub requests_total: u64,
+    pub throttled_total: u64,
+    pub retries_total: u64,
+    /// The Cin7 request rate at the end (lower than configured if Cin7 throttled).
+    pub cin7_rate_per_minute: u32,
+    pub snapshot_day: String,
+}
+
+struct Cin7Data {
+    locations: Vec<Location>,
+    products: Vec<Product>,
+    suppliers: Vec<Supplier>,
+    availability: Vec<AvailabilityRow>,
+    purchases: Vec<Purchase>,
+    details_fetched: u64,
+    purchases_watermark: Option<NaiveDateTime>,
+}
+
+struct ShopifyData {
+    locations_json: String,
+    locations: u64,
+    orders: Vec<Order>,
+    mode: &'static str,
+    since: DateTime<Utc>,
+    watermark: DateTime<Utc>,
+}
+
+/// The CLI entry point.
+pub async fn exec(settings: &Settings, args: &SyncArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let mut store = Store::open(&settings.store.path)?;
+    let options = SyncOptions {
+        backfill_days: args.backfill_days,
+    };
+    let summary = sync(settings, &mut store, now, &options, &Progress::auto()).await?;
+    let format = crate::app::resolve_format(args.format);
+    print_summary(&summary, format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn print_summary(summary: &SyncSummary, format: Format) -> Result<()> {
+    use std::io::Write;
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(summary)? + "\n",
+        Format::Table => crate::output::sync::summary_table(summary),
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Runs one sync against the configured APIs and records it in `store`.
+pub async fn sync(
+    settings: &Settings,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    options: &SyncOptions,
+    progress: &Progress,
+) -> Result<SyncSummary> {
+    let started = Instant::now();
+    let run_id = store.write(|w| w.start_run("sync", now))?;
+    let counters = Counters::default();
+    let result = fetch_and_store(settings, store, now, options, progress, &counters, run_id, started).await;
+    match result {
+        Ok(summary) => Ok(summary),
+        Err(err) => {
+            let message = format!("{err:#}");
+            let requests = counters.snapshot();
+            if let Err(record_err) = store.write(|w| {
+                w.finish_run(run_id, Utc::now().max(now), "failed", Some(&message), &requests, None)
+            }) {
+                tracing::error!("could not record the failed run: {record_err}");
+            }
+            Err(err)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fetch_and_store(
+    settings: &Settings,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    options: &SyncOptions,
+    progress: &Progress,
+    counters: &Counters,
+    run_id: i64,
+    started: Instant,
+) -> Result<SyncSummary> {
+    let http = build_client(&settings.http);
+    let cin7 = Cin7Client::new(settings, http.clone(), counters.clone())?;
+    let shopify = ShopifyClient::new(settings, http, counters.clone())?;
+
+    let purchases_since = store
+        .state(PURCHASES_WATERMARK)?
+        .and_then(|s| NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S").ok());
+    let orders_watermark = store
+        .state(ORDERS_WATERMARK)?
+        .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let versions = store.purchase_versions()?;
+
+    let (cin7_data, shopify_data) = tokio::join!(
+        fetch_cin7(&cin7, purchases_since, &versions, progress),
+        fetch_shopify(&shopify, settings, now, orders_watermark, options, progress),
+    );
+    let cin7_data = cin7_data.context("Cin7 sync failed")?;
+    let shopify_data = shopify_data.context("Shopify sync failed")?;
+
+    // The snapshot's universe: every active product at every live location.
+    let skus: Vec<String> = cin7_data.products.iter().map(|p| p.sku.clone()).collect();
+    let location_names: Vec<String> = cin7_data
+        .locations
+        .iter()
+        .filter(|l| !l.deprecated)
+        .map(|l| l.name.clone())
+        .collect();
+    let day = now.with_timezone(&settings.policy.timezone).date_naive();
+
+    let mut rows = BTreeMap::new();
+    rows.insert("cin7 locations".to_string(), cin7_data.locations.len() as u64);
+    rows.insert("cin7 products".to_string(), cin7_data.products.len() as u64);
+    rows.insert("cin7 suppliers".to_string(), cin7_data.suppliers.len() as u64);
+    rows.insert("cin7 availability rows".to_string(), cin7_data.availability.len() as u64);
+    rows.insert("cin7 purchases changed".to_string(), cin7_data.purchases.len() as u64);
+    rows.insert("cin7 draft purchase details".to_string(), cin7_data.details_fetched);
+    rows.insert("shopify locations".to_string(), shopify_data.locations);
+    rows.insert("shopify orders fetched".to_string(), shopify_data.orders.len() as u64);
+
+    let requests = counters.snapshot();
+    let mut summary = SyncSummary {
+        run_id,
+        started_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        elapsed_ms: 0,
+        orders_mode: shopify_data.mode.to_string(),
+        orders_since: shopify_data.since.to_rfc3339_opts(SecondsFormat::Secs, true),
+        rows,
+        requests_total: requests.iter().map(|r| r.requests).sum(),
+        throttled_total: requests.iter().map(|r| r.throttled).sum(),
+        retries_total: requests.iter().map(|r| r.retries).sum(),
+        requests,
+        cin7_rate_per_minute: cin7.rate(),
+        snapshot_day: day.to_string(),
+    };
+
+    let retention = settings.policy.snapshot_retention_days;
+    let upserted = store.write(|w| {
+        w.replace_locations(&cin7_data.locations)?;
+        w.replace_products(&cin7_data.products)?;
+        w.replace_suppliers(&cin7_data.suppliers)?;
+        w.upsert_purchases(&cin7_data.purchases)?;
+        let counts = w.upsert_orders(&shopify_data.orders)?;
+        w.record_snapshot(
+            &SnapshotInput {
+                taken_at: now,
+                day,
+                rows: &cin7_data.availability,
+                skus: &skus,
+                locations: &location_names,
+            },
+            KEEP_FULL_SNAPSHOTS,
+            retention,
+        )?;
+        w.set_state(
+            ORDERS_WATERMARK,
+            &shopify_data.watermark.to_rfc3339_opts(SecondsFormat::Millis, true),
+        )?;
+        if let Some(mark) = cin7_data.purchases_watermark {
+            w.set_state(PURCHASES_WATERMARK, &mark.format("%Y-%m-%dT%H:%M:%S").to_string())?;
+        }
+        w.set_state(SHOPIFY_LOCATIONS, &shopify_data.locations_json)?;
+        summary.rows.insert("orders inserted".to_string(), counts.inserted);
+        summary.rows.insert("orders updated".to_string(), counts.updated);
+        summary.rows.insert("orders unchanged".to_string(), counts.ignored);
+        summary.elapsed_ms = started.elapsed().as_millis() as u64;
+        let json = serde_json::to_string(&summary).unwrap_or_default();
+        w.finish_run(run_id, Utc::now().max(now), "ok", None, &summary.requests, Some(&json))?;
+        Ok(counts)
+    })?;
+    tracing::info!(
+        inserted = upserted.inserted,
+        updated = upserted.updated,
+        "sync stored"
+    );
+    Ok(summary)
+}
+
+async fn fetch_cin7(
+    cin7: &Cin7Client,
+    purchases_since: Option<NaiveDateTime>,
+    versions: &std::collections::HashMap<String, crate::store::PurchaseVersion>,
+    progress: &Progress,
+) -> Result<Cin7Data> {
+    let line = progress.line("cin7 locations");
+    let locations = cin7.locations(&mut |p| line.rows(p.rows, p.total)).await?;
+    line.finish(format!("{} locations", locations.len()));
+
+    let line = progress.line("cin7 products");
+    let products = cin7.products(&mut |p| line.rows(p.rows, p.total)).await?;
+    line.finish(format!("{} products", products.len()));
+
+    let line = progress.line("cin7 suppliers");
+    let suppliers = cin7.suppliers(&mut |p| line.rows(p.rows, p.total)).await?;
+    line.finish(format!("{} suppliers", suppliers.len()));
+
+    let line = progress.line("cin7 availability");
+    let availability = cin7.availability(None, &mut |p| line.rows(p.rows, p.total)).await?;
+    line.finish(format!("{} rows", availability.len()));
+
+    let line = progress.line("cin7 purchases");
+    let mut purchases = cin7
+        .purchase_list(purchases_since, &mut |p| line.rows(p.rows, p.total))
+        .await?;
+    line.finish(format!("{} changed", purchases.len()));
+    let purchases_watermark = purchases
+        .iter()
+        .filter_map(|p| p.last_updated)
+        .max()
+        .or(purchases_since);
+
+    // Line detail only for draft purchases (ORDERING) that are new or changed: authorised
+    // orders are already in availability's OnOrder.
+    let line = progress.line("cin7 draft purchase detail");
+    let mut details_fetched = 0u64;
+    let wanted: Vec<usize> = purchases
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.status.eq_ignore_ascii_case("ORDERING"))
+        .filter(|(_, p)| match versions.get(&p.id) {
+            None => true,
+            Some(v) => !v.has_detail || v.last_updated != p.last_updated,
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let total = wanted.len();
+    for i in wanted {
+        let detail = cin7.purchase_detail(&purchases[i].id).await?;
+        purchases[i].detail = Some(detail);
+        details_fetched += 1;
+        line.rows(details_fetched as usize, Some(total));
+    }
+    line.finish(format!("{details_fetched} fetched"));
+
+    Ok(Cin7Data {
+        locations,
+        products,
+        suppliers,
+        availability,
+        purchases,
+        details_fetched,
+        purchases_watermark,
+    })
+}
+
+async fn fetch_shopify(
+    shopify: &ShopifyClient,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    watermark: Option<DateTime<Utc>>,
+    options: &SyncOptions,
+    progress: &Progress,
+) -> Result<ShopifyData> {
+    let line = progress.line("shopify locations");
+    let locations = shopify.locations().await?;
+    line.finish(format!("{} locations", locations.len()));
+    let locations_json = serde_json::to_string(&locations)?;
+
+    let line = progress.line("shopify orders");
+    let mut report = |p: OrderProgress| match p {
+        OrderProgress::Page { orders } => line.set(format!("{orders} orders")),
+        OrderProgress::BulkRunning { status, objects } => {
+            line.set(format!("bulk operation {status}, {objects} objects"))
+        }
+        OrderProgress::BulkDownloading { lines } => line.set(format!("downloaded {lines} lines")),
+    };
+    let backfill_days = match (options.backfill_days, watermark) {
+        (Some(days), _) => Some(days),
+        // The window is T−W … T−1 in the shop's timezone: one extra day covers any offset.
+        (None, None) => Some(settings.policy.velocity_window_days + 1),
+        (None, Some(_)) => None,
+    };
+    let (orders, mode, since) = match backfill_days {
+        Some(days) => {
+            let since = now - ChronoDuration::days(i64::from(days));
+            if days > 60 {
+                tracing::warn!(
+                    days,
+                    "backfilling more than 60 days needs the read_all_orders scope; without it Shopify silently returns only the last 60 days"
+                );
+            }
+            let orders = shopify.bulk_orders_created_since(since, &mut report).await?;
+            (orders, "backfill", since)
+        }
+        None => {
+            let mark = watermark.unwrap_or(now);
+            let since = mark - ChronoDuration::seconds(settings.shopify.watermark_overlap_secs as i64);
+            let orders = shopify.orders_updated_since(since, &mut report).await?;
+            (orders, "incremental", since)
+        }
+    };
+    line.finish(format!("{} orders ({mode})", orders.len()));
+    let newest = orders.iter().map(|o| o.updated_at).max();
+    let new_watermark = [watermark, newest, Some(since)]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(since);
+    Ok(ShopifyData {
+        locations_json,
+        locations: locations.len() as u64,
+        orders,
+        mode,
+        since,
+        watermark: new_watermark,
+    })
+}
