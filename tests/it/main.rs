@@ -1,5 +1,7 @@
 //! The one integration-test binary: adapters against wiremock, commands against the sandbox.
 
 mod cin7_client;
+mod cli;
 mod common;
 mod shopify_client;
+mod sync_e2e;

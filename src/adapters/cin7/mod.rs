@@ -99,6 +99,7 @@ impl Cin7Client {
         with_retry(&self.retry, &self.counters, &label, true, || async {
             self.pacer.until_ready().await;
             self.counters.request(&label);
+            tracing::debug!(endpoint = %label, ?query, "request");
             let resp = self
                 .http
                 .get(&url)

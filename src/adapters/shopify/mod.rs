@@ -131,7 +131,7 @@ impl ShopifyClient {
         estimated_cost: u32,
     ) -> Result<Value, ApiError> {
         let label = format!("shopify {operation}");
-        let body = json!({ "query": query, "variables": variables });
+        let body = json!({ "query": query, "variables": &variables });
         let mut token = HeaderValue::from_str(self.token.expose_secret()).map_err(|_| {
             ApiError::new(
                 &label,
@@ -149,6 +149,7 @@ impl ShopifyClient {
                 }
             }
             self.counters.request(&label);
+            tracing::debug!(endpoint = %label, %variables, "request");
             let resp = self
                 .http
                 .post(&self.endpoint)

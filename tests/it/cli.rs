@@ -1,0 +1,146 @@
+//! The binary end to end (assert_cmd): init, configuration errors, secrets kept out of logs,
+//! the demo, and exit codes.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+use crate::sync_e2e::{start_sandbox, t0};
+
+fn replenish() -> Command {
+    let mut cmd = Command::cargo_bin("replenish").unwrap();
+    cmd.env_remove("SHOPIFY_ACCESS_TOKEN")
+        .env_remove("CIN7_ACCOUNT_ID")
+        .env_remove("CIN7_APPLICATION_KEY")
+        .env_remove("REPLENISH_NOW")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+#[test]
+fn init_writes_both_files_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    replenish()
+        .args(["init", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("replenish.toml"));
+    let toml = std::fs::read_to_string(dir.path().join("replenish.toml")).unwrap();
+    let env = std::fs::read_to_string(dir.path().join(".env.example")).unwrap();
+    for secret in ["SHOPIFY_ACCESS_TOKEN", "CIN7_ACCOUNT_ID", "CIN7_APPLICATION_KEY"] {
+        assert!(env.contains(secret), "{secret} named in .env.example");
+    }
+    std::fs::write(dir.path().join("replenish.toml"), "# mine\n").unwrap();
+    replenish()
+        .args(["init", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already exists"));
+    assert_eq!(std::fs::read_to_string(dir.path().join("replenish.toml")).unwrap(), "# mine\n");
+    assert!(toml.contains("[policy]"));
+}
+
+#[test]
+fn config_errors_name_file_line_and_key_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replenish.toml");
+    std::fs::write(
+        &path,
+        "[shopify]\nshop = \"x.myshopify.com\"\n\n[locations]\ndefault = \"Main\"\n\n[policy]\nservce_level = 0.9\n",
+    )
+    .unwrap();
+    replenish()
+        .arg("--config")
+        .arg(&path)
+        .arg("sync")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("replenish.toml:8"))
+        .stderr(predicate::str::contains("policy.servce_level"));
+}
+
+#[test]
+fn a_missing_secret_names_its_environment_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replenish.toml");
+    std::fs::write(&path, "[shopify]\nshop = \"x.myshopify.com\"\n[locations]\ndefault = \"Main\"\n").unwrap();
+    replenish()
+        .arg("--config")
+        .arg(&path)
+        .arg("sync")
+        .env("SHOPIFY_ACCESS_TOKEN", "t")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("CIN7_ACCOUNT_ID"));
+}
+
+#[test]
+fn a_bad_now_is_a_usage_error() {
+    replenish()
+        .args(["--now", "yesterday", "init"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("RFC 3339"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_logs_or_reports() {
+    let handle = start_sandbox(40, 1, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replenish.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\n[cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\n[store]\npath = \"store.db\"\n\n[locations]\ndefault = \"Main Warehouse\"\n",
+            handle.shopify_base_url(),
+            handle.cin7_base_url()
+        ),
+    )
+    .unwrap();
+    let secrets = ["shpat_SECRET_token_4f9a", "acct-SECRET-77c1", "appkey-SECRET-0b3e"];
+    let output = tokio::task::spawn_blocking(move || {
+        replenish()
+            .arg("--config")
+            .arg(&path)
+            .args(["--now", &t0().to_rfc3339(), "-vvv", "sync", "--format", "json"])
+            .env("SHOPIFY_ACCESS_TOKEN", secrets[0])
+            .env("CIN7_ACCOUNT_ID", secrets[1])
+            .env("CIN7_APPLICATION_KEY", secrets[2])
+            // Everything, including the HTTP stack's own traces.
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.len() > 200, "trace logging produced output to check");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(summary["requests_total"].as_u64().unwrap() > 0);
+    for secret in secrets {
+        assert!(!stdout.contains(secret), "secret in stdout");
+        assert!(!stderr.contains(secret), "secret in stderr");
+    }
+    assert!(dir.path().join("store.db").exists(), "store path relative to the config file");
+    handle.shutdown().await;
+}
+
+#[test]
+fn demo_runs_with_no_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = replenish()
+        .current_dir(dir.path())
+        .args(["demo", "--skus", "60", "--format", "json"])
+        .env("TMPDIR", dir.path())
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["orders_mode"], "backfill");
+    assert!(summary["rows"]["cin7 products"].as_u64().unwrap() > 0);
+    assert!(summary["rows"]["shopify orders fetched"].as_u64().unwrap() > 0);
+}
