@@ -4,3 +4,4 @@
 //! fetched. That is what lets the planning contract be tested number by number.
 
 pub mod model;
+pub mod stats;
