@@ -43,8 +43,8 @@ async fn throttled_body_waits_and_retries_then_pages_with_cursor() {
         .and(header("X-Shopify-Access-Token", "sandbox"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-            "extensions": {"cost": {"requestedQueryCost": 60, "actualQueryCost": null,
-                "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 40.0, "restoreRate": 50.0}}}
+            "extensions": {"cost": {"requestedQueryCost": 812, "actualQueryCost": null,
+                "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 790.0, "restoreRate": 50.0}}}
         })))
         .up_to_n_times(1)
         .mount(&server)
@@ -71,8 +71,11 @@ async fn throttled_body_waits_and_retries_then_pages_with_cursor() {
         .await;
     let (c, counters) = client(&server);
     let since = "2026-11-20T00:00:00Z".parse().unwrap();
+    let started = std::time::Instant::now();
     let orders = c.orders_updated_since(since, &mut |_| {}).await.unwrap();
     assert_eq!(orders.len(), 2);
+    // (812 − 790) / 50 = 0.44 s for the bucket to cover the query again.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(400), "waited for the bucket");
     assert_eq!(orders[0].lines[0].current_quantity, 2);
     assert_eq!(orders[0].fulfillment_location_id.as_deref(), Some("gid://shopify/Location/1"));
     let count = counters.get("shopify orders");
