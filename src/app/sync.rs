@@ -78,6 +78,9 @@ struct ShopifyData {
 
 /// The CLI entry point.
 pub async fn exec(settings: &Settings, args: &SyncArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    // Configuration problems surface before anything touches the store or the network.
+    settings.cin7_credentials()?;
+    settings.shopify_token()?;
     let mut store = Store::open(&settings.store.path)?;
     let options = SyncOptions {
         backfill_days: args.backfill_days,
