@@ -80,7 +80,13 @@ pub async fn handle(
     let retry_after = app.lock().opts.retry_after_secs;
     match fault {
         Some(Fault::Slow) => tokio::time::sleep(faults::SLOW).await,
-        Some(f @ (Fault::Unavailable | Fault::TooManyRequests | Fault::Internal | Fault::ErrorCode200 | Fault::Dropped)) => {
+        Some(
+            f @ (Fault::Unavailable
+            | Fault::TooManyRequests
+            | Fault::Internal
+            | Fault::ErrorCode200
+            | Fault::Dropped),
+        ) => {
             return faults::respond(f, true, retry_after);
         }
         _ => {}
@@ -104,7 +110,10 @@ pub async fn handle(
                 StatusCode::METHOD_NOT_ALLOWED,
                 &format!("Method {method} is not allowed for {name}"),
             ),
-            (None, _) => error(StatusCode::NOT_FOUND, &format!("Endpoint not found: {path}")),
+            (None, _) => error(
+                StatusCode::NOT_FOUND,
+                &format!("Endpoint not found: {path}"),
+            ),
         }
     };
     if fault == Some(Fault::CreatedLost) {
@@ -149,19 +158,23 @@ fn throttle(w: &mut World) -> Option<Response> {
 }
 
 /// `Page`/`Limit` with Cin7's defaults and bounds.
-fn paging(params: &Params) -> Result<(usize, usize), Response> {
+fn paging(params: &Params) -> Result<(usize, usize), String> {
     let page = match params.non_empty("Page") {
         None => 1,
         Some(v) => match v.parse::<i64>() {
             Ok(p) if p >= 1 => p as usize,
-            _ => return Err(bad(&format!("Page must be a whole number of 1 or more, got '{v}'"))),
+            _ => {
+                return Err(format!(
+                    "Page must be a whole number of 1 or more, got '{v}'"
+                ));
+            }
         },
     };
     let limit = match params.non_empty("Limit") {
         None => 100,
         Some(v) => match v.parse::<i64>() {
             Ok(l) if (1..=1000).contains(&l) => l as usize,
-            _ => return Err(bad(&format!("Limit must be between 1 and 1000, got '{v}'"))),
+            _ => return Err(format!("Limit must be between 1 and 1000, got '{v}'")),
         },
     };
     Ok((page, limit))
@@ -170,10 +183,14 @@ fn paging(params: &Params) -> Result<(usize, usize), Response> {
 fn envelope(params: &Params, key: &str, rows: Vec<Value>) -> Response {
     let (page, limit) = match paging(params) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(e) => return bad(&e),
     };
     let total = rows.len();
-    let rows: Vec<Value> = rows.into_iter().skip((page - 1) * limit).take(limit).collect();
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .collect();
     let mut obj = serde_json::Map::new();
     obj.insert("Total".into(), json!(total));
     obj.insert("Page".into(), json!(page));
@@ -181,12 +198,14 @@ fn envelope(params: &Params, key: &str, rows: Vec<Value>) -> Response {
     json(StatusCode::OK, &Value::Object(obj))
 }
 
-fn since(params: &Params, name: &str) -> Result<Option<chrono::NaiveDateTime>, Response> {
+fn since(params: &Params, name: &str) -> Result<Option<chrono::NaiveDateTime>, String> {
     match params.non_empty(name) {
         None => Ok(None),
         Some(v) => parse_datetime(v)
             .map(|t| Some(t.naive_utc()))
-            .ok_or_else(|| bad(&format!("{name} must be a date-time like 2026-01-31T00:00:00, got '{v}'"))),
+            .ok_or_else(|| {
+                format!("{name} must be a date-time like 2026-01-31T00:00:00, got '{v}'")
+            }),
     }
 }
 
@@ -206,8 +225,16 @@ fn locations(w: &World, params: &Params) -> Response {
     let rows = w
         .locations
         .iter()
-        .filter(|l| params.non_empty("Name").is_none_or(|n| l.name.eq_ignore_ascii_case(n)))
-        .filter(|l| params.non_empty("ID").is_none_or(|id| l.id.eq_ignore_ascii_case(id)))
+        .filter(|l| {
+            params
+                .non_empty("Name")
+                .is_none_or(|n| l.name.eq_ignore_ascii_case(n))
+        })
+        .filter(|l| {
+            params
+                .non_empty("ID")
+                .is_none_or(|id| l.id.eq_ignore_ascii_case(id))
+        })
         .map(|l| {
             json!({
                 "ID": l.id,
@@ -251,7 +278,9 @@ fn availability(w: &World, params: &Params) -> Response {
         if sku.is_some_and(|s| s != prod.sku)
             || loc.is_some_and(|n| !n.eq_ignore_ascii_case(&location.name))
             || id.is_some_and(|i| !i.eq_ignore_ascii_case(&prod.id))
-            || name.as_ref().is_some_and(|n| !prod.name.to_lowercase().contains(n))
+            || name
+                .as_ref()
+                .is_some_and(|n| !prod.name.to_lowercase().contains(n))
         {
             continue;
         }
@@ -408,7 +437,7 @@ fn product_json(w: &World, p: &Product, with_suppliers: bool, with_levels: bool)
 fn products(w: &World, params: &Params) -> Response {
     let modified = match since(params, "ModifiedSince") {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(&e),
     };
     let with_deprecated = params.flag("IncludeDeprecated");
     let with_suppliers = params.flag("IncludeSuppliers");
@@ -422,7 +451,10 @@ fn products(w: &World, params: &Params) -> Response {
         .filter(|p| with_deprecated || p.active)
         .filter(|p| sku.is_none_or(|s| s == p.sku))
         .filter(|p| id.is_none_or(|i| i.eq_ignore_ascii_case(&p.id)))
-        .filter(|p| name.as_ref().is_none_or(|n| p.name.to_lowercase().contains(n)))
+        .filter(|p| {
+            name.as_ref()
+                .is_none_or(|n| p.name.to_lowercase().contains(n))
+        })
         .filter(|p| modified.is_none_or(|m| p.last_modified >= m))
         .map(|p| product_json(w, p, with_suppliers, with_levels))
         .collect();
@@ -470,7 +502,7 @@ fn supplier_json(s: &Supplier) -> Value {
 fn suppliers(w: &World, params: &Params) -> Response {
     let modified = match since(params, "ModifiedSince") {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(&e),
     };
     let with_deprecated = params.flag("IncludeDeprecated");
     let id = params.non_empty("ID");
@@ -480,7 +512,10 @@ fn suppliers(w: &World, params: &Params) -> Response {
         .iter()
         .filter(|s| with_deprecated || s.active)
         .filter(|s| id.is_none_or(|i| i.eq_ignore_ascii_case(&s.id)))
-        .filter(|s| name.as_ref().is_none_or(|n| s.name.to_lowercase().contains(n)))
+        .filter(|s| {
+            name.as_ref()
+                .is_none_or(|n| s.name.to_lowercase().contains(n))
+        })
         .filter(|s| modified.is_none_or(|m| s.last_modified >= m))
         .map(supplier_json)
         .collect();
@@ -493,12 +528,12 @@ fn order_totals(p: &Purchase) -> (f64, f64, f64) {
     (round2(total - tax), round2(tax), round2(total))
 }
 
-fn lines_json(p: &Purchase) -> Vec<Value> {
+fn lines_json(w: &World, p: &Purchase) -> Vec<Value> {
     p.lines
         .iter()
         .map(|l| {
             json!({
-                "ProductID": "",
+                "ProductID": w.products[l.product as usize].id,
                 "SKU": l.sku,
                 "Name": l.name,
                 "Quantity": num(l.quantity),
@@ -517,10 +552,7 @@ fn lines_json(p: &Purchase) -> Vec<Value> {
 /// The order task of a purchase (`GET purchase/order` and the `Order` member of `GET purchase`).
 pub fn order_json(w: &World, p: &Purchase) -> Value {
     let (before, tax, total) = order_totals(p);
-    let mut lines = lines_json(p);
-    for (v, l) in lines.iter_mut().zip(&p.lines) {
-        v["ProductID"] = Value::String(w.products[l.product as usize].id.clone());
-    }
+    let lines = lines_json(w, p);
     json!({
         "TaskID": p.id,
         "CombineAdditionalCharges": p.combine_additional_charges,
@@ -574,7 +606,7 @@ pub fn purchase_json(w: &World, p: &Purchase) -> Value {
         "Order": order,
         "StockReceived": {
             "Status": p.stock_received_status,
-            "Lines": if p.stock_received_status == "AUTHORISED" { lines_json(p) } else { Vec::new() },
+            "Lines": if p.stock_received_status == "AUTHORISED" { lines_json(w, p) } else { Vec::new() },
         },
         "Invoice": {"Status": p.invoice_status},
     })
@@ -619,7 +651,7 @@ fn list_row(w: &World, p: &Purchase) -> Value {
 fn purchase_list(w: &World, params: &Params) -> Response {
     let updated = match since(params, "UpdatedSince") {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(&e),
     };
     let status = params.non_empty("Status");
     let order_status = params.non_empty("OrderStatus");
@@ -669,28 +701,36 @@ fn get_purchase_order(w: &World, params: &Params) -> Response {
     }
 }
 
-fn parse_body(body: &[u8]) -> Result<Value, Response> {
+fn parse_body(body: &[u8]) -> Result<Value, String> {
     let v: Value = serde_json::from_slice(body)
-        .map_err(|e| bad(&format!("The request body is not valid JSON: {e}")))?;
+        .map_err(|e| format!("The request body is not valid JSON: {e}"))?;
     if v.is_object() {
         Ok(v)
     } else {
-        Err(bad("The request body must be a JSON object."))
+        Err("The request body must be a JSON object.".to_string())
     }
 }
 
 fn post_purchase(w: &mut World, body: &[u8]) -> Response {
     let v = match parse_body(body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(&e),
     };
     let supplier = if let Some(id) = member_str(&v, "SupplierID").filter(|s| !s.is_empty()) {
-        match w.suppliers.iter().position(|s| s.id.eq_ignore_ascii_case(id)) {
+        match w
+            .suppliers
+            .iter()
+            .position(|s| s.id.eq_ignore_ascii_case(id))
+        {
             Some(s) => s,
             None => return bad(&format!("Supplier with ID = '{id}' was not found.")),
         }
     } else if let Some(name) = member_str(&v, "Supplier").filter(|s| !s.is_empty()) {
-        match w.suppliers.iter().position(|s| s.name.eq_ignore_ascii_case(name)) {
+        match w
+            .suppliers
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(name))
+        {
             Some(s) => s,
             None => return bad(&format!("Supplier '{name}' was not found.")),
         }
@@ -698,7 +738,10 @@ fn post_purchase(w: &mut World, body: &[u8]) -> Response {
         return bad("SupplierID or Supplier is required.");
     };
     if !w.suppliers[supplier].active {
-        return bad(&format!("Supplier '{}' is deprecated.", w.suppliers[supplier].name));
+        return bad(&format!(
+            "Supplier '{}' is deprecated.",
+            w.suppliers[supplier].name
+        ));
     }
     let Some(loc_name) = member_str(&v, "Location").filter(|s| !s.trim().is_empty()) else {
         return bad("Location is required.");
@@ -780,25 +823,29 @@ fn decimals(n: &serde_json::Number) -> usize {
     s.split_once('.').map(|(_, f)| f.len()).unwrap_or(0)
 }
 
-fn number(line: &Value, name: &str, i: usize, default: Option<f64>) -> Result<f64, Response> {
+fn number(line: &Value, name: &str, i: usize, default: Option<f64>) -> Result<f64, String> {
     match member(line, name) {
-        None => default.ok_or_else(|| bad(&format!("Lines[{i}].{name} is required."))),
+        None => default.ok_or_else(|| format!("Lines[{i}].{name} is required.")),
         Some(Value::Number(n)) => n
             .as_f64()
-            .ok_or_else(|| bad(&format!("Lines[{i}].{name} is not a number."))),
-        Some(_) => Err(bad(&format!("Lines[{i}].{name} must be a number."))),
+            .ok_or_else(|| format!("Lines[{i}].{name} is not a number.")),
+        Some(_) => Err(format!("Lines[{i}].{name} must be a number.")),
     }
 }
 
 fn post_purchase_order(w: &mut World, body: &[u8]) -> Response {
     let v = match parse_body(body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(e) => return bad(&e),
     };
     let Some(task) = member_str(&v, "TaskID").filter(|s| !s.is_empty()) else {
         return bad("TaskID is required.");
     };
-    let Some(pi) = w.purchases.iter().position(|p| p.id.eq_ignore_ascii_case(task)) else {
+    let Some(pi) = w
+        .purchases
+        .iter()
+        .position(|p| p.id.eq_ignore_ascii_case(task))
+    else {
         return bad(&format!("Purchase with ID = '{task}' was not found."));
     };
     let status = match member_str(&v, "Status").map(|s| s.trim().to_ascii_uppercase()) {
@@ -838,51 +885,74 @@ fn post_purchase_order(w: &mut World, body: &[u8]) -> Response {
             return bad(&format!("Lines[{i}] must be an object."));
         }
         let product = if let Some(id) = member_str(l, "ProductID").filter(|s| !s.is_empty()) {
-            match w.products.iter().position(|p| p.id.eq_ignore_ascii_case(id)) {
+            match w
+                .products
+                .iter()
+                .position(|p| p.id.eq_ignore_ascii_case(id))
+            {
                 Some(p) => p,
-                None => return bad(&format!("Lines[{i}]: Product with ID = '{id}' was not found.")),
+                None => {
+                    return bad(&format!(
+                        "Lines[{i}]: Product with ID = '{id}' was not found."
+                    ));
+                }
             }
         } else if let Some(sku) = member_str(l, "SKU").filter(|s| !s.is_empty()) {
             match w.products.iter().position(|p| p.sku == sku) {
                 Some(p) => p,
-                None => return bad(&format!("Lines[{i}]: Product with SKU = '{sku}' was not found.")),
+                None => {
+                    return bad(&format!(
+                        "Lines[{i}]: Product with SKU = '{sku}' was not found."
+                    ));
+                }
             }
         } else {
             return bad(&format!("Lines[{i}]: ProductID is required."));
         };
         let prod = &w.products[product];
         if !prod.active {
-            return bad(&format!("Lines[{i}]: Product '{}' is deprecated.", prod.sku));
+            return bad(&format!(
+                "Lines[{i}]: Product '{}' is deprecated.",
+                prod.sku
+            ));
         }
         let quantity = match number(l, "Quantity", i, None) {
             Ok(q) => q,
-            Err(r) => return r,
+            Err(e) => return bad(&e),
         };
         if let Some(Value::Number(n)) = member(l, "Quantity")
             && decimals(n) > 4
         {
-            return bad(&format!("Lines[{i}].Quantity can have at most 4 decimal places."));
+            return bad(&format!(
+                "Lines[{i}].Quantity can have at most 4 decimal places."
+            ));
         }
         if quantity < 1.0 {
-            return bad(&format!("Lines[{i}].Quantity must be at least 1, got {quantity}."));
+            return bad(&format!(
+                "Lines[{i}].Quantity must be at least 1, got {quantity}."
+            ));
         }
         let price = match number(l, "Price", i, None) {
             Ok(x) if x >= 0.0 => x,
             Ok(x) => return bad(&format!("Lines[{i}].Price must not be negative, got {x}.")),
-            Err(r) => return r,
+            Err(e) => return bad(&e),
         };
         let discount = match number(l, "Discount", i, Some(0.0)) {
             Ok(x) if (0.0..=100.0).contains(&x) => x,
-            Ok(x) => return bad(&format!("Lines[{i}].Discount must be between 0 and 100, got {x}.")),
-            Err(r) => return r,
+            Ok(x) => {
+                return bad(&format!(
+                    "Lines[{i}].Discount must be between 0 and 100, got {x}."
+                ));
+            }
+            Err(e) => return bad(&e),
         };
         let tax = match number(l, "Tax", i, Some(0.0)) {
             Ok(x) => x,
-            Err(r) => return r,
+            Err(e) => return bad(&e),
         };
         let total = match number(l, "Total", i, None) {
             Ok(x) => x,
-            Err(r) => return r,
+            Err(e) => return bad(&e),
         };
         let expected = round2(quantity * price * (1.0 - discount / 100.0) + tax);
         if (total - expected).abs() > 0.01 + 1e-9 {
@@ -934,7 +1004,11 @@ fn delete_purchase(w: &mut World, params: &Params) -> Response {
     let Some(id) = params.non_empty("ID") else {
         return bad("ID is required.");
     };
-    let Some(pi) = w.purchases.iter().position(|p| p.id.eq_ignore_ascii_case(id)) else {
+    let Some(pi) = w
+        .purchases
+        .iter()
+        .position(|p| p.id.eq_ignore_ascii_case(id))
+    else {
         return not_found(id);
     };
     let void = params.flag("Void");
@@ -952,7 +1026,9 @@ fn delete_purchase(w: &mut World, params: &Params) -> Response {
         json(StatusCode::OK, &out)
     } else {
         if status != "DRAFT" && status != "ORDERING" {
-            return bad(&format!("Only draft purchases can be deleted; this one is {status}."));
+            return bad(&format!(
+                "Only draft purchases can be deleted; this one is {status}."
+            ));
         }
         let p = w.purchases.remove(pi);
         json(StatusCode::OK, &json!({"ID": p.id, "Deleted": true}))

@@ -70,7 +70,10 @@ pub fn advance(w: &mut World, hours: f64) -> (Value, Vec<webhooks::Delivery>) {
 pub async fn tick(State(app): State<App>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
     let Some(raw) = params.non_empty("hours") else {
-        return problem(StatusCode::BAD_REQUEST, "hours is required, e.g. /sandbox/tick?hours=24");
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "hours is required, e.g. /sandbox/tick?hours=24",
+        );
     };
     let hours = match raw.parse::<f64>() {
         Ok(h) if h > 0.0 && h <= 24.0 * 366.0 => h,
@@ -94,14 +97,19 @@ pub async fn tick(State(app): State<App>, RawQuery(q): RawQuery) -> Response {
 fn purchase_action(app: &App, id: &str, receive: bool) -> Response {
     let mut w = app.lock();
     let Some(i) = w.purchase_by_id(id) else {
-        return problem(StatusCode::NOT_FOUND, &format!("no purchase with ID or order number '{id}'"));
+        return problem(
+            StatusCode::NOT_FOUND,
+            &format!("no purchase with ID or order number '{id}'"),
+        );
     };
     let status = w.purchases[i].status.clone();
     if receive {
         if status != "ORDERING" && status != "ORDERED" {
             return problem(
                 StatusCode::CONFLICT,
-                &format!("purchase {id} is {status}; only ORDERING or ORDERED purchases can be received"),
+                &format!(
+                    "purchase {id} is {status}; only ORDERING or ORDERED purchases can be received"
+                ),
             );
         }
         if w.purchases[i].lines.is_empty() {
@@ -112,7 +120,9 @@ fn purchase_action(app: &App, id: &str, receive: bool) -> Response {
         if status != "ORDERING" {
             return problem(
                 StatusCode::CONFLICT,
-                &format!("purchase {id} is {status}; only a DRAFT order (status ORDERING) can be approved"),
+                &format!(
+                    "purchase {id} is {status}; only a DRAFT order (status ORDERING) can be approved"
+                ),
             );
         }
         let now = w.now.naive_utc();
@@ -143,33 +153,43 @@ pub async fn demand(State(app): State<App>, RawQuery(q): RawQuery) -> Response {
         return problem(StatusCode::BAD_REQUEST, "sku is required");
     };
     let Some(p) = w.product_by_sku(sku) else {
-        return problem(StatusCode::NOT_FOUND, &format!("no Cin7 product with SKU '{sku}'"));
+        return problem(
+            StatusCode::NOT_FOUND,
+            &format!("no Cin7 product with SKU '{sku}'"),
+        );
     };
     let loc = match params.non_empty("location") {
         None => None,
         Some(name) => match w.location_by_name(name) {
             Some(l) => Some(l as u16),
-            None => return problem(StatusCode::NOT_FOUND, &format!("no Cin7 location named '{name}'")),
+            None => {
+                return problem(
+                    StatusCode::NOT_FOUND,
+                    &format!("no Cin7 location named '{name}'"),
+                );
+            }
         },
     };
-    let date = |name: &str, default: NaiveDate| -> Result<NaiveDate, Response> {
+    let date = |name: &str, default: NaiveDate| -> Result<NaiveDate, String> {
         match params.non_empty(name) {
             None => Ok(default),
-            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
-                problem(StatusCode::BAD_REQUEST, &format!("{name} must be YYYY-MM-DD, got '{v}'"))
-            }),
+            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| format!("{name} must be YYYY-MM-DD, got '{v}'")),
         }
     };
     let from = match date("from", w.history_start.date_naive()) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, &e),
     };
     let to = match date("to", w.now.date_naive()) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, &e),
     };
     if to < from || (to - from).num_days() > 3660 {
-        return problem(StatusCode::BAD_REQUEST, "from must not be after to, and the range at most 10 years");
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "from must not be after to, and the range at most 10 years",
+        );
     }
     let locs: Vec<u16> = match loc {
         Some(l) => vec![l],
@@ -205,7 +225,11 @@ pub async fn demand(State(app): State<App>, RawQuery(q): RawQuery) -> Response {
 
 /// The inspection JSON (`GET /sandbox/state`).
 pub fn state_value(w: &World) -> Value {
-    let purchases: Vec<Value> = w.purchases.iter().map(|p| cin7::purchase_json(w, p)).collect();
+    let purchases: Vec<Value> = w
+        .purchases
+        .iter()
+        .map(|p| cin7::purchase_json(w, p))
+        .collect();
     json!({
         "now": shopify_dt(w.now),
         "start": shopify_dt(w.start),
@@ -236,12 +260,22 @@ pub async fn state(State(app): State<App>) -> Response {
 /// `GET /sandbox/bulk/{n}.jsonl`: a completed bulk operation's result (no auth, like a signed URL).
 pub async fn bulk_file(State(app): State<App>, Path(file): Path<String>) -> Response {
     let w = app.lock();
-    let num = file.strip_suffix(".jsonl").and_then(|n| n.parse::<u64>().ok());
+    let num = file
+        .strip_suffix(".jsonl")
+        .and_then(|n| n.parse::<u64>().ok());
     let Some(b) = num.and_then(|n| w.bulk_ops.iter().find(|b| b.num == n)) else {
-        return (StatusCode::NOT_FOUND, "NoSuchKey: the specified key does not exist.").into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            "NoSuchKey: the specified key does not exist.",
+        )
+            .into_response();
     };
     if b.status != BulkStatus::Completed {
-        return (StatusCode::NOT_FOUND, "NoSuchKey: the operation has not completed.").into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            "NoSuchKey: the operation has not completed.",
+        )
+            .into_response();
     }
     let body = shopify::bulk_jsonl(&w, b);
     (

@@ -71,7 +71,9 @@ pub fn draw(w: &mut World, cin7: bool, creates: bool) -> Option<Fault> {
     }
     let fault = kinds[(k % kinds.len() as u64) as usize];
     w.faults += 1;
-    *w.faults_by_kind.entry(fault.name().to_string()).or_insert(0) += 1;
+    *w.faults_by_kind
+        .entry(fault.name().to_string())
+        .or_insert(0) += 1;
     Some(fault)
 }
 

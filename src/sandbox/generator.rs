@@ -73,8 +73,22 @@ const CITIES: [(&str, &str, &str); 6] = [
     ("Denver", "CO", "US"),
 ];
 const ADJECTIVES: [&str; 16] = [
-    "Classic", "Everyday", "Organic", "Deluxe", "Compact", "Vintage", "Urban", "Coastal", "Alpine",
-    "Modern", "Rustic", "Essential", "Premium", "Travel", "Soft", "Heavy-Duty",
+    "Classic",
+    "Everyday",
+    "Organic",
+    "Deluxe",
+    "Compact",
+    "Vintage",
+    "Urban",
+    "Coastal",
+    "Alpine",
+    "Modern",
+    "Rustic",
+    "Essential",
+    "Premium",
+    "Travel",
+    "Soft",
+    "Heavy-Duty",
 ];
 const NOUNS: [(&str, &str); 16] = [
     ("Cotton Tee", "TEE"),
@@ -219,12 +233,7 @@ fn rand_time(rng: &mut Rng, from: DateTime<Utc>, to: DateTime<Utc>) -> DateTime<
     from + Duration::seconds(rng.below(span as u64) as i64)
 }
 
-fn gen_suppliers(
-    seed: u64,
-    n: usize,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Vec<Supplier> {
+fn gen_suppliers(seed: u64, n: usize, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Supplier> {
     let mut rng = Rng::stream(seed, "suppliers");
     (0..n)
         .map(|i| {
@@ -310,7 +319,8 @@ fn gen_products(
         let deprecated = i % 53 == 11;
         let no_supplier = i % 61 == 13;
         let missing_lead = i % 67 == 19;
-        let cost_cents = ((800f64.ln() + 0.8 * rng.normal()).exp().round() as i64).clamp(50, 50_000);
+        let cost_cents =
+            ((800f64.ln() + 0.8 * rng.normal()).exp().round() as i64).clamp(50, 50_000);
         let price_cents = ((cost_cents as f64) * rng.uniform(1.8, 3.0)).round() as i64;
         let carton = if !service && rng.chance(0.3) {
             *rng.pick(&[6.0, 12.0, 24.0])
@@ -331,7 +341,11 @@ fn gen_products(
                         location: l as u16,
                         minimum_before_reorder: if zero { 0.0 } else { rng.range(5, 40) as f64 },
                         reorder_quantity: if zero { 0.0 } else { rng.range(10, 120) as f64 },
-                        stock_locator: format!("{}-{:02}", (b'A' + (l as u8 % 26)) as char, rng.range(1, 40)),
+                        stock_locator: format!(
+                            "{}-{:02}",
+                            (b'A' + (l as u8 % 26)) as char,
+                            rng.range(1, 40)
+                        ),
                     });
                 }
             }
@@ -365,9 +379,21 @@ fn gen_products(
                     id: rng.guid(),
                     location: None,
                     null_name: rng.chance(0.3),
-                    reorder_quantity: if rng.chance(0.3) { rng.range(10, 200) as f64 } else { 0.0 },
-                    lead: if missing_lead || rng.chance(0.08) { 0 } else { rng.range(3, 60) as u32 },
-                    safety: if rng.chance(0.3) { rng.range(0, 5) as u32 } else { 0 },
+                    reorder_quantity: if rng.chance(0.3) {
+                        rng.range(10, 200) as f64
+                    } else {
+                        0.0
+                    },
+                    lead: if missing_lead || rng.chance(0.08) {
+                        0
+                    } else {
+                        rng.range(3, 60) as u32
+                    },
+                    safety: if rng.chance(0.3) {
+                        rng.range(0, 5) as u32
+                    } else {
+                        0
+                    },
                     minimum_to_reorder: if rng.chance(0.25) {
                         *rng.pick(&[10.0, 12.0, 20.0, 24.0, 50.0, 100.0])
                     } else {
@@ -382,8 +408,16 @@ fn gen_products(
                                 location: Some(l as u16),
                                 null_name: false,
                                 reorder_quantity: 0.0,
-                                lead: if rng.chance(0.85) { rng.range(3, 60) as u32 } else { 0 },
-                                safety: if rng.chance(0.3) { rng.range(1, 5) as u32 } else { 0 },
+                                lead: if rng.chance(0.85) {
+                                    rng.range(3, 60) as u32
+                                } else {
+                                    0
+                                },
+                                safety: if rng.chance(0.3) {
+                                    rng.range(1, 5) as u32
+                                } else {
+                                    0
+                                },
                                 minimum_to_reorder: 0.0,
                             });
                         }
@@ -393,12 +427,18 @@ fn gen_products(
                 links.push(ProductSupplier {
                     supplier: s,
                     product_supplier_id: rng.guid(),
-                    inventory_code: format!("{}-{}", supplier_code.to_uppercase(), rng.range(10_000, 999_999)),
+                    inventory_code: format!(
+                        "{}-{}",
+                        supplier_code.to_uppercase(),
+                        rng.range(10_000, 999_999)
+                    ),
                     product_name: name.clone(),
                     cost_cents: cost,
                     fixed_cost_cents: 0,
                     drop_ship: false,
-                    last_supplied: Some(rand_time(&mut rng, from - Duration::days(180), to).date_naive()),
+                    last_supplied: Some(
+                        rand_time(&mut rng, from - Duration::days(180), to).date_naive(),
+                    ),
                     options,
                 });
             }
@@ -465,7 +505,11 @@ fn gen_shopify_catalog(w: &mut World) {
         w.variants.push(Variant {
             num: variant_num,
             sku,
-            title: if gift { "$50".into() } else { "Default Title".into() },
+            title: if gift {
+                "$50".into()
+            } else {
+                "Default Title".into()
+            },
             product_num,
             product_title: title,
             product_status: status,
@@ -660,7 +704,12 @@ fn weights_for(w: &World, t: DateTime<Utc>) -> Weights {
 /// Generates the orders created in [from, to) and appends them to the world. In `live` mode
 /// (ticks) stockouts come from the current stock, and sold units leave the stock.
 /// Returns the indexes of the new orders.
-pub fn generate_span(w: &mut World, from: DateTime<Utc>, to: DateTime<Utc>, live: bool) -> Vec<usize> {
+pub fn generate_span(
+    w: &mut World,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    live: bool,
+) -> Vec<usize> {
     let mut rng = std::mem::replace(&mut w.rng_orders, Rng::new(0));
     let mut new = Vec::new();
     if w.sellables.is_empty() {
@@ -668,6 +717,7 @@ pub fn generate_span(w: &mut World, from: DateTime<Utc>, to: DateTime<Utc>, live
         return new;
     }
     let span = (w.start - w.history_start).num_seconds().max(86_400) as f64;
+    let hourly_mean = HOURLY.iter().sum::<f64>() / 24.0;
     let mut weights = weights_for(w, from);
     let mut h = from;
     while h < to {
@@ -678,8 +728,8 @@ pub fn generate_span(w: &mut World, from: DateTime<Utc>, to: DateTime<Utc>, live
         }
         let x = (h - w.history_start).num_seconds() as f64 / span;
         let global = (1.0 + 0.1 * (x - 0.5)).clamp(0.5, 2.0);
-        let lambda = f64::from(w.opts.orders_per_day) / 24.0
-            * HOURLY[h.hour() as usize]
+        let lambda = f64::from(w.opts.orders_per_day) / 24.0 * HOURLY[h.hour() as usize]
+            / hourly_mean
             * WEEKLY[h.weekday().num_days_from_monday() as usize]
             * global
             * frac;
@@ -758,7 +808,10 @@ fn make_order(
     let seq = w.order_seq;
     w.order_seq += 1;
     let case = seq % 101;
-    let forced = matches!(case, 3 | 7 | 13 | 19 | 23 | 29 | 31 | 37 | 41 | 43 | 47 | 53 | 59 | 61 | 67 | 71 | 73 | 79 | 83);
+    let forced = matches!(
+        case,
+        3 | 7 | 13 | 19 | 23 | 29 | 31 | 37 | 41 | 43 | 47 | 53 | 59 | 61 | 67 | 71 | 73 | 79 | 83
+    );
     let nw = w.warehouses;
     let pos_idx = nw as u32;
 
@@ -939,13 +992,18 @@ fn make_order(
     };
     let special = match case {
         53 => pick_variant(w, rng, &|s, w| {
-            s.product.is_none() && w.variants[s.variant as usize].sku.as_deref().is_some_and(|x| !x.trim().is_empty())
+            s.product.is_none()
+                && w.variants[s.variant as usize]
+                    .sku
+                    .as_deref()
+                    .is_some_and(|x| !x.trim().is_empty())
         }),
         59 => pick_variant(w, rng, &|s, w| {
             s.product.is_some_and(|p| w.products[p as usize].mismatched)
         }),
         83 => pick_variant(w, rng, &|s, w| {
-            s.product.is_some_and(|p| w.products[p as usize].kind == "Service")
+            s.product
+                .is_some_and(|p| w.products[p as usize].kind == "Service")
         }),
         _ => None,
     };
@@ -974,7 +1032,9 @@ fn make_order(
 
     // Refunds and cancellation.
     let later = |rng: &mut Rng, min_s: i64, max_s: i64| -> DateTime<Utc> {
-        (t + Duration::seconds(rng.range(min_s, max_s))).min(end).max(t)
+        (t + Duration::seconds(rng.range(min_s, max_s)))
+            .min(end)
+            .max(t)
     };
     let mut updated = later(rng, 0, 36 * 3600);
     let mut cancelled = None;
@@ -1193,10 +1253,17 @@ fn purchase_lines(
             let window = f64::from(w.opts.days.clamp(1, 28));
             let today = day_key(w.start);
             let rate: f64 = (1..=window as i32)
-                .map(|d| w.demand.get(&(p, location, today - d)).copied().unwrap_or(0.0))
+                .map(|d| {
+                    w.demand
+                        .get(&(p, location, today - d))
+                        .copied()
+                        .unwrap_or(0.0)
+                })
                 .sum::<f64>()
                 / window;
-            let mut qty = (rate * rng.uniform(14.0, 45.0)).round().max(rng.range(5, 30) as f64);
+            let mut qty = (rate * rng.uniform(14.0, 45.0))
+                .round()
+                .max(rng.range(5, 30) as f64);
             if prod.carton_quantity > 0.0 {
                 qty = (qty / prod.carton_quantity).ceil() * prod.carton_quantity;
             }
@@ -1245,7 +1312,9 @@ fn gen_purchases(w: &mut World) {
             let products: Vec<u32> = (0..w.products.len() as u32)
                 .filter(|&p| {
                     let pr = &w.products[p as usize];
-                    pr.active && pr.kind == "Stock" && pr.suppliers.first().is_some_and(|x| x.supplier == s)
+                    pr.active
+                        && pr.kind == "Stock"
+                        && pr.suppliers.first().is_some_and(|x| x.supplier == s)
                 })
                 .collect();
             if products.is_empty() {
@@ -1302,7 +1371,10 @@ fn gen_purchases(w: &mut World) {
         let pr = &w.products[p as usize];
         pr.active
             && pr.kind == "Stock"
-            && pr.suppliers.first().is_some_and(|x| w.suppliers[x.supplier].active)
+            && pr
+                .suppliers
+                .first()
+                .is_some_and(|x| w.suppliers[x.supplier].active)
     });
     if let Some(p) = first {
         let s = w.products[p as usize].suppliers[0].supplier;
@@ -1311,10 +1383,32 @@ fn gen_purchases(w: &mut World) {
         for kind in ["ORDERED", "ORDERING"] {
             if !drafts.iter().any(|d| d.status == kind) {
                 let lines = purchase_lines(w, &mut rng, &[p], 0, false);
-                drafts.push(make_purchase(w, &mut rng, s, 0, kind, od, rb, lines, "Placed by phone".into(), start));
+                drafts.push(make_purchase(
+                    w,
+                    &mut rng,
+                    s,
+                    0,
+                    kind,
+                    od,
+                    rb,
+                    lines,
+                    "Placed by phone".into(),
+                    start,
+                ));
             }
         }
-        drafts.push(make_purchase(w, &mut rng, s, 0, "DRAFT", od, rb, Vec::new(), "Started, not finished".into(), start));
+        drafts.push(make_purchase(
+            w,
+            &mut rng,
+            s,
+            0,
+            "DRAFT",
+            od,
+            rb,
+            Vec::new(),
+            "Started, not finished".into(),
+            start,
+        ));
         let lines = purchase_lines(w, &mut rng, &[p], 0, false);
         drafts.push(make_purchase(
             w,
@@ -1369,7 +1463,12 @@ fn make_purchase(
         order_status: order_status.into(),
         stock_received_status: received.into(),
         invoice_status: "NOT AVAILABLE".into(),
-        required_by: Some(required_by.date().and_hms_opt(0, 0, 0).unwrap_or(required_by)),
+        required_by: Some(
+            required_by
+                .date()
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or(required_by),
+        ),
         order_date: order_date.date().and_hms_opt(0, 0, 0).unwrap_or(order_date),
         note,
         terms: sup.payment_term.clone(),
@@ -1415,7 +1514,12 @@ pub fn update_orders(w: &mut World, from: DateTime<Utc>, to: DateTime<Utc>) -> u
         let before = World::contribution(&w.orders[i]);
         let r = rng.f64();
         let o = &mut w.orders[i];
-        let units: u32 = o.lines.iter().filter(|l| !l.gift_card).map(|l| l.current).sum();
+        let units: u32 = o
+            .lines
+            .iter()
+            .filter(|l| !l.gift_card)
+            .map(|l| l.current)
+            .sum();
         if r < 0.5 && units > 1 {
             partially_refund(&mut rng, &mut o.lines);
             o.fin = Fin::PartiallyRefunded;

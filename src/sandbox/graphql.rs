@@ -184,7 +184,10 @@ pub fn field_args(doc: &str, field: &str) -> Option<String> {
         }
         if s[i..].starts_with(&f) && (i == 0 || !is_name_char(s[i - 1])) {
             let j = skip_ws(&s, i + f.len());
-            if j < s.len() && s[j] == '(' && (i + f.len() == s.len() || !is_name_char(s[i + f.len()])) {
+            if j < s.len()
+                && s[j] == '('
+                && (i + f.len() == s.len() || !is_name_char(s[i + f.len()]))
+            {
                 let end = skip_balanced(&s, j);
                 return Some(s[j + 1..end.saturating_sub(1)].iter().collect());
             }
@@ -292,13 +295,18 @@ pub fn parse_args(text: &str, vars: &Value) -> Result<HashMap<String, Value>, St
             c if c == '-' || c.is_ascii_digit() => {
                 let start = i;
                 i += 1;
-                while i < s.len() && (s[i].is_ascii_digit() || matches!(s[i], '.' | 'e' | 'E' | '+' | '-')) {
+                while i < s.len()
+                    && (s[i].is_ascii_digit() || matches!(s[i], '.' | 'e' | 'E' | '+' | '-'))
+                {
                     i += 1;
                 }
                 let t: String = s[start..i].iter().collect();
                 value = match t.parse::<i64>() {
                     Ok(n) => Value::from(n),
-                    Err(_) => t.parse::<f64>().map(Value::from).map_err(|_| format!("Parse error on number '{t}'"))?,
+                    Err(_) => t
+                        .parse::<f64>()
+                        .map(Value::from)
+                        .map_err(|_| format!("Parse error on number '{t}'"))?,
                 };
             }
             _ => {
@@ -337,14 +345,22 @@ mod tests {
             (queries::BULK_POLL, "bulkOperation"),
             (queries::PRODUCT_VARIANTS, "productVariants"),
             (queries::BULK_ORDERS_TEMPLATE, "orders"),
-            ("{ currentBulkOperation(type: QUERY) { id } }", "currentBulkOperation"),
+            (
+                "{ currentBulkOperation(type: QUERY) { id } }",
+                "currentBulkOperation",
+            ),
             ("# hi\nquery { a: node(id: \"x\") { id } }", "node"),
         ];
         for (doc, want) in cases {
             let r = root_field(doc).expect(want);
             assert_eq!(r.name, want);
         }
-        assert_eq!(root_field(queries::BULK_RUN).map(|r| r.operation).as_deref(), Some("mutation"));
+        assert_eq!(
+            root_field(queries::BULK_RUN)
+                .map(|r| r.operation)
+                .as_deref(),
+            Some("mutation")
+        );
     }
 
     #[test]
@@ -357,9 +373,13 @@ mod tests {
         assert_eq!(a["sortKey"], json!("UPDATED_AT"));
         let li = field_args(queries::ORDERS, "lineItems").expect("lineItems");
         assert_eq!(parse_args(&li, &vars).expect("li")["first"], json!(10));
-        let bulk = queries::BULK_ORDERS_TEMPLATE.replace("{SEARCH}", "created_at:>=\\\"2026-01-01\\\"");
+        let bulk =
+            queries::BULK_ORDERS_TEMPLATE.replace("{SEARCH}", "created_at:>=\\\"2026-01-01\\\"");
         let oa = field_args(&bulk, "orders").expect("orders args");
-        assert_eq!(parse_args(&oa, &Value::Null).expect("a")["query"], json!("created_at:>=\"2026-01-01\""));
+        assert_eq!(
+            parse_args(&oa, &Value::Null).expect("a")["query"],
+            json!("created_at:>=\"2026-01-01\"")
+        );
         assert!(selects(queries::ORDERS, "retailLocation"));
         assert!(!selects(queries::ORDERS, "retail"));
     }

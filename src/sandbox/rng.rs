@@ -142,7 +142,10 @@ mod tests {
         for _ in 0..100 {
             assert_eq!(a.next_u64(), b.next_u64());
         }
-        assert_ne!(Rng::stream(7, "x").next_u64(), Rng::stream(7, "y").next_u64());
+        assert_ne!(
+            Rng::stream(7, "x").next_u64(),
+            Rng::stream(7, "y").next_u64()
+        );
     }
 
     #[test]
@@ -150,7 +153,10 @@ mod tests {
         let mut r = Rng::new(1);
         let g = r.guid();
         assert_eq!(g.len(), 36);
-        assert_eq!(g.split('-').map(str::len).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+        assert_eq!(
+            g.split('-').map(str::len).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
         for _ in 0..1000 {
             let v = r.range(3, 5);
             assert!((3..=5).contains(&v));

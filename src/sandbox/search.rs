@@ -89,7 +89,13 @@ fn unquote(v: &str) -> &str {
 }
 
 fn split_cmp(v: &str) -> (Cmp, &str) {
-    for (p, c) in [(">=", Cmp::Ge), ("<=", Cmp::Le), (">", Cmp::Gt), ("<", Cmp::Lt), ("=", Cmp::Eq)] {
+    for (p, c) in [
+        (">=", Cmp::Ge),
+        ("<=", Cmp::Le),
+        (">", Cmp::Gt),
+        ("<", Cmp::Lt),
+        ("=", Cmp::Eq),
+    ] {
         if let Some(rest) = v.strip_prefix(p) {
             return (c, rest);
         }
@@ -117,7 +123,10 @@ impl Search {
                 continue;
             }
             if tok == "OR" || tok == "NOT" {
-                s.warnings.push((tok.to_string(), "The sandbox treats OR/NOT as AND; use '-field:value' to negate.".into()));
+                s.warnings.push((
+                    tok.to_string(),
+                    "The sandbox treats OR/NOT as AND; use '-field:value' to negate.".into(),
+                ));
                 continue;
             }
             let (neg, body) = match tok.strip_prefix('-') {
@@ -125,7 +134,10 @@ impl Search {
                 None => (false, tok),
             };
             let Some((field, raw)) = body.split_once(':') else {
-                s.warnings.push((body.to_string(), "Free-text search is not supported by the sandbox; term ignored.".into()));
+                s.warnings.push((
+                    body.to_string(),
+                    "Free-text search is not supported by the sandbox; term ignored.".into(),
+                ));
                 continue;
             };
             let field_lc = field.to_ascii_lowercase();
@@ -151,7 +163,10 @@ impl Search {
                             date_only: value.len() == 10,
                         },
                         None => {
-                            s.warnings.push((field.to_string(), format!("Invalid date value '{value}'; term ignored.")));
+                            s.warnings.push((
+                                field.to_string(),
+                                format!("Invalid date value '{value}'; term ignored."),
+                            ));
                             continue;
                         }
                     }
@@ -162,14 +177,20 @@ impl Search {
                 "id" => match value.rsplit('/').next().and_then(|n| n.parse::<u64>().ok()) {
                     Some(n) => Term::Id(cmp, n),
                     None => {
-                        s.warnings.push((field.to_string(), format!("Invalid id value '{value}'; term ignored.")));
+                        s.warnings.push((
+                            field.to_string(),
+                            format!("Invalid id value '{value}'; term ignored."),
+                        ));
                         continue;
                     }
                 },
                 "sku" => Term::Sku(value.to_string()),
                 "name" => Term::Name(value.trim_start_matches('#').to_string()),
                 _ => {
-                    s.warnings.push((field.to_string(), "Invalid search field for this query.".into()));
+                    s.warnings.push((
+                        field.to_string(),
+                        "Invalid search field for this query.".into(),
+                    ));
                     continue;
                 }
             };
@@ -210,7 +231,10 @@ fn term_matches(t: &Term, o: &Order) -> bool {
             _ => false,
         },
         Term::Id(cmp, n) => compare(*cmp, o.num, *n),
-        Term::Sku(sku) => o.lines.iter().any(|l| l.sku.as_deref() == Some(sku.as_str())),
+        Term::Sku(sku) => o
+            .lines
+            .iter()
+            .any(|l| l.sku.as_deref() == Some(sku.as_str())),
         Term::Name(n) => o.number.to_string() == *n,
     }
 }

@@ -68,7 +68,10 @@ pub async fn handle(
     };
     let vars = req.get("variables").cloned().unwrap_or(Value::Null);
     let root = graphql::root_field(&query);
-    let op_name = root.as_ref().map(|r| r.name.clone()).unwrap_or_else(|| "unknown".into());
+    let op_name = root
+        .as_ref()
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| "unknown".into());
     let (fault, retry_after) = {
         let mut w = app.lock();
         w.count_request(format!("shopify {op_name}"));
@@ -88,7 +91,8 @@ pub async fn handle(
 fn refill(w: &mut World) {
     let now = Instant::now();
     let secs = now.duration_since(w.bucket.last).as_secs_f64();
-    w.bucket.available = (w.bucket.available + secs * w.opts.shopify_restore_rate).min(w.opts.shopify_bucket);
+    w.bucket.available =
+        (w.bucket.available + secs * w.opts.shopify_restore_rate).min(w.opts.shopify_bucket);
     w.bucket.last = now;
 }
 
@@ -107,7 +111,10 @@ fn cost_ext(w: &World, requested: u64, actual: Option<u64>) -> Value {
 }
 
 /// An argument as a non-negative integer.
-fn int_arg(args: &std::collections::HashMap<String, Value>, name: &str) -> Result<Option<u64>, String> {
+fn int_arg(
+    args: &std::collections::HashMap<String, Value>,
+    name: &str,
+) -> Result<Option<u64>, String> {
     match args.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
@@ -123,10 +130,13 @@ fn str_arg(args: &std::collections::HashMap<String, Value>, name: &str) -> Optio
 
 type Args = std::collections::HashMap<String, Value>;
 
+/// Runs a recognised document: the data under its root key and the actual cost.
+type Runner = Box<dyn FnOnce(&mut World) -> Result<(Value, u64), String>>;
+
 /// What one recognised document asks for.
 struct Plan {
     requested: u64,
-    run: Box<dyn FnOnce(&mut World) -> Result<(Value, u64), String>>,
+    run: Runner,
 }
 
 fn first_arg(args: &Args, field: &str) -> Result<u64, String> {
@@ -135,14 +145,21 @@ fn first_arg(args: &Args, field: &str) -> Result<u64, String> {
             "The page size requested for '{field}' is {n}: 'first' cannot exceed 250"
         )),
         Some(n) => Ok(n),
-        None => Err(format!("you must provide one of first or last for the '{field}' connection")),
+        None => Err(format!(
+            "you must provide one of first or last for the '{field}' connection"
+        )),
     }
 }
 
 fn execute(w: &mut World, query: &str, vars: &Value, root: Option<RootField>) -> Value {
     refill(w);
     let Some(root) = root else {
-        return with_ext(errors(&[error_msg("syntax error: the sandbox could not find the document's root field")]), cost_ext(w, 0, Some(0)));
+        return with_ext(
+            errors(&[error_msg(
+                "syntax error: the sandbox could not find the document's root field",
+            )]),
+            cost_ext(w, 0, Some(0)),
+        );
     };
     let plan = match plan(w, query, vars, &root) {
         Ok(p) => p,
@@ -194,8 +211,12 @@ fn execute(w: &mut World, query: &str, vars: &Value, root: Option<RootField>) ->
             with_ext(out, cost_ext(w, plan.requested, Some(actual)))
         }
         Err(msg) => {
-            w.bucket.available = (w.bucket.available + plan.requested as f64).min(w.opts.shopify_bucket);
-            with_ext(errors(&[error_msg(&msg)]), cost_ext(w, plan.requested, Some(0)))
+            w.bucket.available =
+                (w.bucket.available + plan.requested as f64).min(w.opts.shopify_bucket);
+            with_ext(
+                errors(&[error_msg(&msg)]),
+                cost_ext(w, plan.requested, Some(0)),
+            )
         }
     }
 }
@@ -253,20 +274,30 @@ fn plan(w: &World, query: &str, vars: &Value, root: &RootField) -> Result<Plan, 
             };
             let requested = 2 + first * node_cost(li_first, fo_first);
             let sort = str_arg(&args, "sortKey").unwrap_or_else(|| "PROCESSED_AT".into());
-            if !matches!(sort.as_str(), "UPDATED_AT" | "CREATED_AT" | "PROCESSED_AT" | "ID") {
-                return Err(format!("Argument 'sortKey' on Field 'orders' has an invalid value ({sort}). Expected type 'OrderSortKeys'."));
+            if !matches!(
+                sort.as_str(),
+                "UPDATED_AT" | "CREATED_AT" | "PROCESSED_AT" | "ID"
+            ) {
+                return Err(format!(
+                    "Argument 'sortKey' on Field 'orders' has an invalid value ({sort}). Expected type 'OrderSortKeys'."
+                ));
             }
-            let reverse = args.get("reverse").and_then(Value::as_bool).unwrap_or(false);
+            let reverse = args
+                .get("reverse")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             let after = str_arg(&args, "after");
             let search = Search::parse(&str_arg(&args, "query").unwrap_or_default(), w.now);
             Ok(Plan {
                 requested,
                 run: Box::new(move |w| {
-                    orders(w, first, after, &search, &sort, reverse, li_first, fo_first)
-                        .map(|(v, counts)| {
-                            let actual = 2 + counts.iter().map(|&(l, f)| node_cost(l, f)).sum::<u64>();
+                    orders(w, first, after, &search, &sort, reverse, li_first, fo_first).map(
+                        |(v, counts)| {
+                            let actual =
+                                2 + counts.iter().map(|&(l, f)| node_cost(l, f)).sum::<u64>();
                             (v, actual)
-                        })
+                        },
+                    )
                 }),
             })
         }
@@ -355,14 +386,16 @@ fn plan(w: &World, query: &str, vars: &Value, root: &RootField) -> Result<Plan, 
             })
         }
         "bulkOperationRunQuery" => {
-            let doc = str_arg(&args, "query").ok_or("Argument 'query' on Field 'bulkOperationRunQuery' is required")?;
+            let doc = str_arg(&args, "query")
+                .ok_or("Argument 'query' on Field 'bulkOperationRunQuery' is required")?;
             Ok(Plan {
                 requested: 10,
                 run: Box::new(move |w| Ok((bulk_run(w, &doc), 10))),
             })
         }
         "bulkOperation" | "node" => {
-            let id = str_arg(&args, "id").ok_or_else(|| format!("Argument 'id' on Field '{}' is required", root.name))?;
+            let id = str_arg(&args, "id")
+                .ok_or_else(|| format!("Argument 'id' on Field '{}' is required", root.name))?;
             let is_node = root.name == "node";
             Ok(Plan {
                 requested: 1,
@@ -398,7 +431,11 @@ fn plan(w: &World, query: &str, vars: &Value, root: &RootField) -> Result<Plan, 
         }),
         other => Err(format!(
             "Field '{other}' doesn't exist on type '{}' (the sandbox answers orders, order, locations, productVariants and bulk operations)",
-            if root.operation == "mutation" { "Mutation" } else { "QueryRoot" }
+            if root.operation == "mutation" {
+                "Mutation"
+            } else {
+                "QueryRoot"
+            }
         )),
     }
 }
@@ -441,11 +478,18 @@ fn page_info(has_next: bool, has_prev: bool, start: Option<String>, end: Option<
 }
 
 /// A connection over items ordered by id; cursors carry the id.
-fn connection(items: Vec<(u64, Value)>, first: u64, after: Option<&str>) -> Result<(Value, u64), String> {
+fn connection(
+    items: Vec<(u64, Value)>,
+    first: u64,
+    after: Option<&str>,
+) -> Result<(Value, u64), String> {
     let start = match after {
         Some(c) => {
             let (id, _) = decode_cursor(c)?;
-            items.iter().position(|(n, _)| *n > id).unwrap_or(items.len())
+            items
+                .iter()
+                .position(|(n, _)| *n > id)
+                .unwrap_or(items.len())
         }
         None => 0,
     };
@@ -477,7 +521,12 @@ fn line_json(l: &LineItem, w: &World) -> Value {
     })
 }
 
-fn line_items_json(w: &World, o: &Order, first: u64, after: Option<&str>) -> Result<(Value, u64), String> {
+fn line_items_json(
+    w: &World,
+    o: &Order,
+    first: u64,
+    after: Option<&str>,
+) -> Result<(Value, u64), String> {
     let start = match after {
         Some(c) => {
             let (id, _) = decode_cursor(c)?;
@@ -707,13 +756,24 @@ fn bulk_run(w: &mut World, doc: &str) -> Value {
         .filter(|b| b.status != BulkStatus::Completed)
         .count();
     if running >= 5 {
-        let id = w.bulk_ops.iter().rev().find(|b| b.status != BulkStatus::Completed).map(|b| b.num).unwrap_or(0);
+        let id = w
+            .bulk_ops
+            .iter()
+            .rev()
+            .find(|b| b.status != BulkStatus::Completed)
+            .map(|b| b.num)
+            .unwrap_or(0);
         return user_error(&format!(
             "A bulk query operation for this app and shop is already in progress: gid://shopify/BulkOperation/{id}."
         ));
     }
     let search = Search::parse(&str_arg(&args, "query").unwrap_or_default(), w.now);
-    let mut orders: Vec<u64> = w.orders.iter().filter(|o| search.matches(o)).map(|o| o.num).collect();
+    let mut orders: Vec<u64> = w
+        .orders
+        .iter()
+        .filter(|o| search.matches(o))
+        .map(|o| o.num)
+        .collect();
     orders.sort_unstable();
     let num = w.next_bulk;
     w.next_bulk += 1;

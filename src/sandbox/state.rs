@@ -413,7 +413,9 @@ impl World {
     }
 
     pub fn product_by_id(&self, id: &str) -> Option<usize> {
-        self.products.iter().position(|p| p.id.eq_ignore_ascii_case(id))
+        self.products
+            .iter()
+            .position(|p| p.id.eq_ignore_ascii_case(id))
     }
 
     pub fn product_by_sku(&self, sku: &str) -> Option<usize> {

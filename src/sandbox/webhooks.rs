@@ -68,7 +68,10 @@ pub fn payload(w: &World, o: &Order) -> Value {
             })
         })
         .collect();
-    let location_id = o.retail.and_then(|r| w.shop_locations.get(r as usize)).map(|l| l.num);
+    let location_id = o
+        .retail
+        .and_then(|r| w.shop_locations.get(r as usize))
+        .map(|l| l.num);
     json!({
         "id": o.num,
         "admin_graphql_api_id": format!("gid://shopify/Order/{}", o.num),
@@ -133,7 +136,10 @@ pub fn plan(w: &mut World, new_orders: &[usize]) -> Vec<Delivery> {
 pub async fn deliver(app: App, deliveries: Vec<Delivery>) {
     let (url, secret) = {
         let w = app.lock();
-        (w.opts.webhook_url.clone(), w.opts.webhook_secret.clone().unwrap_or_default())
+        (
+            w.opts.webhook_url.clone(),
+            w.opts.webhook_secret.clone().unwrap_or_default(),
+        )
     };
     let Some(url) = url else {
         return;
