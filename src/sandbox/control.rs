@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::state::*;
 use super::util::*;
-use super::{App, cin7, generator, shopify, webhooks};
+use super::{App, cin7, orders, shopify, webhooks};
 
 fn problem(status: StatusCode, msg: &str) -> Response {
     json(status, &json!({"error": msg}))
@@ -39,8 +39,8 @@ pub fn receive_purchase(w: &mut World, idx: usize) {
 pub fn advance(w: &mut World, hours: f64) -> (Value, Vec<webhooks::Delivery>) {
     let from = w.now;
     let to = from + Duration::seconds((hours * 3600.0).round() as i64);
-    let new = generator::generate_span(w, from, to, true);
-    let updated = generator::update_orders(w, from, to);
+    let new = orders::generate_span(w, from, to, true);
+    let updated = orders::update_orders(w, from, to);
     w.now = to;
     let due: Vec<usize> = (0..w.purchases.len())
         .filter(|&i| {

@@ -14,10 +14,12 @@ pub mod control;
 pub mod faults;
 pub mod generator;
 pub mod graphql;
+pub mod orders;
 pub mod rng;
 pub mod search;
 pub mod shopify;
 pub mod state;
+pub mod stock;
 pub mod util;
 pub mod webhooks;
 
