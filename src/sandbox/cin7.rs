@@ -188,7 +188,7 @@ fn envelope(params: &Params, key: &str, rows: Vec<Value>) -> Response {
     let total = rows.len();
     let rows: Vec<Value> = rows
         .into_iter()
-        .skip((page - 1) * limit)
+        .skip((page - 1).saturating_mul(limit))
         .take(limit)
         .collect();
     let mut obj = serde_json::Map::new();

@@ -137,15 +137,17 @@ pub fn respond(fault: Fault, cin7: bool, retry_after_secs: u64) -> Response {
 
 /// A response whose body sends `partial` and then fails, so the client sees a broken answer.
 pub fn broken(status: StatusCode, partial: Bytes) -> Response {
-    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(partial),
-        Err(std::io::Error::new(
+    use futures_util::StreamExt;
+    let head = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(partial) });
+    // A short pause lets the status line and the first bytes reach the client before the break.
+    let tail = futures_util::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
             std::io::ErrorKind::ConnectionReset,
             "sandbox fault: connection dropped",
-        )),
-    ];
-    let stream = futures_util::stream::iter(chunks);
-    let mut r = Response::new(Body::from_stream(stream));
+        ))
+    });
+    let mut r = Response::new(Body::from_stream(head.chain(tail)));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,

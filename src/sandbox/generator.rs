@@ -389,7 +389,7 @@ fn gen_products(
                         0
                     },
                     minimum_to_reorder: if rng.chance(0.25) {
-                        *rng.pick(&[10.0, 12.0, 20.0, 24.0, 50.0, 100.0])
+                        *rng.pick(&[10.0, 12.0, 20.0, 24.0, 50.0, 100.0, 7.5])
                     } else {
                         0.0
                     },

@@ -90,6 +90,20 @@ fn skip_balanced(s: &[char], open_at: usize) -> usize {
     s.len()
 }
 
+/// The text inside the group opening at `open_at` (to the end when it is never closed).
+fn inner(s: &[char], open_at: usize) -> String {
+    let end = skip_balanced(s, open_at);
+    let close =
+        if end <= s.len() && end > open_at + 1 && matches!(s.get(end - 1), Some(')' | ']' | '}')) {
+            end - 1
+        } else {
+            s.len()
+        };
+    s.get(open_at + 1..close)
+        .map(|c| c.iter().collect())
+        .unwrap_or_default()
+}
+
 fn skip_ws(s: &[char], mut i: usize) -> usize {
     while i < s.len() && (s[i].is_whitespace() || s[i] == ',') {
         i += 1;
@@ -147,8 +161,7 @@ pub fn root_field(doc: &str) -> Option<RootField> {
         (first.clone(), first)
     };
     let args = if k < s.len() && s[k] == '(' {
-        let end = skip_balanced(&s, k);
-        s[k + 1..end.saturating_sub(1)].iter().collect()
+        inner(&s, k)
     } else {
         String::new()
     };
@@ -188,8 +201,7 @@ pub fn field_args(doc: &str, field: &str) -> Option<String> {
                 && s[j] == '('
                 && (i + f.len() == s.len() || !is_name_char(s[i + f.len()]))
             {
-                let end = skip_balanced(&s, j);
-                return Some(s[j + 1..end.saturating_sub(1)].iter().collect());
+                return Some(inner(&s, j));
             }
         }
         i += 1;
@@ -361,6 +373,37 @@ mod tests {
                 .as_deref(),
             Some("mutation")
         );
+    }
+
+    #[test]
+    fn truncated_documents_do_not_panic() {
+        let vars = json!({"first": 5, "lineItemsFirst": 3});
+        for doc in [
+            queries::ORDERS,
+            queries::ORDER_LINE_ITEMS,
+            queries::BULK_RUN,
+        ] {
+            let chars: Vec<char> = doc.chars().collect();
+            for n in 0..chars.len() {
+                let t: String = chars[..n].iter().collect();
+                if let Some(r) = root_field(&t) {
+                    let _ = parse_args(&r.args, &vars);
+                }
+                let _ = field_args(&t, "lineItems").map(|a| parse_args(&a, &vars));
+            }
+        }
+        for junk in [
+            "{ orders(",
+            "{ orders(first: \"",
+            "query (",
+            "{",
+            "",
+            "mutation",
+            "{ a: }",
+            "{ x(y: [1, 2) }",
+        ] {
+            let _ = root_field(junk).map(|r| parse_args(&r.args, &vars));
+        }
     }
 
     #[test]

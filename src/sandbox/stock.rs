@@ -77,7 +77,13 @@ pub fn gen_stock(w: &mut World) {
                         } else {
                             0.0
                         };
-                        (base + alloc, alloc)
+                        // Cin7 quantities may have decimals (up to 4 places).
+                        let frac = if base > 0.0 && rng.chance(0.01) {
+                            *rng.pick(&[0.25, 0.5, 0.125])
+                        } else {
+                            0.0
+                        };
+                        (base + alloc + frac, alloc)
                     }
                 }
             };
