@@ -9,19 +9,19 @@
 //!
 //! The sandbox is test and demo infrastructure: it must never be pointed at real services.
 
-pub mod cin7;
-pub mod control;
-pub mod faults;
-pub mod generator;
-pub mod graphql;
-pub mod orders;
-pub mod rng;
-pub mod search;
-pub mod shopify;
-pub mod state;
-pub mod stock;
-pub mod util;
-pub mod webhooks;
+mod cin7;
+mod control;
+mod faults;
+mod generator;
+mod graphql;
+mod orders;
+mod rng;
+mod search;
+mod shopify;
+mod state;
+mod stock;
+mod util;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -97,7 +97,7 @@ impl Default for SandboxOptions {
 
 /// Shared state of the running sandbox.
 #[derive(Clone)]
-pub struct App {
+pub(crate) struct App {
     world: Arc<Mutex<World>>,
     http: reqwest::Client,
 }

@@ -109,13 +109,6 @@ impl Rng {
             .min(cumulative.len() - 1)
     }
 
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = self.below(i as u64 + 1) as usize;
-            items.swap(i, j);
-        }
-    }
-
     /// A GUID-shaped string (version-4 layout), lower-case hex.
     pub fn guid(&mut self) -> String {
         let a = self.next_u64();

@@ -399,10 +399,6 @@ pub fn day_key(t: DateTime<Utc>) -> i32 {
     t.date_naive().num_days_from_ce()
 }
 
-pub fn day_of_key(k: i32) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(k)
-}
-
 impl World {
     pub fn count_request(&mut self, key: String) {
         *self.requests.entry(key).or_insert(0) += 1;
@@ -410,12 +406,6 @@ impl World {
 
     pub fn location_by_name(&self, name: &str) -> Option<usize> {
         self.locations.iter().position(|l| l.name == name)
-    }
-
-    pub fn product_by_id(&self, id: &str) -> Option<usize> {
-        self.products
-            .iter()
-            .position(|p| p.id.eq_ignore_ascii_case(id))
     }
 
     pub fn product_by_sku(&self, sku: &str) -> Option<usize> {
