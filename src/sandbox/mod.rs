@@ -2,8 +2,11 @@
 //! API, served by axum on one port (see docs/sandbox.md).
 //!
 //! - [`SandboxOptions`] / [`start`] / [`SandboxHandle`] / [`banner`]: the public entry points.
-//! - `generator`: the world generator (a pure function of the seed and the options).
-//! - `cin7`, `shopify`: the two APIs, with their paths, envelopes, limits and errors.
+//! - `generator` (catalog), `orders` (the order stream and true demand), `stock` (availability and
+//!   purchases): the world, a pure function of the seed and the options (`rng` is the only source
+//!   of randomness).
+//! - `cin7`, `shopify` (+ `graphql`, `search`): the two APIs, with their paths, envelopes, limits
+//!   and errors.
 //! - `control`: the `/sandbox/*` routes (clock, buyer/warehouse actions, truth, state, bulk files).
 //! - `faults`, `webhooks`: injected failures and signed webhook deliveries.
 //!

@@ -319,7 +319,7 @@ pub struct Sellable {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// A Cin7 webhook-free record of an outgoing Shopify webhook delivery.
+/// A record of one outgoing Shopify webhook delivery.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct WebhookRecord {
     pub topic: String,
