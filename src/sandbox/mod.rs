@@ -1,54 +1,312 @@
-//! The sandbox: a local, stateful imitation of Cin7 Core and the Shopify Admin API.
-//! (Interface placeholder; the implementation lands from the sandbox branch.)
+//! The sandbox: a local, stateful imitation of the Cin7 Core API v2 and the Shopify Admin GraphQL
+//! API, served by axum on one port (see docs/sandbox.md).
+//!
+//! - [`SandboxOptions`] / [`start`] / [`SandboxHandle`] / [`banner`]: the public entry points.
+//! - `generator` (catalog), `orders` (the order stream and true demand), `stock` (availability and
+//!   purchases): the world, a pure function of the seed and the options (`rng` is the only source
+//!   of randomness).
+//! - `cin7`, `shopify` (+ `graphql`, `search`): the two APIs, with their paths, envelopes, limits
+//!   and errors.
+//! - `control`: the `/sandbox/*` routes (clock, buyer/warehouse actions, truth, state, bulk files).
+//! - `faults`, `webhooks`: injected failures and signed webhook deliveries.
+//!
+//! The sandbox is test and demo infrastructure: it must never be pointed at real services.
 
+mod cin7;
+mod control;
+mod faults;
+mod generator;
+mod graphql;
+mod orders;
+mod rng;
+mod search;
+mod shopify;
+mod state;
+mod stock;
+mod util;
+mod webhooks;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::{any, get, post};
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use state::World;
+
+/// Everything that shapes the generated world and the sandbox's behaviour.
+#[derive(Debug, Clone)]
 pub struct SandboxOptions {
+    /// PRNG seed; everything generated is a pure function of it and the other options.
     pub seed: u64,
+    /// Number of Cin7 products.
     pub skus: usize,
+    /// Number of Cin7 warehouse locations (plus a deprecated "Old Depot" and "Returns").
     pub locations: usize,
     pub suppliers: usize,
+    /// Days of order history before `now`.
     pub days: u32,
     pub orders_per_day: u32,
+    /// Share of products whose Shopify SKU differs by case/space/dash.
     pub mismatch_rate: f64,
+    /// Share of API requests that fail at random.
     pub fault_rate: f64,
+    /// Cin7 requests allowed per rolling 60 s.
     pub cin7_rpm: u32,
+    /// 503 (Cin7's documented answer) or 429 (with `Retry-After`).
     pub throttle_status: u16,
+    /// `Retry-After` seconds sent with 429s.
     pub retry_after_secs: u64,
+    /// Shopify cost bucket size (`maximumAvailable`).
     pub shopify_bucket: f64,
+    /// Shopify cost points restored per second.
     pub shopify_restore_rate: f64,
-    pub now: chrono::DateTime<chrono::Utc>,
+    /// The sandbox clock's start (the end of the generated history).
+    pub now: DateTime<Utc>,
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
 }
 
 impl Default for SandboxOptions {
     fn default() -> Self {
-        todo!()
+        SandboxOptions {
+            seed: 42,
+            skus: 500,
+            locations: 2,
+            suppliers: 12,
+            days: 90,
+            orders_per_day: 200,
+            mismatch_rate: 0.08,
+            fault_rate: 0.0,
+            cin7_rpm: 60,
+            throttle_status: 503,
+            retry_after_secs: 60,
+            shopify_bucket: 1000.0,
+            shopify_restore_rate: 50.0,
+            now: Utc::now(),
+            webhook_url: None,
+            webhook_secret: None,
+        }
     }
 }
 
-pub struct SandboxHandle;
+/// Shared state of the running sandbox.
+#[derive(Clone)]
+pub(crate) struct App {
+    world: Arc<Mutex<World>>,
+    http: reqwest::Client,
+}
+
+impl App {
+    fn new(world: World) -> App {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        App {
+            world: Arc::new(Mutex::new(world)),
+            http,
+        }
+    }
+
+    /// Locks the world (a panic in another handler does not make it unusable).
+    pub fn lock(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running sandbox.
+pub struct SandboxHandle {
+    addr: SocketAddr,
+    base: String,
+    app: App,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
 
 impl SandboxHandle {
+    /// `http://127.0.0.1:PORT` (no trailing slash).
     pub fn base_url(&self) -> String {
-        todo!()
+        self.base.clone()
     }
+
     pub fn cin7_base_url(&self) -> String {
-        todo!()
+        format!("{}/cin7/ExternalApi/v2/", self.base)
     }
+
     pub fn shopify_base_url(&self) -> String {
-        todo!()
+        format!("{}/shopify", self.base)
     }
-    pub async fn shutdown(self) {
-        todo!()
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The generated Shopify locations and the Cin7 location each maps to: `(gid, cin7 name)`.
+    pub fn shopify_locations(&self) -> Vec<(String, String)> {
+        let w = self.app.lock();
+        w.shop_locations
+            .iter()
+            .map(|l| {
+                (
+                    format!("gid://shopify/Location/{}", l.num),
+                    w.locations[l.cin7 as usize].name.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// The name of the default Cin7 location (the first warehouse).
+    pub fn default_location(&self) -> String {
+        let w = self.app.lock();
+        w.locations
+            .first()
+            .map(|l| l.name.clone())
+            .unwrap_or_default()
+    }
+
+    /// The same JSON as `GET /sandbox/state`.
+    pub fn state_json(&self) -> serde_json::Value {
+        control::state_value(&self.app.lock())
+    }
+
+    /// Stops serving; waits briefly for open requests to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(3), &mut self.task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
     }
 }
 
+fn router(app: App) -> Router {
+    Router::new()
+        .route("/cin7/ExternalApi/v2/{*path}", any(cin7::handle))
+        .route(
+            "/shopify/admin/api/{version}/graphql.json",
+            post(shopify::handle),
+        )
+        .route("/sandbox/tick", post(control::tick))
+        .route("/sandbox/purchase/{id}/approve", post(control::approve))
+        .route("/sandbox/purchase/{id}/receive", post(control::receive))
+        .route("/sandbox/demand", get(control::demand))
+        .route("/sandbox/state", get(control::state))
+        .route("/sandbox/bulk/{file}", get(control::bulk_file))
+        .with_state(app)
+}
+
+/// Binds `bind` (e.g. "127.0.0.1:0" for a free port), generates the state and serves in a spawned
+/// tokio task.
 pub async fn start(bind: &str, opts: SandboxOptions) -> anyhow::Result<SandboxHandle> {
-    let _ = (bind, opts);
-    todo!()
+    if opts.throttle_status != 503 && opts.throttle_status != 429 {
+        anyhow::bail!(
+            "throttle status must be 503 or 429, not {}",
+            opts.throttle_status
+        );
+    }
+    if !(0.0..=1.0).contains(&opts.fault_rate) || !(0.0..=1.0).contains(&opts.mismatch_rate) {
+        anyhow::bail!("fault rate and mismatch rate must be between 0 and 1");
+    }
+    if opts.cin7_rpm == 0 {
+        anyhow::bail!("cin7 requests per minute must be at least 1");
+    }
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot bind the sandbox to {bind}"))?;
+    let addr = listener.local_addr().context("sandbox local address")?;
+    let ip = if addr.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        addr.ip()
+    };
+    let base = match ip {
+        IpAddr::V4(v4) => format!("http://{v4}:{}", addr.port()),
+        IpAddr::V6(v6) => format!("http://[{v6}]:{}", addr.port()),
+    };
+    let base_for_world = base.clone();
+    let world = tokio::task::spawn_blocking(move || generator::build(&opts, base_for_world))
+        .await
+        .context("generating the sandbox world")?;
+    let app = App::new(world);
+    let router = router(app.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!("sandbox server stopped: {e}");
+        }
+    });
+    Ok(SandboxHandle {
+        addr,
+        base,
+        app,
+        shutdown: Some(tx),
+        task,
+    })
 }
 
+/// The text `replenish sandbox` prints after starting: both base URLs, a `replenish.toml` snippet
+/// pointing at them, and the environment variables to export.
 pub fn banner(handle: &SandboxHandle, opts: &SandboxOptions) -> String {
-    let _ = (handle, opts);
-    todo!()
+    let base = handle.base_url();
+    let mut s = String::new();
+    s.push_str(&format!("replenish sandbox listening on {base}\n"));
+    s.push_str(&format!("  Cin7 Core API:  {}\n", handle.cin7_base_url()));
+    s.push_str(&format!(
+        "  Shopify API:    {}/admin/api/2026-01/graphql.json\n",
+        handle.shopify_base_url()
+    ));
+    s.push_str(&format!("  Inspect:        {base}/sandbox/state\n"));
+    s.push_str(&format!(
+        "  seed {}, {} SKUs, {} locations, {} suppliers, {} days x {} orders/day, fault rate {}\n\n",
+        opts.seed,
+        opts.skus,
+        opts.locations,
+        opts.suppliers,
+        opts.days,
+        opts.orders_per_day,
+        opts.fault_rate
+    ));
+    s.push_str("# replenish.toml\n");
+    s.push_str("[shopify]\n");
+    s.push_str("shop = \"sandbox.myshopify.com\"\n");
+    s.push_str(&format!("base_url = \"{}\"\n", handle.shopify_base_url()));
+    s.push_str("api_version = \"2026-01\"\n\n");
+    s.push_str("[cin7]\n");
+    s.push_str(&format!("base_url = \"{}\"\n", handle.cin7_base_url()));
+    s.push_str(&format!("requests_per_minute = {}\n\n", opts.cin7_rpm));
+    s.push_str("[locations]\n");
+    s.push_str(&format!("default = \"{}\"\n", handle.default_location()));
+    s.push_str("ignore = [\"Returns\"]\n\n");
+    s.push_str("[locations.shopify]\n");
+    for (gid, name) in handle.shopify_locations() {
+        s.push_str(&format!("\"{gid}\" = \"{name}\"\n"));
+    }
+    s.push_str("\n# environment (any non-empty values work)\n");
+    s.push_str("export SHOPIFY_ACCESS_TOKEN=sandbox\n");
+    s.push_str("export CIN7_ACCOUNT_ID=sandbox\n");
+    s.push_str("export CIN7_APPLICATION_KEY=sandbox\n");
+    if let Some(secret) = &opts.webhook_secret {
+        s.push_str(&format!("export SHOPIFY_WEBHOOK_SECRET={secret}\n"));
+    }
+    s
 }

@@ -1,0 +1,287 @@
+//! The `/sandbox/*` routes: the clock (`tick`), the buyer and the warehouse (`approve`, `receive`),
+//! the true demand, the inspection state, and the bulk-operation result files. No auth, no faults,
+//! no rate limits: these are for tests, benchmarks and demos, not imitations of a real API.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, NaiveDate};
+use serde_json::{Value, json};
+
+use super::state::*;
+use super::util::*;
+use super::{App, cin7, orders, shopify, webhooks};
+
+fn problem(status: StatusCode, msg: &str) -> Response {
+    json(status, &json!({"error": msg}))
+}
+
+/// Receives every line of a purchase into stock at its location.
+pub fn receive_purchase(w: &mut World, idx: usize) {
+    let now = w.now.naive_utc();
+    let lines: Vec<(u32, f64)> = w.purchases[idx]
+        .lines
+        .iter()
+        .map(|l| (l.product, l.quantity))
+        .collect();
+    let loc = w.purchases[idx].location;
+    for (p, q) in lines {
+        w.add_stock(p, loc, q);
+    }
+    let p = &mut w.purchases[idx];
+    p.status = "RECEIVED".into();
+    p.order_status = "AUTHORISED".into();
+    p.stock_received_status = "AUTHORISED".into();
+    p.last_updated = now;
+}
+
+/// Advances the clock by `hours`: new orders, a few refunds/cancellations, arrivals.
+pub fn advance(w: &mut World, hours: f64) -> (Value, Vec<webhooks::Delivery>) {
+    let from = w.now;
+    let to = from + Duration::seconds((hours * 3600.0).round() as i64);
+    let new = orders::generate_span(w, from, to, true);
+    let updated = orders::update_orders(w, from, to);
+    w.now = to;
+    let due: Vec<usize> = (0..w.purchases.len())
+        .filter(|&i| {
+            let p = &w.purchases[i];
+            p.is_on_order() && p.required_by.is_some_and(|r| r <= to.naive_utc())
+        })
+        .collect();
+    let mut received = Vec::new();
+    for i in due {
+        receive_purchase(w, i);
+        received.push(w.purchases[i].order_number.clone());
+    }
+    let deliveries = webhooks::plan(w, &new);
+    (
+        json!({
+            "now": shopify_dt(w.now),
+            "new_orders": new.len(),
+            "updated_orders": updated,
+            "received_purchases": received,
+            "webhooks_queued": deliveries.len(),
+        }),
+        deliveries,
+    )
+}
+
+/// `POST /sandbox/tick?hours=N`
+pub async fn tick(State(app): State<App>, RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref());
+    let Some(raw) = params.non_empty("hours") else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "hours is required, e.g. /sandbox/tick?hours=24",
+        );
+    };
+    let hours = match raw.parse::<f64>() {
+        Ok(h) if h > 0.0 && h <= 24.0 * 366.0 => h,
+        _ => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                &format!("hours must be a number above 0 and at most 8784, got '{raw}'"),
+            );
+        }
+    };
+    let (body, deliveries) = {
+        let mut w = app.lock();
+        advance(&mut w, hours)
+    };
+    if !deliveries.is_empty() {
+        tokio::spawn(webhooks::deliver(app.clone(), deliveries));
+    }
+    json(StatusCode::OK, &body)
+}
+
+fn purchase_action(app: &App, id: &str, receive: bool) -> Response {
+    let mut w = app.lock();
+    let Some(i) = w.purchase_by_id(id) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            &format!("no purchase with ID or order number '{id}'"),
+        );
+    };
+    let status = w.purchases[i].status.clone();
+    if receive {
+        if status != "ORDERING" && status != "ORDERED" {
+            return problem(
+                StatusCode::CONFLICT,
+                &format!(
+                    "purchase {id} is {status}; only ORDERING or ORDERED purchases can be received"
+                ),
+            );
+        }
+        if w.purchases[i].lines.is_empty() {
+            return problem(StatusCode::CONFLICT, &format!("purchase {id} has no lines"));
+        }
+        receive_purchase(&mut w, i);
+    } else {
+        if status != "ORDERING" {
+            return problem(
+                StatusCode::CONFLICT,
+                &format!(
+                    "purchase {id} is {status}; only a DRAFT order (status ORDERING) can be approved"
+                ),
+            );
+        }
+        let now = w.now.naive_utc();
+        let p = &mut w.purchases[i];
+        p.status = "ORDERED".into();
+        p.order_status = "AUTHORISED".into();
+        p.last_updated = now;
+    }
+    json(StatusCode::OK, &cin7::purchase_json(&w, &w.purchases[i]))
+}
+
+/// `POST /sandbox/purchase/{id}/approve`: the buyer authorises a draft.
+pub async fn approve(State(app): State<App>, Path(id): Path<String>) -> Response {
+    purchase_action(&app, &id, false)
+}
+
+/// `POST /sandbox/purchase/{id}/receive`: the warehouse receives the goods.
+pub async fn receive(State(app): State<App>, Path(id): Path<String>) -> Response {
+    purchase_action(&app, &id, true)
+}
+
+/// `GET /sandbox/demand?sku=&location=&from=&to=`: the true daily demand (before stockouts
+/// censored the sales), summed over all locations when `location` is absent.
+pub async fn demand(State(app): State<App>, RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref());
+    let w = app.lock();
+    let Some(sku) = params.non_empty("sku") else {
+        return problem(StatusCode::BAD_REQUEST, "sku is required");
+    };
+    let Some(p) = w.product_by_sku(sku) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            &format!("no Cin7 product with SKU '{sku}'"),
+        );
+    };
+    let loc = match params.non_empty("location") {
+        None => None,
+        Some(name) => match w.location_by_name(name) {
+            Some(l) => Some(l as u16),
+            None => {
+                return problem(
+                    StatusCode::NOT_FOUND,
+                    &format!("no Cin7 location named '{name}'"),
+                );
+            }
+        },
+    };
+    let date = |name: &str, default: NaiveDate| -> Result<NaiveDate, String> {
+        match params.non_empty(name) {
+            None => Ok(default),
+            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| format!("{name} must be YYYY-MM-DD, got '{v}'")),
+        }
+    };
+    let from = match date("from", w.history_start.date_naive()) {
+        Ok(d) => d,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, &e),
+    };
+    let to = match date("to", w.now.date_naive()) {
+        Ok(d) => d,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, &e),
+    };
+    if to < from || (to - from).num_days() > 3660 {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "from must not be after to, and the range at most 10 years",
+        );
+    }
+    let locs: Vec<u16> = match loc {
+        Some(l) => vec![l],
+        None => (0..w.locations.len() as u16).collect(),
+    };
+    let mut days = Vec::new();
+    let mut d = from;
+    while d <= to {
+        let k = chrono::Datelike::num_days_from_ce(&d);
+        let mut demand = 0.0;
+        let mut censored = 0.0;
+        for &l in &locs {
+            demand += w.demand.get(&(p as u32, l, k)).copied().unwrap_or(0.0);
+            censored += w.censored.get(&(p as u32, l, k)).copied().unwrap_or(0.0);
+        }
+        days.push(json!({
+            "date": d.format("%Y-%m-%d").to_string(),
+            "demand": num(demand),
+            "sold": num(demand - censored),
+            "stocked_out": censored > 0.0,
+        }));
+        d += Duration::days(1);
+    }
+    json(
+        StatusCode::OK,
+        &json!({
+            "sku": sku,
+            "location": loc.map(|l| w.locations[l as usize].name.clone()),
+            "days": days,
+        }),
+    )
+}
+
+/// The inspection JSON (`GET /sandbox/state`).
+pub fn state_value(w: &World) -> Value {
+    let purchases: Vec<Value> = w
+        .purchases
+        .iter()
+        .map(|p| cin7::purchase_json(w, p))
+        .collect();
+    json!({
+        "now": shopify_dt(w.now),
+        "start": shopify_dt(w.start),
+        "history_start": shopify_dt(w.history_start),
+        "purchases": purchases,
+        "requests": w.requests,
+        "throttled": {"cin7": w.throttled_cin7, "shopify": w.throttled_shopify},
+        "faults": w.faults,
+        "faults_by_kind": w.faults_by_kind,
+        "webhook_deliveries": w.webhook_deliveries,
+        "webhooks": w.webhook_log,
+        "orders": w.orders.len(),
+        "products": w.products.len(),
+        "bulk_operations": w.bulk_ops.len(),
+        "shopify_bucket": {
+            "currentlyAvailable": num(w.bucket.available),
+            "maximumAvailable": num(w.opts.shopify_bucket),
+        },
+    })
+}
+
+/// `GET /sandbox/state`
+pub async fn state(State(app): State<App>) -> Response {
+    let w = app.lock();
+    json(StatusCode::OK, &state_value(&w))
+}
+
+/// `GET /sandbox/bulk/{n}.jsonl`: a completed bulk operation's result (no auth, like a signed URL).
+pub async fn bulk_file(State(app): State<App>, Path(file): Path<String>) -> Response {
+    let w = app.lock();
+    let num = file
+        .strip_suffix(".jsonl")
+        .and_then(|n| n.parse::<u64>().ok());
+    let Some(b) = num.and_then(|n| w.bulk_ops.iter().find(|b| b.num == n)) else {
+        return (
+            StatusCode::NOT_FOUND,
+            "NoSuchKey: the specified key does not exist.",
+        )
+            .into_response();
+    };
+    if b.status != BulkStatus::Completed {
+        return (
+            StatusCode::NOT_FOUND,
+            "NoSuchKey: the operation has not completed.",
+        )
+            .into_response();
+    }
+    let body = shopify::bulk_jsonl(&w, b);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/jsonl")],
+        body,
+    )
+        .into_response()
+}
