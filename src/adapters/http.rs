@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use governor::clock::{Clock, DefaultClock};
-use governor::state::{InMemoryState, NotKeyed};
 use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use reqwest::header::HeaderMap;
 
@@ -92,8 +92,15 @@ impl ApiError {
 }
 
 /// Reads `Retry-After` as delta-seconds or as an HTTP date (relative to now).
-pub fn parse_retry_after(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+pub fn parse_retry_after(
+    headers: &HeaderMap,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -146,11 +153,16 @@ pub struct Counters {
 
 impl Counters {
     fn bump(&self, endpoint: &str, f: impl FnOnce(&mut EndpointCount)) {
-        let mut map = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = map.entry(endpoint.to_string()).or_insert_with(|| EndpointCount {
-            endpoint: endpoint.to_string(),
-            ..EndpointCount::default()
-        });
+        let mut map = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = map
+            .entry(endpoint.to_string())
+            .or_insert_with(|| EndpointCount {
+                endpoint: endpoint.to_string(),
+                ..EndpointCount::default()
+            });
         f(entry);
     }
     pub fn request(&self, endpoint: &str) {
@@ -164,11 +176,17 @@ impl Counters {
     }
     /// Every endpoint's counts, sorted by endpoint name.
     pub fn snapshot(&self) -> Vec<EndpointCount> {
-        let map = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let map = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.values().cloned().collect()
     }
     pub fn get(&self, endpoint: &str) -> EndpointCount {
-        let map = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let map = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.get(endpoint).cloned().unwrap_or_else(|| EndpointCount {
             endpoint: endpoint.to_string(),
             ..EndpointCount::default()
@@ -251,7 +269,10 @@ impl Pacer<DefaultClock> {
 impl<C: Clock + Clone> Pacer<C> {
     pub fn with_clock(rpm: u32, clock: C) -> Pacer<C> {
         let rpm = rpm.max(1);
-        let limiter = Arc::new(RateLimiter::direct_with_clock(cin7_quota(rpm), clock.clone()));
+        let limiter = Arc::new(RateLimiter::direct_with_clock(
+            cin7_quota(rpm),
+            clock.clone(),
+        ));
         Pacer {
             clock,
             state: Mutex::new((rpm, limiter)),
@@ -382,7 +403,11 @@ mod tests {
                 max_in_any_window(&times, 60_000)
             );
             // …and it is not needlessly slow: about 3 minutes' worth went through.
-            assert!(times.len() >= 3 * rpm as usize - 3, "rpm {rpm}: only {}", times.len());
+            assert!(
+                times.len() >= 3 * rpm as usize - 3,
+                "rpm {rpm}: only {}",
+                times.len()
+            );
         }
     }
 
@@ -399,7 +424,10 @@ mod tests {
                 n += 1;
             }
         }
-        assert_eq!(n, 100, "governor's per_minute allows a burst of the whole quota");
+        assert_eq!(
+            n, 100,
+            "governor's per_minute allows a burst of the whole quota"
+        );
     }
 
     #[test]
@@ -408,7 +436,11 @@ mod tests {
         let pacer = Pacer::with_clock(100, clock.clone());
         assert_eq!(pacer.lower(Some(60)), Some(60));
         assert_eq!(pacer.rate(), 60);
-        assert_eq!(pacer.lower(Some(60)), None, "same limit: no change, no second log");
+        assert_eq!(
+            pacer.lower(Some(60)),
+            None,
+            "same limit: no change, no second log"
+        );
         assert_eq!(pacer.lower(Some(80)), None, "never raised");
         assert_eq!(pacer.lower(None), Some(36));
         let times = admits(&pacer, &clock, 120_000);
@@ -423,9 +455,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", "7".parse().unwrap());
         assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(7)));
-        h.insert("retry-after", "Fri, 27 Nov 2026 10:00:30 GMT".parse().unwrap());
+        h.insert(
+            "retry-after",
+            "Fri, 27 Nov 2026 10:00:30 GMT".parse().unwrap(),
+        );
         assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(30)));
-        h.insert("retry-after", "Fri, 27 Nov 2026 09:00:00 GMT".parse().unwrap());
+        h.insert(
+            "retry-after",
+            "Fri, 27 Nov 2026 09:00:00 GMT".parse().unwrap(),
+        );
         assert_eq!(parse_retry_after(&h, now), Some(Duration::ZERO));
         h.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(parse_retry_after(&h, now), None);
@@ -459,16 +497,21 @@ mod tests {
             let counters = Counters::default();
             let calls = Arc::new(Mutex::new(0));
             let c = Arc::clone(&calls);
-            let out: Result<(), _> = with_retry(&policy(), &counters, "ep", idempotent, move || {
-                let c = Arc::clone(&c);
-                async move {
-                    *c.lock().unwrap() += 1;
-                    Err(ApiError::new("ep", class, "no"))
-                }
-            })
-            .await;
+            let out: Result<(), _> =
+                with_retry(&policy(), &counters, "ep", idempotent, move || {
+                    let c = Arc::clone(&c);
+                    async move {
+                        *c.lock().unwrap() += 1;
+                        Err(ApiError::new("ep", class, "no"))
+                    }
+                })
+                .await;
             assert!(out.is_err());
-            assert_eq!(*calls.lock().unwrap(), 1, "{class:?} idempotent={idempotent}");
+            assert_eq!(
+                *calls.lock().unwrap(),
+                1,
+                "{class:?} idempotent={idempotent}"
+            );
         }
     }
 
@@ -501,6 +544,10 @@ mod tests {
         })
         .await;
         assert!(out.is_err());
-        assert_eq!(*calls.lock().unwrap(), 1, "an hour's Retry-After exceeds the cap");
+        assert_eq!(
+            *calls.lock().unwrap(),
+            1,
+            "an hour's Retry-After exceeds the cap"
+        );
     }
 }

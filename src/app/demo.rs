@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
-use crate::app::sync::{SyncOptions, print_summary, sync};
 use crate::app::resolve_format;
+use crate::app::sync::{SyncOptions, print_summary, sync};
 use crate::cli::{DemoArgs, Format};
 use crate::config::Settings;
 use crate::output::progress::Progress;
@@ -32,12 +32,22 @@ pub async fn exec(args: &DemoArgs, now: DateTime<Utc>) -> Result<ExitCode> {
         ..SandboxOptions::default()
     };
     let handle = sandbox::start("127.0.0.1:0", opts).await?;
-    eprintln!("sandbox serving Cin7 Core and Shopify at {}", handle.base_url());
+    eprintln!(
+        "sandbox serving Cin7 Core and Shopify at {}",
+        handle.base_url()
+    );
 
     let store_path = dir.join("replenish.db");
     let settings = Settings::for_sandbox(&handle.base_url(), &store_path);
     let mut store = Store::open(&store_path)?;
-    let result = sync(&settings, &mut store, now, &SyncOptions::default(), &Progress::auto()).await;
+    let result = sync(
+        &settings,
+        &mut store,
+        now,
+        &SyncOptions::default(),
+        &Progress::auto(),
+    )
+    .await;
     handle.shutdown().await;
     let summary = result?;
 
@@ -47,7 +57,9 @@ pub async fn exec(args: &DemoArgs, now: DateTime<Utc>) -> Result<ExitCode> {
         println!();
         println!("The demo's state lives in {}", store_path.display());
         println!("Next, run the sandbox in one terminal and sync against it yourself:");
-        println!("  replenish sandbox            # prints a replenish.toml snippet and the env vars to export");
+        println!(
+            "  replenish sandbox            # prints a replenish.toml snippet and the env vars to export"
+        );
         println!("  replenish --config replenish.toml sync");
     }
     Ok(ExitCode::SUCCESS)

@@ -109,9 +109,9 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
     for cause in err.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
-    let usage = err
-        .chain()
-        .any(|c| c.downcast_ref::<ConfigError>().is_some() || c.downcast_ref::<UsageError>().is_some());
+    let usage = err.chain().any(|c| {
+        c.downcast_ref::<ConfigError>().is_some() || c.downcast_ref::<UsageError>().is_some()
+    });
     if usage {
         ExitCode::from(2)
     } else {

@@ -18,7 +18,10 @@ pub fn options(args: &SandboxArgs, now: DateTime<Utc>) -> Result<SandboxOptions>
         ))
         .into());
     }
-    for (name, rate) in [("--mismatch-rate", args.mismatch_rate), ("--fault-rate", args.fault_rate)] {
+    for (name, rate) in [
+        ("--mismatch-rate", args.mismatch_rate),
+        ("--fault-rate", args.fault_rate),
+    ] {
         if !(0.0..=1.0).contains(&rate) {
             return Err(UsageError(format!("{name} must be between 0 and 1, not {rate}")).into());
         }

@@ -112,14 +112,24 @@ pub async fn sync(
     let started = Instant::now();
     let run_id = store.write(|w| w.start_run("sync", now))?;
     let counters = Counters::default();
-    let result = fetch_and_store(settings, store, now, options, progress, &counters, run_id, started).await;
+    let result = fetch_and_store(
+        settings, store, now, options, progress, &counters, run_id, started,
+    )
+    .await;
     match result {
         Ok(summary) => Ok(summary),
         Err(err) => {
             let message = format!("{err:#}");
             let requests = counters.snapshot();
             if let Err(record_err) = store.write(|w| {
-                w.finish_run(run_id, Utc::now().max(now), "failed", Some(&message), &requests, None)
+                w.finish_run(
+                    run_id,
+                    Utc::now().max(now),
+                    "failed",
+                    Some(&message),
+                    &requests,
+                    None,
+                )
             }) {
                 tracing::error!("could not record the failed run: {record_err}");
             }
@@ -170,14 +180,32 @@ async fn fetch_and_store(
     let day = now.with_timezone(&settings.policy.timezone).date_naive();
 
     let mut rows = BTreeMap::new();
-    rows.insert("cin7 locations".to_string(), cin7_data.locations.len() as u64);
+    rows.insert(
+        "cin7 locations".to_string(),
+        cin7_data.locations.len() as u64,
+    );
     rows.insert("cin7 products".to_string(), cin7_data.products.len() as u64);
-    rows.insert("cin7 suppliers".to_string(), cin7_data.suppliers.len() as u64);
-    rows.insert("cin7 availability rows".to_string(), cin7_data.availability.len() as u64);
-    rows.insert("cin7 purchases changed".to_string(), cin7_data.purchases.len() as u64);
-    rows.insert("cin7 draft purchase details".to_string(), cin7_data.details_fetched);
+    rows.insert(
+        "cin7 suppliers".to_string(),
+        cin7_data.suppliers.len() as u64,
+    );
+    rows.insert(
+        "cin7 availability rows".to_string(),
+        cin7_data.availability.len() as u64,
+    );
+    rows.insert(
+        "cin7 purchases changed".to_string(),
+        cin7_data.purchases.len() as u64,
+    );
+    rows.insert(
+        "cin7 draft purchase details".to_string(),
+        cin7_data.details_fetched,
+    );
     rows.insert("shopify locations".to_string(), shopify_data.locations);
-    rows.insert("shopify orders fetched".to_string(), shopify_data.orders.len() as u64);
+    rows.insert(
+        "shopify orders fetched".to_string(),
+        shopify_data.orders.len() as u64,
+    );
 
     let requests = counters.snapshot();
     let mut summary = SyncSummary {
@@ -185,7 +213,9 @@ async fn fetch_and_store(
         started_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
         elapsed_ms: 0,
         orders_mode: shopify_data.mode.to_string(),
-        orders_since: shopify_data.since.to_rfc3339_opts(SecondsFormat::Secs, true),
+        orders_since: shopify_data
+            .since
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
         rows,
         requests_total: requests.iter().map(|r| r.requests).sum(),
         throttled_total: requests.iter().map(|r| r.throttled).sum(),
@@ -215,18 +245,36 @@ async fn fetch_and_store(
         )?;
         w.set_state(
             ORDERS_WATERMARK,
-            &shopify_data.watermark.to_rfc3339_opts(SecondsFormat::Millis, true),
+            &shopify_data
+                .watermark
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
         )?;
         if let Some(mark) = cin7_data.purchases_watermark {
-            w.set_state(PURCHASES_WATERMARK, &mark.format("%Y-%m-%dT%H:%M:%S").to_string())?;
+            w.set_state(
+                PURCHASES_WATERMARK,
+                &mark.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            )?;
         }
         w.set_state(SHOPIFY_LOCATIONS, &shopify_data.locations_json)?;
-        summary.rows.insert("orders inserted".to_string(), counts.inserted);
-        summary.rows.insert("orders updated".to_string(), counts.updated);
-        summary.rows.insert("orders unchanged".to_string(), counts.ignored);
+        summary
+            .rows
+            .insert("orders inserted".to_string(), counts.inserted);
+        summary
+            .rows
+            .insert("orders updated".to_string(), counts.updated);
+        summary
+            .rows
+            .insert("orders unchanged".to_string(), counts.ignored);
         summary.elapsed_ms = started.elapsed().as_millis() as u64;
         let json = serde_json::to_string(&summary).unwrap_or_default();
-        w.finish_run(run_id, Utc::now().max(now), "ok", None, &summary.requests, Some(&json))?;
+        w.finish_run(
+            run_id,
+            Utc::now().max(now),
+            "ok",
+            None,
+            &summary.requests,
+            Some(&json),
+        )?;
         Ok(counts)
     })?;
     tracing::info!(
@@ -256,7 +304,9 @@ async fn fetch_cin7(
     line.finish(format!("{} suppliers", suppliers.len()));
 
     let line = progress.line("cin7 availability");
-    let availability = cin7.availability(None, &mut |p| line.rows(p.rows, p.total)).await?;
+    let availability = cin7
+        .availability(None, &mut |p| line.rows(p.rows, p.total))
+        .await?;
     line.finish(format!("{} rows", availability.len()));
 
     let line = progress.line("cin7 purchases");
@@ -340,12 +390,15 @@ async fn fetch_shopify(
                     "backfilling more than 60 days needs the read_all_orders scope; without it Shopify silently returns only the last 60 days"
                 );
             }
-            let orders = shopify.bulk_orders_created_since(since, &mut report).await?;
+            let orders = shopify
+                .bulk_orders_created_since(since, &mut report)
+                .await?;
             (orders, "backfill", since)
         }
         None => {
             let mark = watermark.unwrap_or(now);
-            let since = mark - ChronoDuration::seconds(settings.shopify.watermark_overlap_secs as i64);
+            let since =
+                mark - ChronoDuration::seconds(settings.shopify.watermark_overlap_secs as i64);
             let orders = shopify.orders_updated_since(since, &mut report).await?;
             (orders, "incremental", since)
         }

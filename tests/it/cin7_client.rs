@@ -57,14 +57,20 @@ async fn a_full_last_page_matching_total_needs_no_extra_request_and_a_short_page
         .and(query_param("Page", "1"))
         .and(query_param("IncludeSuppliers", "true"))
         .and(query_param("IncludeReorderLevels", "true"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Total": 20, "Page": 1, "Products": rows(0, 10)})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"Total": 20, "Page": 1, "Products": rows(0, 10)})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/product"))
         .and(query_param("Page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Total": 20, "Page": 2, "Products": rows(10, 3)})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"Total": 20, "Page": 2, "Products": rows(10, 3)})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -79,7 +85,11 @@ async fn throttled_429_with_retry_after_then_success() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/ref/location"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_string("Too Many Requests"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_string("Too Many Requests"),
+        )
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
@@ -94,7 +104,10 @@ async fn throttled_429_with_retry_after_then_success() {
     let started = std::time::Instant::now();
     let got = c.locations(&mut |_| {}).await.unwrap();
     assert_eq!(got[0].name, "Main Warehouse");
-    assert!(started.elapsed() >= std::time::Duration::from_millis(950), "waited for Retry-After");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(950),
+        "waited for Retry-After"
+    );
     let count = counters.get("cin7 GET ref/location");
     assert_eq!((count.requests, count.throttled, count.retries), (2, 1, 1));
     assert_eq!(c.rate(), 36_000, "no limit named: lowered to 60% of 60000");
@@ -105,13 +118,18 @@ async fn throttled_503_names_the_limit_and_the_rate_drops_to_it() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/supplier"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("You reached 60 calls per minute API limit"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_string("You reached 60 calls per minute API limit"),
+        )
         .up_to_n_times(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/supplier"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Total": 0, "Page": 1, "SupplierList": []})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"Total": 0, "Page": 1, "SupplierList": []})),
+        )
         .mount(&server)
         .await;
     let (c, counters) = client(&server, 1000);
@@ -132,7 +150,10 @@ async fn plain_503_is_a_server_error_retried_without_lowering_the_rate() {
         .await;
     Mock::given(method("GET"))
         .and(path("/supplier"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Total": 0, "Page": 1, "SupplierList": []})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"Total": 0, "Page": 1, "SupplierList": []})),
+        )
         .mount(&server)
         .await;
     let (c, counters) = client(&server, 1000);
@@ -147,14 +168,21 @@ async fn error_code_with_http_200_is_a_failure() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/purchase"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"ErrorCode": 400, "Exception": "Purchase not found"}])))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{"ErrorCode": 400, "Exception": "Purchase not found"}])),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let (c, _) = client(&server, 1000);
     let err = c.purchase_detail("abc").await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Client);
-    assert!(err.message.contains("Purchase not found"), "{}", err.message);
+    assert!(
+        err.message.contains("Purchase not found"),
+        "{}",
+        err.message
+    );
     assert_eq!(err.endpoint, "cin7 GET purchase");
 }
 
@@ -174,14 +202,21 @@ async fn malformed_json_and_bad_fields_name_endpoint_record_and_path() {
         .await;
     Mock::given(method("GET"))
         .and(path("/ref/location"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("{\"Total\": 1, \"LocationList\": [ {\"ID\": "))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("{\"Total\": 1, \"LocationList\": [ {\"ID\": "),
+        )
         .mount(&server)
         .await;
     let (c, _) = client(&server, 1000);
     let err = c.availability(None, &mut |_| {}).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Decode);
     assert_eq!(err.endpoint, "cin7 GET ref/productavailability");
-    assert!(err.message.contains("ProductAvailabilityList[1]"), "{}", err.message);
+    assert!(
+        err.message.contains("ProductAvailabilityList[1]"),
+        "{}",
+        err.message
+    );
     assert!(err.message.contains("SKU=B"), "{}", err.message);
     assert!(err.message.contains("Available"), "{}", err.message);
     let err = c.locations(&mut |_| {}).await.unwrap_err();

@@ -27,7 +27,11 @@ fn init_writes_both_files_and_never_overwrites() {
         .stdout(predicate::str::contains("replenish.toml"));
     let toml = std::fs::read_to_string(dir.path().join("replenish.toml")).unwrap();
     let env = std::fs::read_to_string(dir.path().join(".env.example")).unwrap();
-    for secret in ["SHOPIFY_ACCESS_TOKEN", "CIN7_ACCOUNT_ID", "CIN7_APPLICATION_KEY"] {
+    for secret in [
+        "SHOPIFY_ACCESS_TOKEN",
+        "CIN7_ACCOUNT_ID",
+        "CIN7_APPLICATION_KEY",
+    ] {
         assert!(env.contains(secret), "{secret} named in .env.example");
     }
     std::fs::write(dir.path().join("replenish.toml"), "# mine\n").unwrap();
@@ -37,7 +41,10 @@ fn init_writes_both_files_and_never_overwrites() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("already exists"));
-    assert_eq!(std::fs::read_to_string(dir.path().join("replenish.toml")).unwrap(), "# mine\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("replenish.toml")).unwrap(),
+        "# mine\n"
+    );
     assert!(toml.contains("[policy]"));
 }
 
@@ -64,7 +71,11 @@ fn config_errors_name_file_line_and_key_and_exit_2() {
 fn a_missing_secret_names_its_environment_variable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("replenish.toml");
-    std::fs::write(&path, "[shopify]\nshop = \"x.myshopify.com\"\n[locations]\ndefault = \"Main\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[shopify]\nshop = \"x.myshopify.com\"\n[locations]\ndefault = \"Main\"\n",
+    )
+    .unwrap();
     replenish()
         .arg("--config")
         .arg(&path)
@@ -98,12 +109,23 @@ async fn secrets_never_reach_logs_or_reports() {
         ),
     )
     .unwrap();
-    let secrets = ["shpat_SECRET_token_4f9a", "acct-SECRET-77c1", "appkey-SECRET-0b3e"];
+    let secrets = [
+        "shpat_SECRET_token_4f9a",
+        "acct-SECRET-77c1",
+        "appkey-SECRET-0b3e",
+    ];
     let output = tokio::task::spawn_blocking(move || {
         replenish()
             .arg("--config")
             .arg(&path)
-            .args(["--now", &t0().to_rfc3339(), "-vvv", "sync", "--format", "json"])
+            .args([
+                "--now",
+                &t0().to_rfc3339(),
+                "-vvv",
+                "sync",
+                "--format",
+                "json",
+            ])
             .env("SHOPIFY_ACCESS_TOKEN", secrets[0])
             .env("CIN7_ACCOUNT_ID", secrets[1])
             .env("CIN7_APPLICATION_KEY", secrets[2])
@@ -124,7 +146,10 @@ async fn secrets_never_reach_logs_or_reports() {
         assert!(!stdout.contains(secret), "secret in stdout");
         assert!(!stderr.contains(secret), "secret in stderr");
     }
-    assert!(dir.path().join("store.db").exists(), "store path relative to the config file");
+    assert!(
+        dir.path().join("store.db").exists(),
+        "store path relative to the config file"
+    );
     handle.shutdown().await;
 }
 
@@ -138,7 +163,11 @@ fn demo_runs_with_no_configuration() {
         .timeout(std::time::Duration::from_secs(120))
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["orders_mode"], "backfill");
     assert!(summary["rows"]["cin7 products"].as_u64().unwrap() > 0);

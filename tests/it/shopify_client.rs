@@ -75,9 +75,15 @@ async fn throttled_body_waits_and_retries_then_pages_with_cursor() {
     let orders = c.orders_updated_since(since, &mut |_| {}).await.unwrap();
     assert_eq!(orders.len(), 2);
     // (812 − 790) / 50 = 0.44 s for the bucket to cover the query again.
-    assert!(started.elapsed() >= std::time::Duration::from_millis(400), "waited for the bucket");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(400),
+        "waited for the bucket"
+    );
     assert_eq!(orders[0].lines[0].current_quantity, 2);
-    assert_eq!(orders[0].fulfillment_location_id.as_deref(), Some("gid://shopify/Location/1"));
+    assert_eq!(
+        orders[0].fulfillment_location_id.as_deref(),
+        Some("gid://shopify/Location/1")
+    );
     let count = counters.get("shopify orders");
     assert_eq!((count.requests, count.throttled, count.retries), (3, 1, 1));
     let sent: Vec<Value> = server
@@ -89,7 +95,12 @@ async fn throttled_body_waits_and_retries_then_pages_with_cursor() {
         .collect();
     let query = sent[0]["variables"]["query"].as_str().unwrap();
     assert_eq!(query, "updated_at:>='2026-11-20T00:00:00Z'");
-    assert!(sent[0]["query"].as_str().unwrap().contains("sortKey: UPDATED_AT"));
+    assert!(
+        sent[0]["query"]
+            .as_str()
+            .unwrap()
+            .contains("sortKey: UPDATED_AT")
+    );
 }
 
 #[tokio::test]
@@ -129,8 +140,16 @@ async fn bad_field_in_an_order_names_the_order_and_path() {
         .unwrap_err();
     assert_eq!(err.class, ErrorClass::Decode);
     assert_eq!(err.endpoint, "shopify orders");
-    assert!(err.message.contains("gid://shopify/Order/5"), "{}", err.message);
-    assert!(err.message.contains("lineItems.nodes[0].currentQuantity"), "{}", err.message);
+    assert!(
+        err.message.contains("gid://shopify/Order/5"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("lineItems.nodes[0].currentQuantity"),
+        "{}",
+        err.message
+    );
 }
 
 #[tokio::test]
@@ -187,11 +206,19 @@ async fn bulk_operation_runs_polls_by_id_and_downloads_without_the_token() {
     assert_eq!(orders[0].lines.len(), 1);
     assert!(orders[1].test);
     let requests = server.received_requests().await.unwrap();
-    let download = requests.iter().find(|r| r.url.path() == "/files/result.jsonl").unwrap();
+    let download = requests
+        .iter()
+        .find(|r| r.url.path() == "/files/result.jsonl")
+        .unwrap();
     assert!(
         !download.headers.contains_key("x-shopify-access-token"),
         "the pre-signed result URL must not receive the access token"
     );
     let run: Value = serde_json::from_slice(&requests[0].body).unwrap();
-    assert!(run["variables"]["query"].as_str().unwrap().contains("created_at:>='2026-10-01T00:00:00Z'"));
+    assert!(
+        run["variables"]["query"]
+            .as_str()
+            .unwrap()
+            .contains("created_at:>='2026-10-01T00:00:00Z'")
+    );
 }

@@ -32,7 +32,10 @@ pub async fn start_sandbox(skus: usize, locations: usize, fault_rate: f64) -> Sa
 }
 
 /// Settings pointing at a running sandbox, with fast retries.
-pub fn sandbox_settings(handle: &SandboxHandle, store: &std::path::Path) -> replenish::config::Settings {
+pub fn sandbox_settings(
+    handle: &SandboxHandle,
+    store: &std::path::Path,
+) -> replenish::config::Settings {
     let mut settings = settings_for(&handle.base_url(), store);
     settings.cin7.base_url = handle.cin7_base_url();
     settings.shopify.base_url = handle.shopify_base_url();
@@ -62,9 +65,15 @@ async fn first_sync_pages_by_thousand_and_backfills_with_one_bulk_operation() {
     let dir = tempfile::tempdir().unwrap();
     let settings = sandbox_settings(&handle, &dir.path().join("s.db"));
     let mut store = Store::open(&settings.store.path).unwrap();
-    let summary = sync(&settings, &mut store, t0(), &SyncOptions::default(), &Progress::hidden())
-        .await
-        .unwrap();
+    let summary = sync(
+        &settings,
+        &mut store,
+        t0(),
+        &SyncOptions::default(),
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     let req = requests_of(&summary);
     let rows = &summary.rows;
     let pages = |n: u64| n.div_ceil(1000).max(1) + 1; // ⌈rows/1000⌉ (+1 tolerance)
@@ -73,9 +82,16 @@ async fn first_sync_pages_by_thousand_and_backfills_with_one_bulk_operation() {
     assert!(req["cin7 GET supplier"] <= pages(rows["cin7 suppliers"]));
     assert!(req["cin7 GET ref/location"] <= pages(rows["cin7 locations"]));
     assert!(req["cin7 GET purchaseList"] <= pages(rows["cin7 purchases changed"]));
-    assert_eq!(req.get("cin7 GET purchase").copied().unwrap_or(0), rows["cin7 draft purchase details"]);
+    assert_eq!(
+        req.get("cin7 GET purchase").copied().unwrap_or(0),
+        rows["cin7 draft purchase details"]
+    );
     assert_eq!(req["shopify bulkOperationRunQuery"], 1);
-    assert_eq!(req.get("shopify orders"), None, "the backfill pages nothing");
+    assert_eq!(
+        req.get("shopify orders"),
+        None,
+        "the backfill pages nothing"
+    );
     assert_eq!(summary.orders_mode, "backfill");
     assert!(rows["cin7 products"] >= 400, "{rows:?}");
     assert!(rows["shopify orders fetched"] > 500, "{rows:?}");
@@ -89,7 +105,10 @@ async fn first_sync_pages_by_thousand_and_backfills_with_one_bulk_operation() {
     );
     // The store holds what was fetched.
     assert_eq!(store.order_count().unwrap(), rows["orders inserted"]);
-    assert_eq!(store.products().unwrap().len() as u64, rows["cin7 products"]);
+    assert_eq!(
+        store.products().unwrap().len() as u64,
+        rows["cin7 products"]
+    );
     assert!(store.latest_snapshot().unwrap().is_some());
     let runs = store.runs(5).unwrap();
     assert_eq!(runs[0].outcome, "ok");
@@ -102,9 +121,15 @@ async fn second_sync_is_incremental_and_fetches_only_changed_orders() {
     let dir = tempfile::tempdir().unwrap();
     let settings = sandbox_settings(&handle, &dir.path().join("s.db"));
     let mut store = Store::open(&settings.store.path).unwrap();
-    let first = sync(&settings, &mut store, t0(), &SyncOptions::default(), &Progress::hidden())
-        .await
-        .unwrap();
+    let first = sync(
+        &settings,
+        &mut store,
+        t0(),
+        &SyncOptions::default(),
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     let stored_after_first = store.order_count().unwrap();
 
     let tick: Value = reqwest::Client::new()
@@ -129,14 +154,20 @@ async fn second_sync_is_incremental_and_fetches_only_changed_orders() {
     .unwrap();
     assert_eq!(second.orders_mode, "incremental");
     let fetched = second.rows["shopify orders fetched"];
-    assert!(fetched >= new_orders, "all new orders fetched: {fetched} < {new_orders}");
+    assert!(
+        fetched >= new_orders,
+        "all new orders fetched: {fetched} < {new_orders}"
+    );
     assert!(
         fetched < first.rows["shopify orders fetched"] / 4,
         "only changed orders: {fetched} of {}",
         first.rows["shopify orders fetched"]
     );
     assert_eq!(second.rows["orders inserted"], new_orders);
-    assert_eq!(store.order_count().unwrap(), stored_after_first + new_orders);
+    assert_eq!(
+        store.order_count().unwrap(),
+        stored_after_first + new_orders
+    );
     let req = requests_of(&second);
     assert_eq!(req.get("shopify bulkOperationRunQuery"), None);
     assert!(req["shopify orders"] >= 1);
@@ -154,11 +185,21 @@ async fn a_failed_sync_changes_nothing_but_run_history() {
     // Shopify points at a path that answers 404: the Shopify half fails after Cin7 succeeded.
     settings.shopify.base_url = format!("{}/nowhere", handle.base_url());
     let mut store = Store::open(&settings.store.path).unwrap();
-    let err = sync(&settings, &mut store, t0(), &SyncOptions::default(), &Progress::hidden())
-        .await
-        .unwrap_err();
+    let err = sync(
+        &settings,
+        &mut store,
+        t0(),
+        &SyncOptions::default(),
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap_err();
     assert!(format!("{err:#}").contains("Shopify"), "{err:#}");
-    assert_eq!(store.products().unwrap().len(), 0, "Cin7 data was not half-written");
+    assert_eq!(
+        store.products().unwrap().len(),
+        0,
+        "Cin7 data was not half-written"
+    );
     assert_eq!(store.order_count().unwrap(), 0);
     assert!(store.latest_snapshot().unwrap().is_none());
     let runs = store.runs(5).unwrap();
@@ -175,13 +216,22 @@ async fn sync_survives_random_faults_through_retries() {
     settings.http.max_retries = 8;
     settings.http.timeout_secs = 5;
     let mut store = Store::open(&settings.store.path).unwrap();
-    let summary = sync(&settings, &mut store, t0(), &SyncOptions::default(), &Progress::hidden())
-        .await
-        .unwrap();
+    let summary = sync(
+        &settings,
+        &mut store,
+        t0(),
+        &SyncOptions::default(),
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     let state = sandbox_state(&handle).await;
     let faults = state["faults"].as_u64().unwrap_or(0);
     assert!(faults > 0, "the sandbox injected faults: {state}");
-    assert!(summary.retries_total > 0, "and the client retried through them");
+    assert!(
+        summary.retries_total > 0,
+        "and the client retried through them"
+    );
     assert!(store.order_count().unwrap() > 0);
     handle.shutdown().await;
 }

@@ -72,7 +72,11 @@ pub fn parse_cin7_datetime(s: &str) -> Option<NaiveDateTime> {
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(dt.naive_utc());
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(dt);
         }
@@ -519,7 +523,10 @@ mod tests {
         assert_eq!(p.minimum_before_reorder, 0.0);
         assert_eq!(p.suppliers[0].cost.to_string(), "3.3");
         assert_eq!(p.suppliers[0].options[0].lead, 10.0);
-        assert_eq!(p.suppliers[0].options[0].location_name, None, "empty name is none");
+        assert_eq!(
+            p.suppliers[0].options[0].location_name, None,
+            "empty name is none"
+        );
         assert_eq!(p.reorder_levels[0].reorder_quantity, 20.0);
     }
 }

@@ -20,9 +20,7 @@ use crate::adapters::http::{
     ApiError, Counters, ErrorClass, Pacer, RetryPolicy, excerpt, parse_retry_after, with_retry,
 };
 use crate::config::Settings;
-use crate::core::model::{
-    AvailabilityRow, Location, Product, Purchase, PurchaseDetail, Supplier,
-};
+use crate::core::model::{AvailabilityRow, Location, Product, Purchase, PurchaseDetail, Supplier};
 
 /// Where paging stands, for progress reporting.
 #[derive(Debug, Clone, Copy)]
@@ -156,14 +154,20 @@ impl Cin7Client {
                     return Err(ApiError::new(
                         &label,
                         ErrorClass::Decode,
-                        format!("page {page}: the answer has no `{list_key}` list: {}", excerpt(body.to_string().as_bytes())),
+                        format!(
+                            "page {page}: the answer has no `{list_key}` list: {}",
+                            excerpt(body.to_string().as_bytes())
+                        ),
                     ));
                 }
                 Some(other) => {
                     return Err(ApiError::new(
                         &label,
                         ErrorClass::Decode,
-                        format!("page {page}: `{list_key}` is not a list but {}", kind(other)),
+                        format!(
+                            "page {page}: `{list_key}` is not a list but {}",
+                            kind(other)
+                        ),
                     ));
                 }
             };
@@ -187,7 +191,9 @@ impl Cin7Client {
         &self,
         on_page: &mut dyn FnMut(PageProgress),
     ) -> Result<Vec<Location>, ApiError> {
-        let rows: Vec<dto::LocationDto> = self.list("ref/location", "LocationList", &[], on_page).await?;
+        let rows: Vec<dto::LocationDto> = self
+            .list("ref/location", "LocationList", &[], on_page)
+            .await?;
         Ok(rows.into_iter().map(Location::from).collect())
     }
 
@@ -202,7 +208,12 @@ impl Cin7Client {
             params.push(("Sku", sku.to_string()));
         }
         let rows: Vec<dto::AvailabilityDto> = self
-            .list("ref/productavailability", "ProductAvailabilityList", &params, on_page)
+            .list(
+                "ref/productavailability",
+                "ProductAvailabilityList",
+                &params,
+                on_page,
+            )
             .await?;
         Ok(rows.into_iter().map(AvailabilityRow::from).collect())
     }
@@ -224,7 +235,8 @@ impl Cin7Client {
         &self,
         on_page: &mut dyn FnMut(PageProgress),
     ) -> Result<Vec<Supplier>, ApiError> {
-        let rows: Vec<dto::SupplierDto> = self.list("supplier", "SupplierList", &[], on_page).await?;
+        let rows: Vec<dto::SupplierDto> =
+            self.list("supplier", "SupplierList", &[], on_page).await?;
         Ok(rows.into_iter().map(Supplier::from).collect())
     }
 
@@ -290,7 +302,11 @@ fn decode_record<T: DeserializeOwned>(
     decode_value(label, &record, item)
 }
 
-fn decode_value<T: DeserializeOwned>(label: &str, record: &str, value: &Value) -> Result<T, ApiError> {
+fn decode_value<T: DeserializeOwned>(
+    label: &str,
+    record: &str,
+    value: &Value,
+) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         ApiError::new(
@@ -344,7 +360,12 @@ fn error_model(body: &Value) -> Option<(i64, String)> {
 }
 
 /// Turns one Cin7 answer into JSON or a classified error.
-pub fn classify(label: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+pub fn classify(
+    label: &str,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let text = String::from_utf8_lossy(body);
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let retry_after = parse_retry_after(headers, chrono::Utc::now());
@@ -363,13 +384,17 @@ pub fn classify(label: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> R
     if let Some((code, message)) = parsed.as_ref().and_then(error_model) {
         let class = match code {
             429 => ErrorClass::Throttling,
-            503 if message.to_ascii_lowercase().contains("calls per minute") => ErrorClass::Throttling,
+            503 if message.to_ascii_lowercase().contains("calls per minute") => {
+                ErrorClass::Throttling
+            }
             c if c >= 500 => ErrorClass::Server,
             _ if status >= 500 => ErrorClass::Server,
             _ => ErrorClass::Client,
         };
         if class == ErrorClass::Throttling {
-            return Err(throttled(format!("throttled (ErrorCode {code}): {message}")));
+            return Err(throttled(format!(
+                "throttled (ErrorCode {code}): {message}"
+            )));
         }
         return Err(ApiError::new(
             label,
@@ -418,7 +443,10 @@ mod tests {
 
     #[test]
     fn named_limit_reads_the_number_before_the_phrase() {
-        assert_eq!(named_limit("You reached 60 calls per minute API limit"), Some(60));
+        assert_eq!(
+            named_limit("You reached 60 calls per minute API limit"),
+            Some(60)
+        );
         assert_eq!(named_limit("You reached 100 calls per minute"), Some(100));
         assert_eq!(named_limit("Too many calls per minute"), None);
         assert_eq!(named_limit("Service unavailable"), None);
@@ -428,21 +456,48 @@ mod tests {
     fn classification_of_cin7_answers() {
         let h = HeaderMap::new();
         let c = |status, body: &str| classify("ep", status, &h, body.as_bytes());
-        assert_eq!(c(503, "You reached 60 calls per minute API limit").unwrap_err().class, ErrorClass::Throttling);
         assert_eq!(
-            c(503, "You reached 60 calls per minute API limit").unwrap_err().limit_per_minute,
+            c(503, "You reached 60 calls per minute API limit")
+                .unwrap_err()
+                .class,
+            ErrorClass::Throttling
+        );
+        assert_eq!(
+            c(503, "You reached 60 calls per minute API limit")
+                .unwrap_err()
+                .limit_per_minute,
             Some(60)
         );
-        assert_eq!(c(503, "Service Unavailable").unwrap_err().class, ErrorClass::Server);
+        assert_eq!(
+            c(503, "Service Unavailable").unwrap_err().class,
+            ErrorClass::Server
+        );
         assert_eq!(c(429, "{}").unwrap_err().class, ErrorClass::Throttling);
         assert_eq!(c(500, "oops").unwrap_err().class, ErrorClass::Server);
-        assert_eq!(c(400, r#"[{"ErrorCode":400,"Exception":"bad"}]"#).unwrap_err().class, ErrorClass::Client);
-        let e = c(200, r#"[{"ErrorCode":500,"Exception":"object could not be parsed"}]"#).unwrap_err();
+        assert_eq!(
+            c(400, r#"[{"ErrorCode":400,"Exception":"bad"}]"#)
+                .unwrap_err()
+                .class,
+            ErrorClass::Client
+        );
+        let e = c(
+            200,
+            r#"[{"ErrorCode":500,"Exception":"object could not be parsed"}]"#,
+        )
+        .unwrap_err();
         assert_eq!(e.class, ErrorClass::Server);
         assert!(e.message.contains("object could not be parsed"));
-        assert_eq!(c(200, r#"{"ErrorCode":400,"Exception":"no"}"#).unwrap_err().class, ErrorClass::Client);
+        assert_eq!(
+            c(200, r#"{"ErrorCode":400,"Exception":"no"}"#)
+                .unwrap_err()
+                .class,
+            ErrorClass::Client
+        );
         assert_eq!(c(200, "{not json").unwrap_err().class, ErrorClass::Decode);
-        assert_eq!(c(403, "Incorrect credentials!").unwrap_err().class, ErrorClass::Client);
+        assert_eq!(
+            c(403, "Incorrect credentials!").unwrap_err().class,
+            ErrorClass::Client
+        );
         assert!(c(200, r#"{"Total":0}"#).is_ok());
     }
 }

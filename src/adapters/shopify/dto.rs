@@ -185,9 +185,18 @@ mod tests {
             }),
         };
         let fos = vec![
-            fo("gid://shopify/FulfillmentOrder/900", "gid://shopify/Location/2"),
-            fo("gid://shopify/FulfillmentOrder/1000", "gid://shopify/Location/3"),
-            fo("gid://shopify/FulfillmentOrder/89", "gid://shopify/Location/1"),
+            fo(
+                "gid://shopify/FulfillmentOrder/900",
+                "gid://shopify/Location/2",
+            ),
+            fo(
+                "gid://shopify/FulfillmentOrder/1000",
+                "gid://shopify/Location/3",
+            ),
+            fo(
+                "gid://shopify/FulfillmentOrder/89",
+                "gid://shopify/Location/1",
+            ),
         ];
         assert_eq!(
             first_fulfillment_location(&fos).as_deref(),

@@ -25,7 +25,9 @@ use crate::adapters::http::{
 };
 use crate::config::Settings;
 use crate::core::model::Order;
-use dto::{BulkOperation, Connection, FulfillmentOrderNode, LineItemNode, OrderNode, ShopifyLocation};
+use dto::{
+    BulkOperation, Connection, FulfillmentOrderNode, LineItemNode, OrderNode, ShopifyLocation,
+};
 
 /// The app's cost bucket as last reported.
 #[derive(Debug, Clone, Copy)]
@@ -144,7 +146,10 @@ impl ShopifyClient {
             if let Some(bucket) = self.bucket() {
                 let wait = bucket.wait_for(estimated_cost as f64);
                 if !wait.is_zero() {
-                    tracing::debug!(wait_ms = wait.as_millis() as u64, "pacing Shopify query cost");
+                    tracing::debug!(
+                        wait_ms = wait.as_millis() as u64,
+                        "pacing Shopify query cost"
+                    );
                     tokio::time::sleep(wait).await;
                 }
             }
@@ -185,8 +190,12 @@ impl ShopifyClient {
         match status {
             200..=299 => {}
             429 => {
-                let mut e = ApiError::new(label, ErrorClass::Throttling, format!("throttled (429): {}", excerpt(bytes)))
-                    .with_status(status);
+                let mut e = ApiError::new(
+                    label,
+                    ErrorClass::Throttling,
+                    format!("throttled (429): {}", excerpt(bytes)),
+                )
+                .with_status(status);
                 e.retry_after = parse_retry_after(headers, Utc::now());
                 return Err(e);
             }
@@ -199,22 +208,38 @@ impl ShopifyClient {
                 .with_status(status));
             }
             500..=599 => {
-                let mut e = ApiError::new(label, ErrorClass::Server, format!("server error {status}: {}", excerpt(bytes)))
-                    .with_status(status);
+                let mut e = ApiError::new(
+                    label,
+                    ErrorClass::Server,
+                    format!("server error {status}: {}", excerpt(bytes)),
+                )
+                .with_status(status);
                 e.retry_after = parse_retry_after(headers, Utc::now());
                 return Err(e);
             }
             _ => {
-                return Err(ApiError::new(label, ErrorClass::Client, format!("HTTP {status}: {}", excerpt(bytes)))
-                    .with_status(status));
+                return Err(ApiError::new(
+                    label,
+                    ErrorClass::Client,
+                    format!("HTTP {status}: {}", excerpt(bytes)),
+                )
+                .with_status(status));
             }
         }
         let body: Value = serde_json::from_slice(bytes).map_err(|e| {
-            ApiError::new(label, ErrorClass::Decode, format!("malformed JSON ({e}): {}", excerpt(bytes)))
-                .with_status(status)
+            ApiError::new(
+                label,
+                ErrorClass::Decode,
+                format!("malformed JSON ({e}): {}", excerpt(bytes)),
+            )
+            .with_status(status)
         })?;
         self.update_bucket(&body);
-        if let Some(errors) = body.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
+        if let Some(errors) = body
+            .get("errors")
+            .and_then(Value::as_array)
+            .filter(|e| !e.is_empty())
+        {
             let code_of = |e: &Value| {
                 e.pointer("/extensions/code")
                     .and_then(Value::as_str)
@@ -223,7 +248,12 @@ impl ShopifyClient {
             };
             let messages = errors
                 .iter()
-                .map(|e| e.get("message").and_then(Value::as_str).unwrap_or("?").to_string())
+                .map(|e| {
+                    e.get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                        .to_string()
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             if errors.iter().any(|e| code_of(e) == "THROTTLED") {
@@ -231,11 +261,21 @@ impl ShopifyClient {
                     .pointer("/extensions/cost/requestedQueryCost")
                     .and_then(Value::as_f64)
                     .unwrap_or(0.0);
-                let mut e = ApiError::new(label, ErrorClass::Throttling, format!("throttled: {messages}"));
-                e.retry_after = self.bucket().map(|b| b.wait_for(requested).max(Duration::from_millis(50)));
+                let mut e = ApiError::new(
+                    label,
+                    ErrorClass::Throttling,
+                    format!("throttled: {messages}"),
+                );
+                e.retry_after = self
+                    .bucket()
+                    .map(|b| b.wait_for(requested).max(Duration::from_millis(50)));
                 return Err(e);
             }
-            let codes: Vec<String> = errors.iter().map(code_of).filter(|c| !c.is_empty()).collect();
+            let codes: Vec<String> = errors
+                .iter()
+                .map(code_of)
+                .filter(|c| !c.is_empty())
+                .collect();
             let class = if codes.iter().any(|c| c == "INTERNAL_SERVER_ERROR") {
                 ErrorClass::Server
             } else {
@@ -249,7 +289,11 @@ impl ShopifyClient {
         }
         match body.get("data") {
             Some(data) if !data.is_null() => Ok(data.clone()),
-            _ => Err(ApiError::new(label, ErrorClass::Decode, format!("the answer has no `data`: {}", excerpt(bytes)))),
+            _ => Err(ApiError::new(
+                label,
+                ErrorClass::Decode,
+                format!("the answer has no `data`: {}", excerpt(bytes)),
+            )),
         }
     }
 
@@ -281,10 +325,18 @@ impl ShopifyClient {
                     cost,
                 )
                 .await?;
-            let conn: Connection<Value> = decode(label, "orders", data.get("orders").unwrap_or(&Value::Null))?;
-            let page_info = conn.page_info.as_ref().map(|p| (p.has_next_page, p.end_cursor.clone()));
+            let conn: Connection<Value> =
+                decode(label, "orders", data.get("orders").unwrap_or(&Value::Null))?;
+            let page_info = conn
+                .page_info
+                .as_ref()
+                .map(|p| (p.has_next_page, p.end_cursor.clone()));
             for raw in conn.into_items() {
-                let record = raw.get("id").and_then(Value::as_str).unwrap_or("?").to_string();
+                let record = raw
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string();
                 let node: OrderNode = decode(label, &format!("order {record}"), &raw)?;
                 let more = node
                     .line_items
@@ -299,7 +351,9 @@ impl ShopifyClient {
                 };
                 orders.push(node.into_order(extra, Vec::new()));
             }
-            on_progress(OrderProgress::Page { orders: orders.len() });
+            on_progress(OrderProgress::Page {
+                orders: orders.len(),
+            });
             match page_info {
                 Some((true, Some(cursor))) => after = Some(cursor),
                 _ => return Ok(orders),
@@ -307,7 +361,11 @@ impl ShopifyClient {
         }
     }
 
-    async fn remaining_line_items(&self, order_id: &str, mut after: String) -> Result<Vec<LineItemNode>, ApiError> {
+    async fn remaining_line_items(
+        &self,
+        order_id: &str,
+        mut after: String,
+    ) -> Result<Vec<LineItemNode>, ApiError> {
         let label = "shopify order";
         let first = 100u32;
         let mut out = Vec::new();
@@ -348,24 +406,49 @@ impl ShopifyClient {
             "created_at:>='{}'",
             since.to_rfc3339_opts(SecondsFormat::Secs, true)
         );
-        let document = queries::BULK_ORDERS_TEMPLATE.replace("{SEARCH}", &search.replace('"', "\\\""));
+        let document =
+            queries::BULK_ORDERS_TEMPLATE.replace("{SEARCH}", &search.replace('"', "\\\""));
         let label = "shopify bulkOperationRunQuery";
         let data = self
-            .graphql("bulkOperationRunQuery", queries::BULK_RUN, json!({ "query": document }), 10)
+            .graphql(
+                "bulkOperationRunQuery",
+                queries::BULK_RUN,
+                json!({ "query": document }),
+                10,
+            )
             .await?;
         let run = data.get("bulkOperationRunQuery").unwrap_or(&Value::Null);
-        if let Some(errors) = run.get("userErrors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
+        if let Some(errors) = run
+            .get("userErrors")
+            .and_then(Value::as_array)
+            .filter(|e| !e.is_empty())
+        {
             let text = errors
                 .iter()
-                .map(|e| e.get("message").and_then(Value::as_str).unwrap_or("?").to_string())
+                .map(|e| {
+                    e.get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                        .to_string()
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
-            return Err(ApiError::new(label, ErrorClass::Client, format!("Shopify refused the bulk query: {text}")));
+            return Err(ApiError::new(
+                label,
+                ErrorClass::Client,
+                format!("Shopify refused the bulk query: {text}"),
+            ));
         }
         let id = run
             .pointer("/bulkOperation/id")
             .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::new(label, ErrorClass::Decode, "no bulkOperation.id in the answer"))?
+            .ok_or_else(|| {
+                ApiError::new(
+                    label,
+                    ErrorClass::Decode,
+                    "no bulkOperation.id in the answer",
+                )
+            })?
             .to_string();
         let op = self.wait_for_bulk(&id, on_progress).await?;
         let Some(url) = op.url else {
@@ -383,14 +466,23 @@ impl ShopifyClient {
         let label = "shopify bulkOperation";
         let started = Instant::now();
         loop {
-            let data = self.graphql("bulkOperation", queries::BULK_POLL, json!({ "id": id }), 1).await?;
-            let op: BulkOperation = decode(label, id, data.get("bulkOperation").unwrap_or(&Value::Null))?;
+            let data = self
+                .graphql("bulkOperation", queries::BULK_POLL, json!({ "id": id }), 1)
+                .await?;
+            let op: BulkOperation =
+                decode(label, id, data.get("bulkOperation").unwrap_or(&Value::Null))?;
             let objects = op
                 .object_count
                 .as_ref()
-                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                .and_then(|v| {
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
                 .unwrap_or(0);
-            on_progress(OrderProgress::BulkRunning { status: op.status.clone(), objects });
+            on_progress(OrderProgress::BulkRunning {
+                status: op.status.clone(),
+                objects,
+            });
             match op.status.as_str() {
                 "COMPLETED" => return Ok(op),
                 "CREATED" | "RUNNING" => {}
@@ -406,7 +498,11 @@ impl ShopifyClient {
                 }
             }
             if started.elapsed() > Duration::from_secs(6 * 3600) {
-                return Err(ApiError::new(label, ErrorClass::Server, format!("bulk operation {id} still running after 6 hours")));
+                return Err(ApiError::new(
+                    label,
+                    ErrorClass::Server,
+                    format!("bulk operation {id} still running after 6 hours"),
+                ));
             }
             tokio::time::sleep(self.bulk_poll).await;
         }
@@ -431,8 +527,17 @@ impl ShopifyClient {
                 .map_err(|e| ApiError::from_transport(label, &e))?;
             let status = resp.status().as_u16();
             if !(200..300).contains(&status) {
-                let class = if status >= 500 { ErrorClass::Server } else { ErrorClass::Client };
-                return Err(ApiError::new(label, class, format!("HTTP {status} for the bulk result")).with_status(status));
+                let class = if status >= 500 {
+                    ErrorClass::Server
+                } else {
+                    ErrorClass::Client
+                };
+                return Err(ApiError::new(
+                    label,
+                    class,
+                    format!("HTTP {status} for the bulk result"),
+                )
+                .with_status(status));
             }
             let mut stream = resp.bytes_stream();
             let mut buf: Vec<u8> = Vec::new();
@@ -461,10 +566,18 @@ impl ShopifyClient {
         let mut out = Vec::new();
         loop {
             let data = self
-                .graphql("locations", queries::LOCATIONS, json!({ "first": 250, "after": after }), 252)
+                .graphql(
+                    "locations",
+                    queries::LOCATIONS,
+                    json!({ "first": 250, "after": after }),
+                    252,
+                )
                 .await?;
-            let conn: Connection<ShopifyLocation> =
-                decode("shopify locations", "locations", data.get("locations").unwrap_or(&Value::Null))?;
+            let conn: Connection<ShopifyLocation> = decode(
+                "shopify locations",
+                "locations",
+                data.get("locations").unwrap_or(&Value::Null),
+            )?;
             let next = conn
                 .page_info
                 .as_ref()
@@ -507,9 +620,17 @@ pub fn assemble_bulk_orders(label: &str, lines: &[Vec<u8>]) -> Result<Vec<Order>
         }
         let record = format!("JSONL line {}", n + 1);
         let value: Value = serde_json::from_str(text).map_err(|e| {
-            ApiError::new(label, ErrorClass::Decode, format!("{record}: malformed JSON: {e}"))
+            ApiError::new(
+                label,
+                ErrorClass::Decode,
+                format!("{record}: malformed JSON: {e}"),
+            )
         })?;
-        let id = value.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+        let id = value
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         match value.get("__parentId").and_then(Value::as_str) {
             None => {
                 let node: OrderNode = decode(label, &format!("{record} ({id})"), &value)?;
@@ -521,7 +642,8 @@ pub fn assemble_bulk_orders(label: &str, lines: &[Vec<u8>]) -> Result<Vec<Order>
                     let node: LineItemNode = decode(label, &format!("{record} ({id})"), &value)?;
                     line_items.entry(parent).or_default().push(node);
                 } else if id.contains("/FulfillmentOrder/") {
-                    let node: FulfillmentOrderNode = decode(label, &format!("{record} ({id})"), &value)?;
+                    let node: FulfillmentOrderNode =
+                        decode(label, &format!("{record} ({id})"), &value)?;
                     fulfillment_orders.entry(parent).or_default().push(node);
                 } else {
                     tracing::debug!(%id, "ignoring unknown bulk child");
@@ -529,7 +651,8 @@ pub fn assemble_bulk_orders(label: &str, lines: &[Vec<u8>]) -> Result<Vec<Order>
             }
         }
     }
-    let known: std::collections::HashSet<&str> = parents.iter().map(|(_, p)| p.id.as_str()).collect();
+    let known: std::collections::HashSet<&str> =
+        parents.iter().map(|(_, p)| p.id.as_str()).collect();
     if let Some(orphan) = line_items
         .keys()
         .chain(fulfillment_orders.keys())
@@ -574,9 +697,15 @@ mod tests {
         assert_eq!(orders.len(), 2);
         assert_eq!(orders[0].lines.len(), 1);
         assert_eq!(orders[0].lines[0].sku.as_deref(), Some("A"));
-        assert_eq!(orders[0].fulfillment_location_id.as_deref(), Some("gid://shopify/Location/1"));
+        assert_eq!(
+            orders[0].fulfillment_location_id.as_deref(),
+            Some("gid://shopify/Location/1")
+        );
         assert_eq!(orders[1].lines[0].current_quantity, 2);
-        assert_eq!(orders[1].retail_location_id.as_deref(), Some("gid://shopify/Location/9"));
+        assert_eq!(
+            orders[1].retail_location_id.as_deref(),
+            Some("gid://shopify/Location/9")
+        );
         assert_eq!(orders[1].financial_status, "PARTIALLY_REFUNDED");
     }
 
@@ -594,7 +723,12 @@ mod tests {
 
     #[test]
     fn bucket_wait_is_shortfall_over_restore_rate() {
-        let b = Bucket { available: 100.0, maximum: 1000.0, restore_rate: 50.0, at: Instant::now() };
+        let b = Bucket {
+            available: 100.0,
+            maximum: 1000.0,
+            restore_rate: 50.0,
+            at: Instant::now(),
+        };
         let w = b.wait_for(600.0).as_secs_f64();
         assert!((9.9..=10.0).contains(&w), "(600-100)/50 = 10 s, got {w}");
         assert_eq!(b.wait_for(50.0), Duration::ZERO);
