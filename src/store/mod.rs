@@ -4,13 +4,33 @@
 //!
 //! Writes go through [`Store::write`], one transaction per call, so a failed run leaves the store as
 //! it was. This module knows nothing of HTTP or planning; it stores and returns `core::model` types.
+//!
+//! Layout: `migrations` (the schema), `codec` (column encodings, error context), then one file per
+//! table family: `orders`, `catalog`, `purchases`, `snapshots` (availability and the out-of-stock
+//! record) and `runs` (run history and the `state` key/value table). This file is the API.
+
+mod catalog;
+mod codec;
+mod migrations;
+mod orders;
+mod purchases;
+mod runs;
+mod snapshots;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::core::model::{AvailabilityRow, Location, Order, Product, Purchase, Supplier};
+use codec::Context;
+
+pub use snapshots::STOCK_EPSILON;
+
+/// How long a statement waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A store failure, naming what was being done.
 #[derive(Debug, thiserror::Error)]
@@ -112,9 +132,40 @@ pub struct Writer<'a> {
 
 impl Store {
     /// Opens (creating if needed) and migrates the store at `path`.
+    ///
+    /// The file is created if missing (its directory is not). Settings: WAL journal, foreign keys
+    /// on, `busy_timeout` 5 s, `synchronous = NORMAL`. Fails with [`StoreError::TooNew`] when the
+    /// file was written by a newer build.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let _ = path;
-        todo!("store helper")
+        let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let setting = |what: &str| format!("opening {}: setting {what}", path.display());
+        // First, so that everything after it (WAL switch, migrations) waits for other processes.
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .with_ctx(|| setting("busy_timeout"))?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .with_ctx(|| setting("journal_mode = WAL"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(path = %path.display(), mode, "store: SQLite refused WAL journal mode");
+        }
+        conn.pragma_update(None, "foreign_keys", true)
+            .with_ctx(|| setting("foreign_keys = ON"))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .with_ctx(|| setting("synchronous = NORMAL"))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        migrations::migrate(&mut conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The schema version this build writes (the number of migrations).
+    pub fn schema_version() -> i64 {
+        migrations::known_version()
     }
 
     pub fn path(&self) -> &Path {
@@ -126,14 +177,18 @@ impl Store {
         &mut self,
         f: impl FnOnce(&Writer<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let _ = f;
-        let _ = &self.conn;
-        todo!("store helper")
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("starting a write transaction")?;
+        // On `Err` the transaction is dropped, which rolls it back.
+        let value = f(&Writer { tx: &tx })?;
+        tx.commit().ctx("committing a write transaction")?;
+        Ok(value)
     }
 
     pub fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        let _ = id;
-        todo!("store helper")
+        orders::order(&self.conn, id)
     }
     /// Orders with `from <= created_at < to`, lines included, sorted by id.
     pub fn orders_created_between(
@@ -141,63 +196,74 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Order>, StoreError> {
-        let _ = (from, to);
-        todo!("store helper")
+        orders::orders_created_between(&self.conn, from, to)
     }
     pub fn order_count(&self) -> Result<u64, StoreError> {
-        todo!("store helper")
+        orders::order_count(&self.conn)
     }
+    /// Locations sorted by name, then id.
     pub fn locations(&self) -> Result<Vec<Location>, StoreError> {
-        todo!("store helper")
+        catalog::locations(&self.conn)
     }
+    /// Products sorted by SKU, then id; suppliers, options and reorder levels in stored order.
     pub fn products(&self) -> Result<Vec<Product>, StoreError> {
-        todo!("store helper")
+        catalog::products(&self.conn)
     }
+    /// Suppliers sorted by name, then id.
     pub fn suppliers(&self) -> Result<Vec<Supplier>, StoreError> {
-        todo!("store helper")
+        catalog::suppliers(&self.conn)
     }
     /// Every stored purchase, with its detail when stored, sorted by id.
     pub fn purchases(&self) -> Result<Vec<Purchase>, StoreError> {
-        todo!("store helper")
+        purchases::purchases(&self.conn)
     }
+    /// Purchase id → stored version.
     pub fn purchase_versions(&self) -> Result<HashMap<String, PurchaseVersion>, StoreError> {
-        todo!("store helper")
+        purchases::purchase_versions(&self.conn)
     }
     /// Current availability: the last full snapshot's rows, updated by any later targeted refresh.
+    /// Sorted by (SKU, location, bin, batch), an empty bin or batch first.
     pub fn latest_availability(&self) -> Result<Vec<AvailabilityRow>, StoreError> {
-        todo!("store helper")
+        snapshots::latest_availability(&self.conn)
     }
+    /// The snapshot with the latest `taken_at` (ties: the last recorded).
     pub fn latest_snapshot(&self) -> Result<Option<SnapshotInfo>, StoreError> {
-        todo!("store helper")
+        snapshots::latest_snapshot(&self.conn)
     }
-    /// Days in `from..=to` on which at least one full snapshot was taken.
-    pub fn snapshot_days(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>, StoreError> {
-        let _ = (from, to);
-        todo!("store helper")
+    /// Days in `from..=to` on which at least one full snapshot was taken, ascending.
+    pub fn snapshot_days(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        snapshots::snapshot_days(&self.conn, from, to)
     }
     /// (SKU, Cin7 location, day) for days in `from..=to` on which every snapshot of the day showed
     /// Available ≤ 0 (summed over bins/batches; a missing row counts as 0).
+    ///
+    /// Sorted by day, then SKU, then location. "≤ 0" allows [`STOCK_EPSILON`] of f64 summing noise.
     pub fn out_of_stock_days(
         &self,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<(String, String, NaiveDate)>, StoreError> {
-        let _ = (from, to);
-        todo!("store helper")
+        snapshots::out_of_stock_days(&self.conn, from, to)
     }
     /// Rows of a kept full snapshot, aggregated per (SKU, location).
+    ///
+    /// Sorted by SKU then location, `bin` and `batch` empty, `product_id` of the pair's first row.
+    /// Empty when the snapshot does not exist or its rows are no longer kept.
     pub fn snapshot_rows(&self, snapshot_id: i64) -> Result<Vec<AvailabilityRow>, StoreError> {
-        let _ = snapshot_id;
-        todo!("store helper")
+        snapshots::snapshot_rows(&self.conn, snapshot_id)
     }
     pub fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let _ = key;
-        todo!("store helper")
+        runs::state(&self.conn, key)
     }
     /// The newest `limit` runs, newest first.
+    ///
+    /// Newest = latest `started_at`, then highest id; request counts sorted by endpoint.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
-        let _ = limit;
-        todo!("store helper")
+        runs::runs(&self.conn, limit)
     }
 }
 
@@ -205,48 +271,58 @@ impl Writer<'_> {
     /// Inserts or replaces whole orders (lines included), keeping the one with the newest
     /// `updated_at`: an incoming order not newer than the stored one is ignored.
     pub fn upsert_orders(&self, orders: &[Order]) -> Result<UpsertCounts, StoreError> {
-        let _ = (orders, self.tx);
-        todo!("store helper")
+        orders::upsert_orders(self.tx, orders)
     }
     pub fn replace_locations(&self, locations: &[Location]) -> Result<(), StoreError> {
-        let _ = locations;
-        todo!("store helper")
+        catalog::replace_locations(self.tx, locations)
     }
     pub fn replace_products(&self, products: &[Product]) -> Result<(), StoreError> {
-        let _ = products;
-        todo!("store helper")
+        catalog::replace_products(self.tx, products)
     }
     pub fn replace_suppliers(&self, suppliers: &[Supplier]) -> Result<(), StoreError> {
-        let _ = suppliers;
-        todo!("store helper")
+        catalog::replace_suppliers(self.tx, suppliers)
     }
     /// Upserts purchase headers. A purchase with `detail: Some` replaces its stored detail and lines;
     /// with `detail: None` the stored detail is kept only if `last_updated` did not change.
     pub fn upsert_purchases(&self, purchases: &[Purchase]) -> Result<(), StoreError> {
-        let _ = purchases;
-        todo!("store helper")
+        purchases::upsert_purchases(self.tx, purchases)
     }
     /// Records a full snapshot: replaces the latest availability, updates the per-day out-of-stock
     /// record, keeps the newest `keep_full` full snapshots' rows, and prunes history older than
     /// `retention_days` before `input.day`.
+    ///
+    /// Out of stock on a day = every snapshot of that day showed the pair's Available (summed over
+    /// its rows; no row = 0) ≤ 0. The first snapshot of a day records every out-of-stock pair of
+    /// `skus × locations` and of the rows; later ones of the same day only remove pairs they show
+    /// in stock. History (out-of-stock record, snapshot days, snapshot records) of days before
+    /// `input.day − retention_days` is deleted.
     pub fn record_snapshot(
         &self,
         input: &SnapshotInput<'_>,
         keep_full: usize,
         retention_days: u32,
     ) -> Result<SnapshotInfo, StoreError> {
-        let _ = (input, keep_full, retention_days);
-        todo!("store helper")
+        snapshots::record_snapshot(self.tx, input, keep_full, retention_days)
+    }
+    /// A targeted refresh (the listener's few SKUs): replaces the latest availability rows of every
+    /// SKU in `skus` and in `rows`, at every location, by `rows`. Not a snapshot: the out-of-stock
+    /// record and snapshot history are untouched.
+    pub fn refresh_availability(
+        &self,
+        skus: &[String],
+        rows: &[AvailabilityRow],
+    ) -> Result<(), StoreError> {
+        snapshots::refresh_availability(self.tx, skus, rows)
     }
     pub fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let _ = (key, value);
-        todo!("store helper")
+        runs::set_state(self.tx, key, value)
     }
     /// Starts a run record with outcome `running`; returns its id.
     pub fn start_run(&self, command: &str, started_at: DateTime<Utc>) -> Result<i64, StoreError> {
-        let _ = (command, started_at);
-        todo!("store helper")
+        runs::start_run(self.tx, command, started_at)
     }
+    /// Ends a run: outcome, error, summary and request counts (replacing any stored for it; an
+    /// endpoint listed twice is summed). Fails if the run does not exist.
     pub fn finish_run(
         &self,
         run_id: i64,
@@ -256,7 +332,283 @@ impl Writer<'_> {
         requests: &[EndpointCount],
         summary_json: Option<&str>,
     ) -> Result<(), StoreError> {
-        let _ = (run_id, ended_at, outcome, error, requests, summary_json);
-        todo!("store helper")
+        runs::finish_run(
+            self.tx,
+            run_id,
+            ended_at,
+            outcome,
+            error,
+            requests,
+            summary_json,
+        )
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Helpers shared by the store's tests.
+
+    use chrono::{DateTime, Utc};
+
+    use super::Store;
+
+    /// A fresh store in a temporary directory (kept alive by the returned guard).
+    pub(crate) fn open_temp() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("replenish.db")).expect("open store");
+        (dir, store)
+    }
+
+    pub(crate) fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("test timestamp")
+            .with_timezone(&Utc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::{open_temp, utc};
+    use super::*;
+
+    fn user_version(store: &Store) -> i64 {
+        store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn open_migrates_once_and_is_idempotent() {
+        let (dir, mut store) = open_temp();
+        assert_eq!(user_version(&store), migrations::MIGRATIONS.len() as i64);
+        assert_eq!(Store::schema_version(), migrations::MIGRATIONS.len() as i64);
+        store.write(|w| w.set_state("k", "v")).unwrap();
+        drop(store);
+
+        let path = dir.path().join("replenish.db");
+        let again = Store::open(&path).unwrap();
+        assert_eq!(user_version(&again), migrations::MIGRATIONS.len() as i64);
+        // Data survived the second open (no migration re-ran).
+        assert_eq!(again.state("k").unwrap().as_deref(), Some("v"));
+        assert_eq!(again.path(), path);
+        let mode: String = again
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = again
+            .conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn a_store_from_a_newer_build_is_refused() {
+        let (dir, store) = open_temp();
+        let newer = migrations::MIGRATIONS.len() as i64 + 1;
+        store
+            .conn
+            .pragma_update(None, "user_version", newer)
+            .unwrap();
+        drop(store);
+        match Store::open(&dir.path().join("replenish.db")) {
+            Err(StoreError::TooNew { found, known, .. }) => {
+                assert_eq!(found, newer);
+                assert_eq!(known, newer - 1);
+            }
+            Err(other) => panic!("expected TooNew, got {other}"),
+            Ok(_) => panic!("expected TooNew, the store opened"),
+        }
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_open_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-dir").join("replenish.db");
+        let err = Store::open(&path).err().expect("must fail");
+        assert!(matches!(err, StoreError::Open { .. }), "{err}");
+        assert!(err.to_string().contains("no-such-dir"), "{err}");
+    }
+
+    #[test]
+    fn a_failing_closure_rolls_everything_back() {
+        let (_dir, mut store) = open_temp();
+        store.write(|w| w.set_state("watermark", "1")).unwrap();
+        let result: Result<(), StoreError> = store.write(|w| {
+            w.set_state("watermark", "2")?;
+            w.start_run("sync", utc("2024-05-01T00:00:00Z"))?;
+            w.replace_locations(&[])?;
+            Err(StoreError::Corrupt {
+                context: "test".to_owned(),
+                message: "boom".to_owned(),
+            })
+        });
+        assert!(result.is_err());
+        assert_eq!(store.state("watermark").unwrap().as_deref(), Some("1"));
+        assert!(store.runs(10).unwrap().is_empty());
+        // The connection is usable afterwards.
+        store.write(|w| w.set_state("watermark", "3")).unwrap();
+        assert_eq!(store.state("watermark").unwrap().as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn two_connections_share_the_store() {
+        let (dir, mut a) = open_temp();
+        let mut b = Store::open(&dir.path().join("replenish.db")).unwrap();
+        a.write(|w| w.set_state("from", "a")).unwrap();
+        assert_eq!(b.state("from").unwrap().as_deref(), Some("a"));
+        b.write(|w| w.set_state("from", "b")).unwrap();
+        assert_eq!(a.state("from").unwrap().as_deref(), Some("b"));
+    }
+}
+
+/// Timings at production sizes. Not run by default (slow in a debug build); run with
+/// `cargo test --release --lib store::perf -- --ignored --nocapture`.
+#[cfg(test)]
+mod perf {
+    use std::time::Instant;
+
+    use chrono::{Days, TimeZone};
+
+    use super::test_util::open_temp;
+    use super::*;
+    use crate::core::model::OrderLine;
+
+    const SKUS: usize = 100_000;
+    const LOCATIONS: [&str; 3] = ["Main Warehouse", "Store East", "Store West"];
+
+    fn rows(seed: usize) -> Vec<AvailabilityRow> {
+        let mut rows = Vec::with_capacity(SKUS * LOCATIONS.len() + SKUS / 10);
+        for i in 0..SKUS {
+            for (j, location) in LOCATIONS.iter().enumerate() {
+                // About a third out of stock, shifting with the seed.
+                let base = ((i * 7 + j * 3) % 9) as f64 - 2.0;
+                let available = if (i + seed).is_multiple_of(20) {
+                    3.0
+                } else {
+                    base
+                };
+                let row = AvailabilityRow {
+                    product_id: format!("prod-{i:06}"),
+                    sku: format!("SKU-{i:06}"),
+                    location: (*location).to_owned(),
+                    bin: None,
+                    batch: None,
+                    on_hand: available.max(0.0),
+                    allocated: 0.0,
+                    available,
+                    on_order: 1.0,
+                    in_transit: 0.0,
+                };
+                if i.is_multiple_of(10) && j == 0 {
+                    rows.push(AvailabilityRow {
+                        bin: Some("B-2".to_owned()),
+                        available: 1.5,
+                        ..row.clone()
+                    });
+                }
+                rows.push(row);
+            }
+        }
+        rows
+    }
+
+    #[test]
+    #[ignore = "timing at production size; run in release"]
+    fn record_snapshot_and_window_reads_at_production_size() {
+        let (_dir, mut store) = open_temp();
+        let skus: Vec<String> = (0..SKUS).map(|i| format!("SKU-{i:06}")).collect();
+        let locations: Vec<String> = LOCATIONS.iter().map(|l| (*l).to_owned()).collect();
+        let start = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap();
+
+        for day in 0..28u64 {
+            for snap in 0..2usize {
+                let rows = rows(day as usize * 2 + snap);
+                let taken_at =
+                    start + Days::new(day) + chrono::Duration::hours(8 + 6 * snap as i64);
+                let input = SnapshotInput {
+                    taken_at,
+                    day: taken_at.date_naive(),
+                    rows: &rows,
+                    skus: &skus,
+                    locations: &locations,
+                };
+                let t = Instant::now();
+                store.write(|w| w.record_snapshot(&input, 3, 120)).unwrap();
+                if day < 2 || day == 27 {
+                    eprintln!(
+                        "record_snapshot day {day} #{snap} ({} rows): {:?}",
+                        rows.len(),
+                        t.elapsed()
+                    );
+                }
+            }
+        }
+        let t = Instant::now();
+        let latest = store.latest_availability().unwrap();
+        eprintln!(
+            "latest_availability ({} rows): {:?}",
+            latest.len(),
+            t.elapsed()
+        );
+        let first = start.date_naive();
+        let last = first + Days::new(27);
+        let t = Instant::now();
+        let oos = store.out_of_stock_days(first, last).unwrap();
+        eprintln!(
+            "out_of_stock_days over 28 days ({} rows): {:?}",
+            oos.len(),
+            t.elapsed()
+        );
+        assert!(!oos.is_empty());
+
+        let orders: Vec<Order> = (0..250_000)
+            .map(|i: i64| {
+                let created = start + chrono::Duration::seconds(i * 9);
+                Order {
+                    id: format!("gid://shopify/Order/{}", 5_000_000_000i64 + i),
+                    name: Some(format!("#{i}")),
+                    created_at: created,
+                    updated_at: created,
+                    cancelled_at: None,
+                    test: false,
+                    financial_status: "PAID".to_owned(),
+                    retail_location_id: None,
+                    fulfillment_location_id: Some("gid://shopify/Location/1".to_owned()),
+                    lines: (0..4)
+                        .map(|j| OrderLine {
+                            id: format!("gid://shopify/LineItem/{}", i * 4 + j),
+                            sku: Some(format!("SKU-{:06}", (i * 31 + j * 7) % 100_000)),
+                            variant_id: None,
+                            quantity: 1 + j,
+                            current_quantity: 1 + j,
+                            is_gift_card: false,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let t = Instant::now();
+        let counts = store.write(|w| w.upsert_orders(&orders)).unwrap();
+        eprintln!("upsert_orders (250k orders, 1M lines): {:?}", t.elapsed());
+        assert_eq!(counts.inserted, 250_000);
+        let t = Instant::now();
+        let window = store
+            .orders_created_between(start, start + Days::new(28))
+            .unwrap();
+        eprintln!(
+            "orders_created_between (28 days, {} orders): {:?}",
+            window.len(),
+            t.elapsed()
+        );
+        assert_eq!(window.len(), 250_000);
+
+        drop(window);
+        let size = std::fs::metadata(store.path())
+            .map(|m| m.len())
+            .unwrap_or(0);
+        eprintln!("store file: {} MiB (WAL not counted)", size / (1 << 20));
     }
 }

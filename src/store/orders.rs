@@ -1,0 +1,491 @@
+//! Shopify orders: `orders` (one row per order) and `order_lines` (its line items, in order).
+//!
+//! An order is stored whole: an upsert replaces the header and every line when the incoming
+//! `updated_at` is newer than the stored one, and ignores it otherwise. The velocity window is read
+//! with one query joining the lines, walked once.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::codec::{self, Context, Rec};
+use super::{StoreError, UpsertCounts};
+use crate::core::model::{Order, OrderLine};
+
+/// Header columns then line columns; the line columns are NULL for an order without lines.
+const SELECT_ORDERS: &str =
+    "SELECT o.id, o.name, o.created_at, o.updated_at, o.cancelled_at, o.test,
+        o.financial_status, o.retail_location_id, o.fulfillment_location_id,
+        l.position, l.id, l.sku, l.variant_id, l.quantity, l.current_quantity, l.is_gift_card
+    FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id";
+
+/// The header columns, as the first nine of a row.
+const HEADER_COLUMNS: &str =
+    "id, name, created_at, updated_at, cancelled_at, test, financial_status,
+    retail_location_id, fulfillment_location_id";
+
+/// An order without lines from the first nine columns of a row.
+fn read_header(r: &Rec<'_, '_>) -> Result<Order, StoreError> {
+    Ok(Order {
+        id: r.text(0, "id")?,
+        name: r.opt_text(1, "name")?,
+        created_at: r.ts(2, "created_at")?,
+        updated_at: r.ts(3, "updated_at")?,
+        cancelled_at: r.opt_ts(4, "cancelled_at")?,
+        test: r.bool(5, "test")?,
+        financial_status: r.text(6, "financial_status")?,
+        retail_location_id: r.opt_text(7, "retail_location_id")?,
+        fulfillment_location_id: r.opt_text(8, "fulfillment_location_id")?,
+        lines: Vec::new(),
+    })
+}
+
+/// Key columns of a joined row, for error messages: order id and line position.
+const JOINED_KEY: &[usize] = &[0, 9];
+
+/// Reads joined rows (as [`SELECT_ORDERS`] lays them out, the rows of one order consecutive) into
+/// orders, in the order they come. Lines are put in position order (SQLite's primary-key walk
+/// already yields them so; the check keeps that from being an assumption).
+fn collect_orders(mut rows: rusqlite::Rows<'_>, context: &str) -> Result<Vec<Order>, StoreError> {
+    let mut orders: Vec<Order> = Vec::new();
+    // Positions of the last order's lines, while it is being read.
+    let mut positions: Vec<i64> = Vec::new();
+    while let Some(row) = rows.next().ctx(context)? {
+        let header = Rec::new(row, "orders", JOINED_KEY);
+        let id = header.str(0, "id")?;
+        let same = orders.last().is_some_and(|o| o.id == id);
+        if !same {
+            if let Some(last) = orders.last_mut() {
+                put_in_position_order(last, &mut positions);
+            }
+            orders.push(read_header(&header)?);
+        }
+        let line = Rec::new(row, "order_lines", JOINED_KEY);
+        let Some(position) = line.opt_int(9, "position")? else {
+            continue; // LEFT JOIN: an order without lines
+        };
+        positions.push(position);
+        let line = OrderLine {
+            id: line.text(10, "id")?,
+            sku: line.opt_text(11, "sku")?,
+            variant_id: line.opt_text(12, "variant_id")?,
+            quantity: line.int(13, "quantity")?,
+            current_quantity: line.int(14, "current_quantity")?,
+            is_gift_card: line.bool(15, "is_gift_card")?,
+        };
+        if let Some(order) = orders.last_mut() {
+            order.lines.push(line);
+        }
+    }
+    if let Some(last) = orders.last_mut() {
+        put_in_position_order(last, &mut positions);
+    }
+    Ok(orders)
+}
+
+/// Sorts `order.lines` by `positions` (one per line) unless already in order; clears `positions`.
+fn put_in_position_order(order: &mut Order, positions: &mut Vec<i64>) {
+    if !positions.is_sorted() {
+        let mut pairs: Vec<(i64, OrderLine)> = positions
+            .iter()
+            .copied()
+            .zip(order.lines.drain(..))
+            .collect();
+        pairs.sort_by_key(|(p, _)| *p);
+        order.lines = pairs.into_iter().map(|(_, l)| l).collect();
+    }
+    positions.clear();
+}
+
+pub(crate) fn order(conn: &Connection, id: &str) -> Result<Option<Order>, StoreError> {
+    let context = format!("reading order {id}");
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "{SELECT_ORDERS} WHERE o.id = ?1 ORDER BY l.position"
+        ))
+        .ctx(&context)?;
+    let rows = stmt.query([id]).ctx(&context)?;
+    Ok(collect_orders(rows, &context)?.pop())
+}
+
+/// The window query's row order: the created_at index (whose entries end with the primary key,
+/// so its order is (created_at, id)), and each order's lines by primary key. No sort in SQLite.
+const WINDOW: &str = "WHERE o.created_at >= ?1 AND o.created_at < ?2 ORDER BY o.created_at, o.id";
+
+pub(crate) fn orders_created_between(
+    conn: &Connection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Order>, StoreError> {
+    let context = format!("reading orders created in [{from}, {to})");
+    let range = [codec::ts(&from), codec::ts(&to)];
+    // Two passes over the same index range in one read transaction: the headers, then the lines
+    // (without repeating the header columns on every line row), walked in step.
+    let tx = conn.unchecked_transaction().ctx(&context)?;
+    let mut orders: Vec<Order> = Vec::new();
+    {
+        let sql = format!("SELECT {HEADER_COLUMNS} FROM orders o {WINDOW}");
+        let mut stmt = tx.prepare_cached(&sql).ctx(&context)?;
+        let mut rows = stmt.query([&range[0], &range[1]]).ctx(&context)?;
+        while let Some(row) = rows.next().ctx(&context)? {
+            orders.push(read_header(&Rec::new(row, "orders", &[0]))?);
+        }
+    }
+    {
+        let sql = format!(
+            "SELECT o.id, l.position, l.id, l.sku, l.variant_id, l.quantity, l.current_quantity,
+                l.is_gift_card
+             FROM orders o JOIN order_lines l ON l.order_id = o.id {WINDOW}"
+        );
+        let mut stmt = tx.prepare_cached(&sql).ctx(&context)?;
+        let mut rows = stmt.query([&range[0], &range[1]]).ctx(&context)?;
+        let mut current = 0;
+        let mut positions: Vec<i64> = Vec::new();
+        while let Some(row) = rows.next().ctx(&context)? {
+            let r = Rec::new(row, "order_lines", &[0, 1]);
+            let order_id = r.str(0, "order_id")?;
+            while orders.get(current).is_some_and(|o| o.id != order_id) {
+                put_in_position_order(&mut orders[current], &mut positions);
+                current += 1;
+            }
+            let Some(order) = orders.get_mut(current) else {
+                return Err(r.corrupt("order_id", "line of an order not in the window's order"));
+            };
+            positions.push(r.int(1, "position")?);
+            order.lines.push(OrderLine {
+                id: r.text(2, "id")?,
+                sku: r.opt_text(3, "sku")?,
+                variant_id: r.opt_text(4, "variant_id")?,
+                quantity: r.int(5, "quantity")?,
+                current_quantity: r.int(6, "current_quantity")?,
+                is_gift_card: r.bool(7, "is_gift_card")?,
+            });
+        }
+        if let Some(order) = orders.get_mut(current) {
+            put_in_position_order(order, &mut positions);
+        }
+    }
+    tx.finish().ctx(&context)?;
+    orders.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    Ok(orders)
+}
+
+pub(crate) fn order_count(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+        .ctx("counting orders")?;
+    u64::try_from(n).map_err(|_| StoreError::Corrupt {
+        context: "counting orders".to_owned(),
+        message: format!("negative count {n}"),
+    })
+}
+
+pub(crate) fn upsert_orders(
+    conn: &Connection,
+    orders: &[Order],
+) -> Result<UpsertCounts, StoreError> {
+    let mut counts = UpsertCounts::default();
+    let mut find = conn
+        .prepare_cached("SELECT updated_at FROM orders WHERE id = ?1")
+        .ctx("preparing the order lookup")?;
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO orders (id, name, created_at, updated_at, cancelled_at, test,
+                financial_status, retail_location_id, fulfillment_location_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .ctx("preparing the order insert")?;
+    let mut update = conn
+        .prepare_cached(
+            "UPDATE orders SET name = ?2, created_at = ?3, updated_at = ?4, cancelled_at = ?5,
+                test = ?6, financial_status = ?7, retail_location_id = ?8,
+                fulfillment_location_id = ?9
+             WHERE id = ?1",
+        )
+        .ctx("preparing the order update")?;
+    let mut delete_lines = conn
+        .prepare_cached("DELETE FROM order_lines WHERE order_id = ?1")
+        .ctx("preparing the order line delete")?;
+    let mut insert_line = conn
+        .prepare_cached(
+            "INSERT INTO order_lines (order_id, position, id, sku, variant_id, quantity,
+                current_quantity, is_gift_card)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .ctx("preparing the order line insert")?;
+
+    for order in orders {
+        let context = || format!("storing order {}", order.id);
+        let stored: Option<String> = find
+            .query_row([&order.id], |r| r.get(0))
+            .optional()
+            .with_ctx(context)?;
+        let exists = match stored {
+            None => false,
+            Some(text) => {
+                let stored_at = codec::parse_ts(&text).map_err(|message| StoreError::Corrupt {
+                    context: format!("reading orders.updated_at of row ({:?})", order.id),
+                    message,
+                })?;
+                if order.updated_at <= stored_at {
+                    counts.ignored += 1;
+                    continue;
+                }
+                true
+            }
+        };
+        let header = params![
+            order.id,
+            order.name,
+            codec::ts(&order.created_at),
+            codec::ts(&order.updated_at),
+            codec::opt_ts(order.cancelled_at.as_ref()),
+            order.test,
+            order.financial_status,
+            order.retail_location_id,
+            order.fulfillment_location_id,
+        ];
+        if exists {
+            update.execute(header).with_ctx(context)?;
+            delete_lines.execute([&order.id]).with_ctx(context)?;
+            counts.updated += 1;
+        } else {
+            insert.execute(header).with_ctx(context)?;
+            counts.inserted += 1;
+        }
+        for (position, line) in order.lines.iter().enumerate() {
+            insert_line
+                .execute(params![
+                    order.id,
+                    position as i64,
+                    line.id,
+                    line.sku,
+                    line.variant_id,
+                    line.quantity,
+                    line.current_quantity,
+                    line.is_gift_card,
+                ])
+                .with_ctx(|| format!("storing line {} of order {}", line.id, order.id))?;
+        }
+    }
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::{open_temp, utc};
+    use super::*;
+
+    fn line(id: &str, sku: &str, qty: i64) -> OrderLine {
+        OrderLine {
+            id: id.to_owned(),
+            sku: Some(sku.to_owned()),
+            variant_id: Some(format!("gid://shopify/ProductVariant/{id}")),
+            quantity: qty,
+            current_quantity: qty,
+            is_gift_card: false,
+        }
+    }
+
+    fn order(id: &str, created: &str, updated: &str, lines: Vec<OrderLine>) -> Order {
+        Order {
+            id: id.to_owned(),
+            name: Some(format!("#{id}")),
+            created_at: utc(created),
+            updated_at: utc(updated),
+            cancelled_at: None,
+            test: false,
+            financial_status: "PAID".to_owned(),
+            retail_location_id: None,
+            fulfillment_location_id: Some("gid://shopify/Location/1".to_owned()),
+            lines,
+        }
+    }
+
+    #[test]
+    fn upsert_keeps_the_newest_updated_at() {
+        let (_dir, mut store) = open_temp();
+        let v1 = order(
+            "A",
+            "2024-05-01T10:00:00Z",
+            "2024-05-01T10:00:00Z",
+            vec![line("1", "RED", 2), line("2", "BLUE", 1)],
+        );
+        let counts = store
+            .write(|w| w.upsert_orders(std::slice::from_ref(&v1)))
+            .unwrap();
+        assert_eq!(
+            counts,
+            UpsertCounts {
+                inserted: 1,
+                updated: 0,
+                ignored: 0
+            }
+        );
+
+        // Newer: header and lines replaced (two lines become one, quantity refunded to 0).
+        let mut v2 = order(
+            "A",
+            "2024-05-01T10:00:00Z",
+            "2024-05-02T08:00:00Z",
+            vec![line("1", "RED", 2)],
+        );
+        v2.lines[0].current_quantity = 0;
+        v2.financial_status = "REFUNDED".to_owned();
+        // Older than v2 (but newer than v1) and equal to v2: both ignored.
+        let stale = order("A", "2024-05-01T10:00:00Z", "2024-05-01T12:00:00Z", vec![]);
+        let mut same = v2.clone();
+        same.financial_status = "PAID".to_owned();
+        let counts = store
+            .write(|w| w.upsert_orders(&[v2.clone(), stale, same]))
+            .unwrap();
+        assert_eq!(
+            counts,
+            UpsertCounts {
+                inserted: 0,
+                updated: 1,
+                ignored: 2
+            }
+        );
+
+        let stored = store.order("A").unwrap().unwrap();
+        assert_eq!(stored, v2);
+        assert_eq!(stored.lines.len(), 1);
+        assert_eq!(stored.financial_status, "REFUNDED");
+        assert_eq!(store.order_count().unwrap(), 1);
+        assert_eq!(store.order("missing").unwrap(), None);
+    }
+
+    #[test]
+    fn older_payload_first_then_newer_replaces() {
+        let (_dir, mut store) = open_temp();
+        let old = order(
+            "B",
+            "2024-05-01T10:00:00Z",
+            "2024-05-01T10:00:00Z",
+            vec![line("1", "X", 1)],
+        );
+        let new = order(
+            "B",
+            "2024-05-01T10:00:00Z",
+            "2024-05-01T10:00:00.5Z",
+            vec![line("1", "X", 3), line("2", "Y", 4)],
+        );
+        // One batch holding both, old first: the newer one wins (half a second newer is enough).
+        let counts = store
+            .write(|w| w.upsert_orders(&[old, new.clone()]))
+            .unwrap();
+        assert_eq!(
+            counts,
+            UpsertCounts {
+                inserted: 1,
+                updated: 1,
+                ignored: 0
+            }
+        );
+        assert_eq!(store.order("B").unwrap().unwrap(), new);
+    }
+
+    #[test]
+    fn created_between_is_from_inclusive_to_exclusive_and_sorted_by_id() {
+        let (_dir, mut store) = open_temp();
+        let orders = vec![
+            order(
+                "D",
+                "2024-05-02T00:00:00Z",
+                "2024-05-02T00:00:00Z",
+                vec![line("1", "A", 1)],
+            ),
+            order(
+                "C",
+                "2024-05-01T00:00:00Z",
+                "2024-05-01T00:00:00Z",
+                vec![line("1", "A", 1)],
+            ),
+            // One nanosecond before `to`: inside.
+            order(
+                "B",
+                "2024-05-02T23:59:59.999999999Z",
+                "2024-05-03T00:00:00Z",
+                // Twelve lines: position 10 must come after 9 (not text order).
+                (1..=12).map(|i| line(&i.to_string(), "A", i)).collect(),
+            ),
+            order(
+                "A",
+                "2024-05-03T00:00:00Z",
+                "2024-05-03T00:00:00Z",
+                vec![line("1", "A", 1)],
+            ),
+            order("E", "2024-04-30T23:59:59Z", "2024-05-01T00:00:00Z", vec![]),
+            order("F", "2024-05-01T12:00:00Z", "2024-05-01T12:00:00Z", vec![]),
+        ];
+        store.write(|w| w.upsert_orders(&orders)).unwrap();
+        let got = store
+            .orders_created_between(utc("2024-05-01T00:00:00Z"), utc("2024-05-03T00:00:00Z"))
+            .unwrap();
+        let ids: Vec<&str> = got.iter().map(|o| o.id.as_str()).collect();
+        // C at `from` is in; A at `to` and E before `from` are out; F has no lines but counts.
+        assert_eq!(ids, ["B", "C", "D", "F"]);
+        assert_eq!(got[0], orders[2]);
+        let quantities: Vec<i64> = got[0].lines.iter().map(|l| l.quantity).collect();
+        assert_eq!(quantities, (1..=12).collect::<Vec<i64>>());
+        assert!(got[3].lines.is_empty());
+    }
+
+    #[test]
+    fn a_corrupt_timestamp_is_reported_with_table_column_and_row() {
+        let (_dir, mut store) = open_temp();
+        let o = order(
+            "G",
+            "2024-05-01T10:00:00Z",
+            "2024-05-01T10:00:00Z",
+            vec![line("1", "A", 1)],
+        );
+        store.write(|w| w.upsert_orders(&[o])).unwrap();
+        store
+            .conn
+            .execute(
+                "UPDATE orders SET created_at = 'yesterday' WHERE id = 'G'",
+                [],
+            )
+            .unwrap();
+        let err = store.order("G").unwrap_err().to_string();
+        assert!(err.contains("orders.created_at"), "{err}");
+        assert!(err.contains("\"G\""), "{err}");
+        assert!(err.contains("yesterday"), "{err}");
+        // The upsert path reads updated_at back: corrupt that and it must not panic either.
+        store
+            .conn
+            .execute("UPDATE orders SET updated_at = 'never' WHERE id = 'G'", [])
+            .unwrap();
+        let again = order("G", "2024-05-01T10:00:00Z", "2024-05-02T10:00:00Z", vec![]);
+        let err = store
+            .write(|w| w.upsert_orders(&[again]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("orders.updated_at"), "{err}");
+    }
+
+    #[test]
+    fn window_queries_do_not_sort_in_sqlite() {
+        let (_dir, store) = open_temp();
+        for sql in [
+            format!("SELECT {HEADER_COLUMNS} FROM orders o {WINDOW}"),
+            format!(
+                "SELECT o.id, l.id FROM orders o JOIN order_lines l ON l.order_id = o.id {WINDOW}"
+            ),
+        ] {
+            let mut stmt = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let plan: Vec<String> = stmt
+                .query_map(["a", "b"], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let plan = plan.join("\n");
+            assert!(plan.contains("orders_by_created_at"), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        }
+    }
+}
