@@ -36,6 +36,14 @@ pub struct Edge<T> {
 }
 
 impl<T> Connection<T> {
+    /// The cursor of the next page, when there is one.
+    pub fn next_cursor(&self) -> Option<String> {
+        self.page_info
+            .as_ref()
+            .filter(|p| p.has_next_page)
+            .and_then(|p| p.end_cursor.clone())
+    }
+
     pub fn into_items(self) -> Vec<T> {
         match (self.nodes, self.edges) {
             (Some(nodes), _) => nodes,

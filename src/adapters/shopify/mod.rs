@@ -246,16 +246,7 @@ impl ShopifyClient {
                     .unwrap_or("")
                     .to_string()
             };
-            let messages = errors
-                .iter()
-                .map(|e| {
-                    e.get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("?")
-                        .to_string()
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
+            let messages = joined_messages(errors);
             if errors.iter().any(|e| code_of(e) == "THROTTLED") {
                 let requested = body
                     .pointer("/extensions/cost/requestedQueryCost")
@@ -327,10 +318,7 @@ impl ShopifyClient {
                 .await?;
             let conn: Connection<Value> =
                 decode(label, "orders", data.get("orders").unwrap_or(&Value::Null))?;
-            let page_info = conn
-                .page_info
-                .as_ref()
-                .map(|p| (p.has_next_page, p.end_cursor.clone()));
+            let next = conn.next_cursor();
             for raw in conn.into_items() {
                 let record = raw
                     .get("id")
@@ -338,12 +326,7 @@ impl ShopifyClient {
                     .unwrap_or("?")
                     .to_string();
                 let node: OrderNode = decode(label, &format!("order {record}"), &raw)?;
-                let more = node
-                    .line_items
-                    .as_ref()
-                    .and_then(|c| c.page_info.as_ref())
-                    .filter(|p| p.has_next_page)
-                    .and_then(|p| p.end_cursor.clone());
+                let more = node.line_items.as_ref().and_then(Connection::next_cursor);
                 let id = node.id.clone();
                 let extra = match more {
                     Some(cursor) => self.remaining_line_items(&id, cursor).await?,
@@ -354,9 +337,9 @@ impl ShopifyClient {
             on_progress(OrderProgress::Page {
                 orders: orders.len(),
             });
-            match page_info {
-                Some((true, Some(cursor))) => after = Some(cursor),
-                _ => return Ok(orders),
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(orders),
             }
         }
     }
@@ -383,11 +366,7 @@ impl ShopifyClient {
                 &format!("order {order_id} lineItems"),
                 data.pointer("/order/lineItems").unwrap_or(&Value::Null),
             )?;
-            let next = conn
-                .page_info
-                .as_ref()
-                .filter(|p| p.has_next_page)
-                .and_then(|p| p.end_cursor.clone());
+            let next = conn.next_cursor();
             out.extend(conn.into_items());
             match next {
                 Some(cursor) => after = cursor,
@@ -423,16 +402,7 @@ impl ShopifyClient {
             .and_then(Value::as_array)
             .filter(|e| !e.is_empty())
         {
-            let text = errors
-                .iter()
-                .map(|e| {
-                    e.get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("?")
-                        .to_string()
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
+            let text = joined_messages(errors);
             return Err(ApiError::new(
                 label,
                 ErrorClass::Client,
@@ -578,11 +548,7 @@ impl ShopifyClient {
                 "locations",
                 data.get("locations").unwrap_or(&Value::Null),
             )?;
-            let next = conn
-                .page_info
-                .as_ref()
-                .filter(|p| p.has_next_page)
-                .and_then(|p| p.end_cursor.clone());
+            let next = conn.next_cursor();
             out.extend(conn.into_items());
             match next {
                 Some(cursor) => after = Some(cursor),
@@ -594,6 +560,15 @@ impl ShopifyClient {
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
+}
+
+/// The `message`s of GraphQL `errors` or `userErrors`, joined for a person.
+fn joined_messages(errors: &[Value]) -> String {
+    errors
+        .iter()
+        .map(|e| e.get("message").and_then(Value::as_str).unwrap_or("?"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Decodes JSON into `T`, naming endpoint, record and the JSON path of a bad field.
