@@ -249,20 +249,48 @@ type DirectLimiter<C> =
 /// The process-wide Cin7 pacing: a GCRA limiter at the configured rate that is lowered for the
 /// rest of the process when Cin7 throttles (to the limit its answer names, else to 60% of the
 /// current rate), saying so once in the log per change.
+///
+/// Lowering the rate is not enough on its own: Cin7 counts calls in a rolling minute, and the
+/// calls that led to the throttle (and the throttled calls themselves) are still in that window.
+/// So after a throttling answer every request also waits out a pause — the `Retry-After` when Cin7
+/// gave one, else a whole window (capped at the retry delay cap) — before the lowered rate applies.
 pub struct Pacer<C: Clock = DefaultClock> {
     clock: C,
     state: Mutex<(u32, Arc<DirectLimiter<C>>)>,
+    paused_until: Mutex<Option<std::time::Instant>>,
+    max_pause: Duration,
 }
 
 impl Pacer<DefaultClock> {
-    pub fn new(rpm: u32) -> Pacer<DefaultClock> {
-        Pacer::with_clock(rpm, DefaultClock::default())
+    /// A pacer at `rpm` whose pauses after throttling last at most `max_pause`.
+    pub fn new(rpm: u32, max_pause: Duration) -> Pacer<DefaultClock> {
+        let mut pacer = Pacer::with_clock(rpm, DefaultClock::default());
+        pacer.max_pause = max_pause;
+        pacer
     }
 
-    /// Waits until the next request may go.
+    /// Waits until the next request may go: past any pause, then the limiter.
     pub async fn until_ready(&self) {
+        let until = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(until) = until {
+            tokio::time::sleep_until(until.into()).await;
+        }
         let limiter = self.limiter();
         limiter.until_ready().await;
+    }
+
+    /// Reacts to a throttling answer: lowers the rate (see [`Pacer::lower`]) and pauses all
+    /// requests for `retry_after`, else for one rolling window (60 s, capped at `max_pause`).
+    pub fn throttled(&self, named_limit: Option<u32>, retry_after: Option<Duration>) {
+        self.lower(named_limit);
+        let pause = retry_after
+            .unwrap_or(Duration::from_secs(60))
+            .min(self.max_pause);
+        let until = std::time::Instant::now() + pause;
+        let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
     }
 }
 
@@ -276,6 +304,8 @@ impl<C: Clock + Clone> Pacer<C> {
         Pacer {
             clock,
             state: Mutex::new((rpm, limiter)),
+            paused_until: Mutex::new(None),
+            max_pause: Duration::from_secs(60),
         }
     }
 
@@ -445,6 +475,30 @@ mod tests {
         assert_eq!(pacer.lower(None), Some(36));
         let times = admits(&pacer, &clock, 120_000);
         assert!(max_in_any_window(&times, 60_000) <= 36);
+    }
+
+    #[tokio::test]
+    async fn a_throttle_pauses_every_request_for_the_window_or_retry_after() {
+        let pacer = Pacer::new(60_000, Duration::from_millis(300));
+        pacer.until_ready().await;
+        pacer.throttled(Some(50_000), None);
+        assert_eq!(pacer.rate(), 50_000);
+        let started = std::time::Instant::now();
+        pacer.until_ready().await;
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(290),
+            "paused a window (capped): {waited:?}"
+        );
+        // A Retry-After shorter than the cap is the pause.
+        pacer.throttled(None, Some(Duration::from_millis(100)));
+        let started = std::time::Instant::now();
+        pacer.until_ready().await;
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(90) && waited < Duration::from_millis(290),
+            "{waited:?}"
+        );
     }
 
     #[test]

@@ -59,7 +59,10 @@ impl Cin7Client {
             account_id,
             application_key,
             page_size: settings.cin7.page_size.clamp(1, 1000),
-            pacer: Arc::new(Pacer::new(settings.cin7.requests_per_minute)),
+            pacer: Arc::new(Pacer::new(
+                settings.cin7.requests_per_minute,
+                std::time::Duration::from_millis(settings.http.retry_max_ms),
+            )),
             retry: RetryPolicy::from_settings(&settings.http),
             counters,
         })
@@ -117,7 +120,7 @@ impl Cin7Client {
                 Err(e) => {
                     if e.class == ErrorClass::Throttling {
                         self.counters.throttled(&label);
-                        self.pacer.lower(e.limit_per_minute);
+                        self.pacer.throttled(e.limit_per_minute, e.retry_after);
                     }
                     Err(e)
                 }

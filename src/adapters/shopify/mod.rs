@@ -486,7 +486,7 @@ impl ShopifyClient {
         on_progress: &mut dyn FnMut(OrderProgress),
     ) -> Result<Vec<Order>, ApiError> {
         let label = "shopify bulk download";
-        let lines = with_retry(&self.retry, &self.counters, label, true, || async {
+        let assembler = with_retry(&self.retry, &self.counters, label, true, || async {
             self.counters.request(label);
             // The result URL is pre-signed: it gets no access token.
             let resp = self
@@ -509,25 +509,35 @@ impl ShopifyClient {
                 )
                 .with_status(status));
             }
+            // Parse line by line as the file arrives: the raw JSONL is never held whole.
+            let mut assembler = BulkAssembler::new(label);
+            let mut pending: Vec<u8> = Vec::new();
             let mut stream = resp.bytes_stream();
-            let mut buf: Vec<u8> = Vec::new();
-            let mut lines: Vec<Vec<u8>> = Vec::new();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| ApiError::from_transport(label, &e))?;
-                buf.extend_from_slice(&chunk);
-                while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
-                    let line: Vec<u8> = buf.drain(..=pos).collect();
-                    lines.push(line);
+                let mut start = 0;
+                for (i, _) in chunk.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+                    if pending.is_empty() {
+                        assembler.push_line(&chunk[start..i])?;
+                    } else {
+                        pending.extend_from_slice(&chunk[start..i]);
+                        assembler.push_line(&pending)?;
+                        pending.clear();
+                    }
+                    start = i + 1;
                 }
+                pending.extend_from_slice(&chunk[start..]);
             }
-            if !buf.is_empty() {
-                lines.push(buf);
+            if !pending.is_empty() {
+                assembler.push_line(&pending)?;
             }
-            Ok(lines)
+            Ok(assembler)
         })
         .await?;
-        on_progress(OrderProgress::BulkDownloading { lines: lines.len() });
-        assemble_bulk_orders(label, &lines)
+        on_progress(OrderProgress::BulkDownloading {
+            lines: assembler.lines(),
+        });
+        assembler.finish()
     }
 
     /// Shopify locations (id, name, active).
@@ -582,18 +592,44 @@ fn decode<T: DeserializeOwned>(label: &str, record: &str, value: &Value) -> Resu
     })
 }
 
-/// Builds orders from bulk JSONL lines (parents and `__parentId` children in any order after them).
-pub fn assemble_bulk_orders(label: &str, lines: &[Vec<u8>]) -> Result<Vec<Order>, ApiError> {
-    let mut parents: Vec<(usize, OrderNode)> = Vec::new();
-    let mut line_items: HashMap<String, Vec<LineItemNode>> = HashMap::new();
-    let mut fulfillment_orders: HashMap<String, Vec<FulfillmentOrderNode>> = HashMap::new();
-    for (n, raw) in lines.iter().enumerate() {
+/// Builds orders from bulk JSONL lines fed one at a time. Children carry `__parentId` and may come
+/// anywhere after their parent, so they are gathered per parent and attached in [`finish`].
+///
+/// [`finish`]: BulkAssembler::finish
+pub struct BulkAssembler {
+    label: String,
+    lines: usize,
+    parents: Vec<OrderNode>,
+    line_items: HashMap<String, Vec<LineItemNode>>,
+    fulfillment_orders: HashMap<String, Vec<FulfillmentOrderNode>>,
+}
+
+impl BulkAssembler {
+    pub fn new(label: &str) -> BulkAssembler {
+        BulkAssembler {
+            label: label.to_string(),
+            lines: 0,
+            parents: Vec::new(),
+            line_items: HashMap::new(),
+            fulfillment_orders: HashMap::new(),
+        }
+    }
+
+    /// Lines read so far (blank ones included).
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// Reads one JSONL line (without its newline); blank lines are skipped.
+    pub fn push_line(&mut self, raw: &[u8]) -> Result<(), ApiError> {
+        self.lines += 1;
         let text = String::from_utf8_lossy(raw);
         let text = text.trim();
         if text.is_empty() {
-            continue;
+            return Ok(());
         }
-        let record = format!("JSONL line {}", n + 1);
+        let label = self.label.as_str();
+        let record = format!("JSONL line {}", self.lines);
         let value: Value = serde_json::from_str(text).map_err(|e| {
             ApiError::new(
                 label,
@@ -601,54 +637,61 @@ pub fn assemble_bulk_orders(label: &str, lines: &[Vec<u8>]) -> Result<Vec<Order>
                 format!("{record}: malformed JSON: {e}"),
             )
         })?;
-        let id = value
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let id = value.get("id").and_then(Value::as_str).unwrap_or("");
+        let record = format!("{record} ({id})");
         match value.get("__parentId").and_then(Value::as_str) {
-            None => {
-                let node: OrderNode = decode(label, &format!("{record} ({id})"), &value)?;
-                parents.push((n + 1, node));
-            }
-            Some(parent) => {
-                let parent = parent.to_string();
-                if id.contains("/LineItem/") {
-                    let node: LineItemNode = decode(label, &format!("{record} ({id})"), &value)?;
-                    line_items.entry(parent).or_default().push(node);
-                } else if id.contains("/FulfillmentOrder/") {
-                    let node: FulfillmentOrderNode =
-                        decode(label, &format!("{record} ({id})"), &value)?;
-                    fulfillment_orders.entry(parent).or_default().push(node);
-                } else {
-                    tracing::debug!(%id, "ignoring unknown bulk child");
-                }
-            }
+            None => self.parents.push(decode(label, &record, &value)?),
+            Some(parent) if id.contains("/LineItem/") => self
+                .line_items
+                .entry(parent.to_string())
+                .or_default()
+                .push(decode(label, &record, &value)?),
+            Some(parent) if id.contains("/FulfillmentOrder/") => self
+                .fulfillment_orders
+                .entry(parent.to_string())
+                .or_default()
+                .push(decode(label, &record, &value)?),
+            Some(_) => tracing::debug!(%id, "ignoring unknown bulk child"),
         }
+        Ok(())
     }
-    let known: std::collections::HashSet<&str> =
-        parents.iter().map(|(_, p)| p.id.as_str()).collect();
-    if let Some(orphan) = line_items
-        .keys()
-        .chain(fulfillment_orders.keys())
-        .find(|p| !known.contains(p.as_str()))
-    {
-        return Err(ApiError::new(
-            label,
-            ErrorClass::Decode,
-            format!("a child line names parent {orphan}, which is not in the file"),
-        ));
+
+    /// Attaches children to their parents; a child whose parent never came is a decode error.
+    pub fn finish(mut self) -> Result<Vec<Order>, ApiError> {
+        let known: std::collections::HashSet<&str> =
+            self.parents.iter().map(|p| p.id.as_str()).collect();
+        if let Some(orphan) = self
+            .line_items
+            .keys()
+            .chain(self.fulfillment_orders.keys())
+            .find(|p| !known.contains(p.as_str()))
+        {
+            return Err(ApiError::new(
+                &self.label,
+                ErrorClass::Decode,
+                format!("a child line names parent {orphan}, which is not in the file"),
+            ));
+        }
+        let mut orders: Vec<Order> = std::mem::take(&mut self.parents)
+            .into_iter()
+            .map(|node| {
+                let lines = self.line_items.remove(&node.id).unwrap_or_default();
+                let fos = self.fulfillment_orders.remove(&node.id).unwrap_or_default();
+                node.into_order(lines, fos)
+            })
+            .collect();
+        orders.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(orders)
     }
-    let mut orders: Vec<Order> = parents
-        .into_iter()
-        .map(|(_, node)| {
-            let lines = line_items.remove(&node.id).unwrap_or_default();
-            let fos = fulfillment_orders.remove(&node.id).unwrap_or_default();
-            node.into_order(lines, fos)
-        })
-        .collect();
-    orders.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(orders)
+}
+
+/// Builds orders from whole bulk JSONL lines (see [`BulkAssembler`]).
+pub fn assemble_bulk_orders(label: &str, lines: &[Vec<u8>]) -> Result<Vec<Order>, ApiError> {
+    let mut assembler = BulkAssembler::new(label);
+    for line in lines {
+        assembler.push_line(line)?;
+    }
+    assembler.finish()
 }
 
 #[cfg(test)]
