@@ -1,7 +1,8 @@
-//! The pure heart of replenish: domain types and (from the planning issue on) the planning arithmetic.
+//! The pure heart of replenish: domain types and the planning arithmetic of docs/planning.md.
 //!
 //! Nothing in here does IO, reads a clock or awaits: callers pass `as_of` dates and data already
 //! fetched. That is what lets the planning contract be tested number by number.
 
 pub mod model;
+pub mod plan;
 pub mod stats;

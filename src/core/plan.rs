@@ -1,0 +1,226 @@
+//! The plan: its inputs, its output (the JSON shape of `plan --format json` in docs/planning.md),
+//! and the entry point [`compute`] that turns one into the other. Pure: no IO, no clock.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::config::{LocationSettings, Policy, SkuOverride, SupplierOverride};
+use crate::core::model::{AvailabilityRow, Location, Order, Product, Purchase, Supplier};
+
+/// Everything configured that planning reads.
+#[derive(Debug, Clone)]
+pub struct PlanConfig {
+    pub policy: Policy,
+    pub locations: LocationSettings,
+    pub skus: BTreeMap<String, SkuOverride>,
+    pub suppliers: BTreeMap<String, SupplierOverride>,
+    /// The SKU mapping table: Shopify SKU → Cin7 SKU.
+    pub mapping: BTreeMap<String, String>,
+}
+
+/// A draft purchase order the tool itself wrote and recorded in its ledger, with the lines as it
+/// last wrote them (empty until the drafting issue lands). Used to tell "own untouched" drafts
+/// (left out of on_draft; their PO gets status `update`) from drafts a person edited.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnDraft {
+    pub purchase_id: String,
+    pub supplier_id: String,
+    pub location: String,
+    /// (SKU, quantity, price) as last written.
+    pub lines: Vec<(String, f64, Decimal)>,
+}
+
+/// Everything stored that planning reads.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanData<'a> {
+    /// Orders created in (at least) the window's UTC span; others are ignored.
+    pub orders: &'a [Order],
+    pub locations: &'a [Location],
+    /// Products as `GET product` returned them (active ones).
+    pub products: &'a [Product],
+    pub suppliers: &'a [Supplier],
+    /// Latest availability rows (last full sync + later targeted refreshes).
+    pub availability: &'a [AvailabilityRow],
+    /// Purchases; drafts (status ORDERING / order status DRAFT) carry their detail.
+    pub purchases: &'a [Purchase],
+    /// (SKU, Cin7 location, day) out of stock all day (see the store's stockout record).
+    pub stockout_days: &'a [(String, String, NaiveDate)],
+    /// Days on which at least one full snapshot was taken.
+    pub snapshot_days: &'a [NaiveDate],
+    pub own_drafts: &'a [OwnDraft],
+    /// Age in minutes of the newest availability snapshot when the plan runs (`None`: no snapshot).
+    pub snapshot_age_minutes: Option<f64>,
+}
+
+/// A configuration error only visible against Cin7's data (exit code 2).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    #[error("config: {key}: {message}")]
+    Config { key: String, message: String },
+}
+
+/// The plan, serialized exactly as docs/planning.md's Output section says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub as_of: NaiveDate,
+    pub policy: PolicyEcho,
+    pub lines: Vec<PlanLine>,
+    pub purchase_orders: Vec<PurchaseOrder>,
+    pub issues: Vec<Issue>,
+}
+
+/// The effective `[policy]` values, as printed in the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyEcho {
+    pub timezone: String,
+    pub velocity_window_days: u32,
+    pub cover_days: f64,
+    pub service_level: f64,
+    pub default_lead_time_days: u32,
+    pub stockout_adjust: bool,
+    pub min_in_stock_days: u32,
+    pub use_cin7_reorder_levels: bool,
+    pub below_minimum: String,
+    pub max_data_age_minutes: u64,
+    pub snapshot_retention_days: u32,
+}
+
+/// One planning unit (Cin7 SKU × key location).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanLine {
+    pub sku: String,
+    pub location: String,
+    pub supplier_id: Option<String>,
+    pub supplier: Option<String>,
+    pub velocity: f64,
+    pub stddev: f64,
+    pub in_stock_days: u32,
+    pub window_days: u32,
+    pub available: f64,
+    pub on_order: f64,
+    pub in_transit: f64,
+    pub on_draft: f64,
+    pub position: f64,
+    pub days_of_cover: Option<f64>,
+    pub position_cover_days: Option<f64>,
+    pub lead_time_days: u32,
+    /// `config`, `cin7_location`, `cin7_default` or `policy_default`.
+    pub lead_time_source: String,
+    pub safety_stock: f64,
+    pub reorder_point: f64,
+    pub target: f64,
+    /// `velocity`, `reorder_level` or `none`.
+    pub trigger: String,
+    pub raw_qty: f64,
+    pub moq: f64,
+    pub pack: f64,
+    pub order_qty: f64,
+    #[serde(serialize_with = "money_opt")]
+    pub unit_cost: Option<Decimal>,
+    pub currency: Option<String>,
+    pub reasons: Vec<String>,
+    pub flags: Vec<String>,
+    /// Everything `--explain` needs to tell the story in words (not part of the JSON).
+    #[serde(skip)]
+    pub trace: Trace,
+}
+
+/// The reasoning behind one line, for `plan --explain`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trace {
+    /// Counting order lines of this unit's SKU in the window, and their units.
+    pub orders_counted: u64,
+    pub units_counted: f64,
+    /// Order lines of this SKU that did not count, by reason (e.g. `test`, `cancelled`,
+    /// `financial_status PENDING`, `gift_card`, `outside_window`), with counts.
+    pub excluded: BTreeMap<String, u64>,
+    /// Window days dropped as out of stock.
+    pub stockout_days: Vec<NaiveDate>,
+    /// Whether the in-stock history was too short and all window days were used.
+    pub insufficient_in_stock_history: bool,
+    /// Where the lead time came from, in words.
+    pub lead_time_note: String,
+    pub z: f64,
+    pub safety_days: f64,
+    /// Reorder level (m, r) applied, if any.
+    pub reorder_level: Option<(f64, f64)>,
+    /// Open draft purchases counted in on_draft: (order number, status, quantity).
+    pub drafts: Vec<(String, String, f64)>,
+    /// Quantity after ⌈raw⌉ and MOQ (q1), after pack, and added by a top-up.
+    pub q1: f64,
+    pub after_pack: f64,
+    pub topped_up: f64,
+}
+
+/// One draft purchase order per (supplier, key location).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PurchaseOrder {
+    pub supplier_id: String,
+    pub supplier: String,
+    pub location: String,
+    pub required_by: NaiveDate,
+    pub currency: Option<String>,
+    /// `new`, `update` or `hold`.
+    pub status: String,
+    #[serde(serialize_with = "money")]
+    pub total: Decimal,
+    pub lines: Vec<PurchaseOrderLine>,
+    /// Vendor details from the Cin7 supplier record (extra fields).
+    pub payment_term: Option<String>,
+    pub tax_rule: Option<String>,
+    /// The supplier minimum when one is configured, and why the PO is held.
+    #[serde(serialize_with = "money_opt")]
+    pub min_order_value: Option<Decimal>,
+    pub hold_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PurchaseOrderLine {
+    pub sku: String,
+    pub product_id: String,
+    pub name: String,
+    pub quantity: f64,
+    #[serde(serialize_with = "money")]
+    pub price: Decimal,
+    #[serde(serialize_with = "money")]
+    pub total: Decimal,
+    pub supplier_sku: Option<String>,
+}
+
+/// Something a person should know about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Issue {
+    /// `unmapped_sku`, `missing_supplier`, `missing_lead_time`, `negative_available`, `stale_data`.
+    pub kind: String,
+    pub sku: Option<String>,
+    pub location: Option<String>,
+    pub detail: String,
+}
+
+/// Money as a JSON number (docs/planning.md: numbers, not strings).
+fn money<S: serde::Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    use rust_decimal::prelude::ToPrimitive;
+    s.serialize_f64(value.to_f64().unwrap_or(0.0))
+}
+
+fn money_opt<S: serde::Serializer>(value: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => money(v, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Computes the plan for `as_of` (a date in the shop timezone). Every unit is returned; callers
+/// filter (`--all`, `--sku`, …) on the result.
+pub fn compute(
+    config: &PlanConfig,
+    data: &PlanData<'_>,
+    as_of: NaiveDate,
+) -> Result<Plan, PlanError> {
+    let _ = (config, data, as_of);
+    todo!("planning core")
+}
