@@ -39,6 +39,8 @@ pub enum Command {
     Init(InitArgs),
     /// Pull Shopify orders and Cin7 stock, catalog and purchases into the local store.
     Sync(SyncArgs),
+    /// Compute the replenishment plan from the store: what to order, from whom, and why.
+    Plan(PlanArgs),
     /// Serve a local imitation of the Cin7 Core and Shopify Admin APIs with a generated catalog.
     Sandbox(SandboxArgs),
     /// Start the sandbox in-process and run the tool against it: the zero-configuration tour.
@@ -72,6 +74,46 @@ pub struct SyncArgs {
     /// Output format of the summary (default: table on a terminal, else json).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+}
+
+/// Formats of the plan report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// One row per SKU that needs ordering, then one block per draft purchase order.
+    Table,
+    /// One row per planning line, with a header row (spreadsheet-friendly).
+    Csv,
+    /// The exact shape documented in docs/planning.md.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Sync from Shopify and Cin7 first (otherwise the plan reads only the store: no network).
+    #[arg(long)]
+    pub sync: bool,
+    /// Report format (default: table on a terminal, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormat>,
+    /// Show every planning unit, not only those that need ordering.
+    #[arg(long)]
+    pub all: bool,
+    /// Only this Cin7 SKU.
+    #[arg(long, value_name = "SKU")]
+    pub sku: Option<String>,
+    /// Only this supplier (Cin7 supplier name).
+    #[arg(long, value_name = "NAME")]
+    pub supplier: Option<String>,
+    /// Only this key location (Cin7 location name).
+    #[arg(long, value_name = "NAME")]
+    pub location: Option<String>,
+    /// Plan as of this date in the shop timezone (default: today there). The window is the
+    /// velocity_window_days days before it.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Explain every number of this SKU's plan in words, for each of its locations.
+    #[arg(long, value_name = "SKU")]
+    pub explain: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
+use crate::app::plan::{PlanFilter, apply_filter, plan_from_store, today};
 use crate::app::resolve_format;
 use crate::app::sync::{SyncOptions, print_summary, sync};
 use crate::cli::{DemoArgs, Format};
-use crate::config::Settings;
 use crate::output::progress::Progress;
 use crate::sandbox::{self, SandboxOptions};
 use crate::store::Store;
@@ -38,29 +38,43 @@ pub async fn exec(args: &DemoArgs, now: DateTime<Utc>) -> Result<ExitCode> {
     );
 
     let store_path = dir.join("replenish.db");
-    let settings = Settings::for_sandbox(&handle.base_url(), &store_path);
+    let mut settings = handle.settings(&store_path);
+    // The demo's sandbox allows far more than Cin7's 60 calls a minute.
+    settings.cin7.requests_per_minute = DEMO_SANDBOX_RPM / 2;
     let mut store = Store::open(&store_path)?;
+    let progress = Progress::auto();
     let result = sync(
         &settings,
         &mut store,
         now,
         &SyncOptions::default(),
-        &Progress::auto(),
+        &progress,
     )
     .await;
     handle.shutdown().await;
     let summary = result?;
+    let plan = plan_from_store(&settings, &store, now, today(&settings, now))?;
+    let plan = apply_filter(plan, &PlanFilter::default());
 
-    let format = resolve_format(args.format);
-    print_summary(&summary, format)?;
-    if format == Format::Table {
-        println!();
-        println!("The demo's state lives in {}", store_path.display());
-        println!("Next, run the sandbox in one terminal and sync against it yourself:");
-        println!(
-            "  replenish sandbox            # prints a replenish.toml snippet and the env vars to export"
-        );
-        println!("  replenish --config replenish.toml sync");
+    match resolve_format(args.format) {
+        Format::Json => {
+            let both = serde_json::json!({ "sync": summary, "plan": plan });
+            println!("{}", serde_json::to_string_pretty(&both)?);
+        }
+        Format::Table => {
+            print_summary(&summary, Format::Table)?;
+            println!();
+            print!("{}", crate::output::plan::table(&plan));
+            println!();
+            println!("The demo's state lives in {}", store_path.display());
+            println!("Next, run the sandbox in one terminal and try the tool against it yourself:");
+            println!(
+                "  replenish sandbox     # prints a replenish.toml snippet and the env vars to export"
+            );
+            println!("  replenish --config replenish.toml sync");
+            println!("  replenish --config replenish.toml plan");
+            println!("  replenish --config replenish.toml plan --explain <a SKU from the plan>");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod init;
+pub mod plan;
 pub mod sandbox;
 pub mod sync;
 
@@ -83,6 +84,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let settings = load_settings(cli.config.as_deref())?;
             runtime()?.block_on(sync::exec(&settings, &args, now))
         }
+        Command::Plan(args) => {
+            let settings = load_settings(cli.config.as_deref())?;
+            runtime()?.block_on(plan::exec(&settings, &args, now))
+        }
         Command::Sandbox(args) => runtime()?.block_on(sandbox::exec(&args, now)),
         Command::Demo(args) => runtime()?.block_on(demo::exec(&args, now)),
     }
@@ -110,7 +115,9 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
         eprintln!("  caused by: {cause}");
     }
     let usage = err.chain().any(|c| {
-        c.downcast_ref::<ConfigError>().is_some() || c.downcast_ref::<UsageError>().is_some()
+        c.downcast_ref::<ConfigError>().is_some()
+            || c.downcast_ref::<UsageError>().is_some()
+            || c.downcast_ref::<crate::core::plan::PlanError>().is_some()
     });
     if usage {
         ExitCode::from(2)

@@ -1,4 +1,5 @@
 //! Rendering only: tables, JSON and progress bars. No decisions are made here.
 
+pub mod plan;
 pub mod progress;
 pub mod sync;

@@ -174,6 +174,16 @@ impl SandboxHandle {
             .unwrap_or_default()
     }
 
+    /// Settings pointing `replenish` at this sandbox (the same mapping the banner prints), with
+    /// the store at `store_path`.
+    pub fn settings(&self, store_path: &std::path::Path) -> crate::config::Settings {
+        let mut settings = crate::config::Settings::for_sandbox(&self.base_url(), store_path);
+        settings.locations.default = self.default_location();
+        settings.locations.ignore = vec!["Returns".to_string()];
+        settings.locations.shopify = self.shopify_locations().into_iter().collect();
+        settings
+    }
+
     /// The same JSON as `GET /sandbox/state`.
     pub fn state_json(&self) -> serde_json::Value {
         control::state_value(&self.app.lock())

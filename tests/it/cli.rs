@@ -168,8 +168,15 @@ fn demo_runs_with_no_configuration() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let both: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let summary = &both["sync"];
     assert_eq!(summary["orders_mode"], "backfill");
     assert!(summary["rows"]["cin7 products"].as_u64().unwrap() > 0);
     assert!(summary["rows"]["shopify orders fetched"].as_u64().unwrap() > 0);
+    let plan = &both["plan"];
+    assert!(
+        !plan["lines"].as_array().unwrap().is_empty(),
+        "the demo world needs reordering"
+    );
+    assert!(!plan["purchase_orders"].as_array().unwrap().is_empty());
 }

@@ -3,5 +3,6 @@
 mod cin7_client;
 mod cli;
 mod common;
+mod plan_e2e;
 mod shopify_client;
 mod sync_e2e;

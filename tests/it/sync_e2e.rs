@@ -36,10 +36,7 @@ pub fn sandbox_settings(
     handle: &SandboxHandle,
     store: &std::path::Path,
 ) -> replenish::config::Settings {
-    let mut settings = settings_for(&handle.base_url(), store);
-    settings.cin7.base_url = handle.cin7_base_url();
-    settings.shopify.base_url = handle.shopify_base_url();
-    settings
+    crate::common::fast(handle.settings(store))
 }
 
 pub async fn sandbox_state(handle: &SandboxHandle) -> Value {

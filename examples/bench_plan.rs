@@ -1,0 +1,354 @@
+//! Benchmark: plan 100,000 SKUs × 3 locations with 1,000,000 order lines and 28 days of stockout
+//! history from the store, and report wall time and peak memory. Target: under 2 s and under 1 GiB.
+//!
+//!     cargo run --release --example bench_plan
+//!     cargo run --release --example bench_plan -- --skus 20000 --lines 200000   # smaller
+//!
+//! The fixture store is generated once (deterministically) under `target/` and reused. Each
+//! measurement runs in a fresh child process that only opens the store, loads what planning needs
+//! and computes the plan, so its peak RSS (VmHWM) is the plan's own, not the fixture builder's.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use replenish::config::Settings;
+use replenish::core::model::{
+    AvailabilityRow, Location, Order, OrderLine, Product, ProductSupplier, Purchase, Supplier,
+    SupplierOption,
+};
+use replenish::store::{SnapshotInput, Store};
+use rust_decimal::Decimal;
+
+struct Params {
+    skus: usize,
+    locations: usize,
+    lines: usize,
+    days: i64,
+    runs: usize,
+}
+
+/// splitmix64: a tiny deterministic generator, enough for fixtures.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn as_of() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default()
+}
+
+fn now() -> DateTime<Utc> {
+    as_of().and_hms_opt(8, 0, 0).unwrap_or_default().and_utc()
+}
+
+fn location_name(i: usize) -> String {
+    format!("WH{}", i + 1)
+}
+
+fn settings(store: &Path, p: &Params) -> Settings {
+    let mut s = Settings::for_sandbox("http://127.0.0.1:9", store);
+    s.locations.default = location_name(0);
+    for i in 0..p.locations {
+        s.locations.shopify.insert(
+            format!("gid://shopify/Location/{}", i + 1),
+            location_name(i),
+        );
+    }
+    s
+}
+
+fn build_fixture(path: &Path, p: &Params) -> Result<()> {
+    let started = Instant::now();
+    let tmp = path.with_extension("building");
+    let _ = std::fs::remove_file(&tmp);
+    let mut store = Store::open(&tmp)?;
+    let mut rng = Rng(42);
+    let locations: Vec<Location> = (0..p.locations)
+        .map(|i| Location {
+            id: format!("loc-{i}"),
+            name: location_name(i),
+            is_default: i == 0,
+            deprecated: false,
+            parent_id: None,
+        })
+        .collect();
+    let suppliers: Vec<Supplier> = (0..50)
+        .map(|i| Supplier {
+            id: format!("sup-{i}"),
+            name: format!("Supplier {i:02}"),
+            currency: Some("USD".into()),
+            payment_term: Some("30 days".into()),
+            tax_rule: Some("Tax on Purchases".into()),
+            status: Some("Active".into()),
+            addresses: Vec::new(),
+        })
+        .collect();
+    let products: Vec<Product> = (0..p.skus)
+        .map(|i| {
+            let s = &suppliers[i % suppliers.len()];
+            let mut options = vec![SupplierOption {
+                location_id: None,
+                location_name: None,
+                lead: (7 + rng.below(28)) as f64,
+                safety: rng.below(3) as f64,
+                minimum_to_reorder: if i % 7 == 0 { 24.0 } else { 0.0 },
+                reorder_quantity: 0.0,
+            }];
+            if i % 5 == 0 {
+                options.push(SupplierOption {
+                    location_id: Some("loc-1".into()),
+                    location_name: Some(location_name(1 % p.locations)),
+                    lead: (3 + rng.below(20)) as f64,
+                    safety: 0.0,
+                    minimum_to_reorder: 0.0,
+                    reorder_quantity: 0.0,
+                });
+            }
+            Product {
+                id: format!("prod-{i}"),
+                sku: format!("B{i:06}"),
+                name: format!("Bench product {i}"),
+                product_type: "Stock".into(),
+                status: "Active".into(),
+                uom: Some("Item".into()),
+                carton_quantity: if i % 3 == 0 { 12.0 } else { 0.0 },
+                minimum_before_reorder: 0.0,
+                reorder_quantity: 0.0,
+                purchase_tax_rule: None,
+                suppliers: vec![ProductSupplier {
+                    supplier_id: s.id.clone(),
+                    supplier_name: s.name.clone(),
+                    supplier_sku: Some(format!("S-{i}")),
+                    supplier_product_name: None,
+                    cost: Decimal::new(100 + (i as i64 % 5000), 2),
+                    currency: Some("USD".into()),
+                    options,
+                }],
+                reorder_levels: Vec::new(),
+            }
+        })
+        .collect();
+    let skus: Vec<String> = products.iter().map(|p| p.sku.clone()).collect();
+    let names: Vec<String> = locations.iter().map(|l| l.name.clone()).collect();
+
+    // Orders: ~1M lines over the window, 1–4 lines each, skewed towards a head of popular SKUs.
+    let mut orders = Vec::new();
+    let mut lines_made = 0usize;
+    let mut n = 0u64;
+    let start = now() - Duration::days(p.days);
+    let span = (p.days * 86_400) as u64;
+    while lines_made < p.lines {
+        n += 1;
+        let created = start + Duration::seconds(rng.below(span) as i64);
+        let k = (1 + rng.below(4) as usize).min(p.lines - lines_made);
+        let lines = (0..k)
+            .map(|j| {
+                let head = rng.below(10) < 7;
+                let sku_idx = if head {
+                    rng.below((p.skus / 10).max(1) as u64)
+                } else {
+                    rng.below(p.skus as u64)
+                } as usize;
+                let q = 1 + rng.below(3) as i64;
+                OrderLine {
+                    id: format!("gid://shopify/LineItem/{n}{j}"),
+                    sku: Some(skus[sku_idx].clone()),
+                    variant_id: None,
+                    quantity: q,
+                    current_quantity: q,
+                    is_gift_card: false,
+                }
+            })
+            .collect::<Vec<_>>();
+        lines_made += lines.len();
+        let status = if rng.below(20) == 0 {
+            "PENDING"
+        } else {
+            "PAID"
+        };
+        orders.push(Order {
+            id: format!("gid://shopify/Order/{n}"),
+            name: Some(format!("#{n}")),
+            created_at: created,
+            updated_at: created,
+            cancelled_at: None,
+            test: false,
+            financial_status: status.into(),
+            retail_location_id: None,
+            fulfillment_location_id: Some(format!(
+                "gid://shopify/Location/{}",
+                1 + rng.below(p.locations as u64)
+            )),
+            lines,
+        });
+    }
+    store.write(|w| {
+        w.replace_locations(&locations)?;
+        w.replace_products(&products)?;
+        w.replace_suppliers(&suppliers)?;
+        w.upsert_purchases(&Vec::<Purchase>::new())?;
+        w.upsert_orders(&orders)?;
+        Ok(())
+    })?;
+    drop(orders);
+    eprintln!(
+        "fixture: catalog and {lines_made} order lines in {:.1?}",
+        started.elapsed()
+    );
+
+    // One full snapshot per day (the stockout record keeps pairs out of stock all day; more
+    // snapshots a day only shrink it), ~4% of pairs out of stock on any day.
+    for d in (0..p.days).rev() {
+        let taken = now() - Duration::days(d);
+        let mut rows = Vec::with_capacity(p.skus * p.locations);
+        for (i, prod) in products.iter().enumerate() {
+            for (li, loc) in names.iter().enumerate() {
+                let out = (i as i64 * 31 + li as i64 * 7 + d * 13) % 25 == 0;
+                rows.push(AvailabilityRow {
+                    product_id: prod.id.clone(),
+                    sku: prod.sku.clone(),
+                    location: loc.clone(),
+                    bin: None,
+                    batch: None,
+                    on_hand: if out { 0.0 } else { 20.0 },
+                    allocated: 0.0,
+                    available: if out { 0.0 } else { (5 + (i % 40)) as f64 },
+                    on_order: if i % 9 == 0 { 12.0 } else { 0.0 },
+                    in_transit: 0.0,
+                });
+            }
+        }
+        let input = SnapshotInput {
+            taken_at: taken,
+            day: taken.date_naive(),
+            rows: &rows,
+            skus: &skus,
+            locations: &names,
+        };
+        store.write(|w| w.record_snapshot(&input, 3, 120).map(|_| ()))?;
+    }
+    drop(store);
+    for ext in ["building-wal", "building-shm"] {
+        let _ = std::fs::remove_file(path.with_extension(ext));
+    }
+    std::fs::rename(&tmp, path).context("cannot move the fixture into place")?;
+    eprintln!(
+        "fixture: built {} in {:.1?}",
+        path.display(),
+        started.elapsed()
+    );
+    Ok(())
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Child mode: open, load, plan; print one JSON line.
+fn measure(path: &Path, p: &Params) -> Result<()> {
+    let s = settings(path, p);
+    let started = Instant::now();
+    let store = Store::open(path)?;
+    let plan = replenish::app::plan::plan_from_store(&s, &store, now(), as_of())?;
+    let wall = started.elapsed();
+    let triggered = plan.lines.iter().filter(|l| l.trigger != "none").count();
+    println!(
+        "{}",
+        serde_json::json!({
+            "wall_ms": wall.as_secs_f64() * 1000.0,
+            "units": plan.lines.len(),
+            "triggered": triggered,
+            "purchase_orders": plan.purchase_orders.len(),
+            "peak_rss_mib": peak_rss_mib(),
+        })
+    );
+    Ok(())
+}
+
+fn arg(args: &[String], name: &str, default: usize) -> Result<usize> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(default),
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("{name} needs a number")),
+    }
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let p = Params {
+        skus: arg(&args, "--skus", 100_000)?,
+        locations: arg(&args, "--locations", 3)?,
+        lines: arg(&args, "--lines", 1_000_000)?,
+        days: arg(&args, "--days", 28)? as i64,
+        runs: arg(&args, "--runs", 3)?,
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    let path = dir.join(format!(
+        "bench-plan-{}x{}-{}-{}d.db",
+        p.skus, p.locations, p.lines, p.days
+    ));
+    if std::env::var_os("REPLENISH_BENCH_CHILD").is_some() {
+        return measure(&path, &p);
+    }
+    if !path.exists() {
+        build_fixture(&path, &p)?;
+    }
+    let exe = std::env::current_exe()?;
+    let mut results = Vec::new();
+    for _ in 0..p.runs.max(1) {
+        let out = Command::new(&exe)
+            .args(&args[1..])
+            .env("REPLENISH_BENCH_CHILD", "1")
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "measurement failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        eprintln!("run: {v}");
+        results.push(v);
+    }
+    let mut walls: Vec<f64> = results
+        .iter()
+        .filter_map(|r| r["wall_ms"].as_f64())
+        .collect();
+    walls.sort_by(f64::total_cmp);
+    let median = walls.get(walls.len() / 2).copied().unwrap_or(f64::NAN);
+    let peak = results
+        .iter()
+        .filter_map(|r| r["peak_rss_mib"].as_f64())
+        .fold(0.0, f64::max);
+    println!(
+        "plan {} SKUs x {} locations, {} order lines, {} days of stockout history: median {:.0} ms over {} runs, peak RSS {:.0} MiB ({} units, {} to order, {} POs)",
+        p.skus,
+        p.locations,
+        p.lines,
+        p.days,
+        median,
+        walls.len(),
+        peak,
+        results[0]["units"],
+        results[0]["triggered"],
+        results[0]["purchase_orders"],
+    );
+    Ok(())
+}

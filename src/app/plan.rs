@@ -1,0 +1,182 @@
+//! `replenish plan`: reads the store (no network unless `--sync`), computes the plan with the pure
+//! core, filters it as asked and prints it as a table, CSV, JSON or an explanation in words.
+//! `plan` is a report: it exits 0 whatever it finds.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+
+use crate::app::sync::{SyncOptions, sync};
+use crate::cli::{PlanArgs, PlanFormat};
+use crate::config::{ConfigError, Settings};
+use crate::core::plan::{Plan, PlanConfig, PlanData, compute};
+use crate::output::progress::Progress;
+use crate::store::Store;
+
+/// What to show of a computed plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanFilter {
+    pub all: bool,
+    pub sku: Option<String>,
+    pub supplier: Option<String>,
+    pub location: Option<String>,
+}
+
+pub async fn exec(settings: &Settings, args: &PlanArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let mut store = Store::open(&settings.store.path)?;
+    if args.sync {
+        settings.cin7_credentials()?;
+        settings.shopify_token()?;
+        sync(
+            settings,
+            &mut store,
+            now,
+            &SyncOptions::default(),
+            &Progress::auto(),
+        )
+        .await?;
+    }
+    let as_of = args.as_of.unwrap_or_else(|| today(settings, now));
+    let plan = plan_from_store(settings, &store, now, as_of)?;
+    let mut out = std::io::stdout().lock();
+    if let Some(sku) = &args.explain {
+        let text = crate::output::plan::explain(&plan, sku);
+        out.write_all(text.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let filter = PlanFilter {
+        all: args.all,
+        sku: args.sku.clone(),
+        supplier: args.supplier.clone(),
+        location: args.location.clone(),
+    };
+    let plan = apply_filter(plan, &filter);
+    let format = args.format.unwrap_or(
+        if matches!(crate::app::resolve_format(None), crate::cli::Format::Table) {
+            PlanFormat::Table
+        } else {
+            PlanFormat::Json
+        },
+    );
+    let text = match format {
+        PlanFormat::Json => crate::output::plan::json(&plan)?,
+        PlanFormat::Csv => crate::output::plan::csv(&plan)?,
+        PlanFormat::Table => crate::output::plan::table(&plan),
+    };
+    out.write_all(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Today in the shop timezone.
+pub fn today(settings: &Settings, now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&settings.policy.timezone).date_naive()
+}
+
+/// The UTC instant at which `day` starts in the shop timezone (the earliest, across a DST change).
+fn start_of_day(settings: &Settings, day: NaiveDate) -> DateTime<Utc> {
+    let tz = settings.policy.timezone;
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    match tz.from_local_datetime(&midnight).earliest() {
+        Some(t) => t.with_timezone(&Utc),
+        // Midnight skipped by a DST change: the day starts an hour later.
+        None => tz
+            .from_local_datetime(&(midnight + Duration::hours(1)))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| Utc.from_utc_datetime(&midnight)),
+    }
+}
+
+/// The plan's configuration from the settings, with the SKU mapping table read and validated.
+pub fn plan_config(settings: &Settings) -> Result<PlanConfig> {
+    let mapping = match &settings.skus.mapping_file {
+        None => Default::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            crate::core::mapping::parse_mapping(&text, path)?
+        }
+    };
+    Ok(PlanConfig {
+        policy: settings.policy.clone(),
+        locations: settings.locations.clone(),
+        skus: settings.skus.overrides.clone(),
+        suppliers: settings.suppliers.clone(),
+        mapping,
+    })
+}
+
+/// Loads what planning needs from the store and computes the plan for `as_of`.
+pub fn plan_from_store(
+    settings: &Settings,
+    store: &Store,
+    now: DateTime<Utc>,
+    as_of: NaiveDate,
+) -> Result<Plan> {
+    let config = plan_config(settings)?;
+    let window = i64::from(settings.policy.velocity_window_days);
+    let first_day = as_of - Duration::days(window);
+    let last_day = as_of - Duration::days(1);
+    // A day of margin on both sides; the core keeps only orders whose shop-timezone day is in the window.
+    let orders = store.orders_created_between(
+        start_of_day(settings, first_day) - Duration::days(1),
+        start_of_day(settings, as_of) + Duration::days(1),
+    )?;
+    let locations = store.locations()?;
+    let products = store.products()?;
+    let suppliers = store.suppliers()?;
+    let availability = store.latest_availability()?;
+    let purchases = store.purchases()?;
+    let stockout_days = store.out_of_stock_days(first_day, last_day)?;
+    let snapshot_days = store.snapshot_days(first_day, last_day)?;
+    let snapshot_age_minutes = store
+        .latest_snapshot()?
+        .map(|s| (now - s.taken_at).num_seconds() as f64 / 60.0);
+    let data = PlanData {
+        orders: &orders,
+        locations: &locations,
+        products: &products,
+        suppliers: &suppliers,
+        availability: &availability,
+        purchases: &purchases,
+        stockout_days: &stockout_days,
+        snapshot_days: &snapshot_days,
+        own_drafts: &[],
+        snapshot_age_minutes,
+    };
+    compute(&config, &data, as_of).with_context(|| {
+        let file = settings
+            .source
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the built-in settings".into());
+        format!("{file} does not match Cin7's locations")
+    })
+}
+
+/// Keeps the lines, purchase orders and issues the filter asks for.
+pub fn apply_filter(mut plan: Plan, filter: &PlanFilter) -> Plan {
+    let keep_sku = |sku: &str| filter.sku.as_deref().is_none_or(|s| s == sku);
+    let keep_location = |loc: &str| filter.location.as_deref().is_none_or(|l| l == loc);
+    let keep_supplier =
+        |sup: Option<&str>| filter.supplier.as_deref().is_none_or(|s| sup == Some(s));
+    plan.lines.retain(|l| {
+        (filter.all || l.trigger != "none")
+            && keep_sku(&l.sku)
+            && keep_location(&l.location)
+            && keep_supplier(l.supplier.as_deref())
+    });
+    plan.purchase_orders.retain(|po| {
+        keep_location(&po.location)
+            && keep_supplier(Some(&po.supplier))
+            && (filter.sku.is_none() || po.lines.iter().any(|l| keep_sku(&l.sku)))
+    });
+    plan.issues.retain(|i| {
+        i.sku.as_deref().is_none_or(keep_sku) && i.location.as_deref().is_none_or(keep_location)
+    });
+    plan
+}

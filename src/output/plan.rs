@@ -1,0 +1,366 @@
+//! Rendering of a computed plan: JSON (the documented shape), CSV (one row per line), a table for
+//! buyers, and `--explain` (the whole reasoning chain for one SKU in words). Rendering only.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use comfy_table::{CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
+
+use crate::core::plan::{Plan, PlanLine};
+
+/// The plan as pretty JSON (docs/planning.md's shape), newline-terminated.
+pub fn json(plan: &Plan) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(plan)? + "\n")
+}
+
+/// A number for people and spreadsheets: at most 4 decimals, no trailing zeros.
+pub fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+fn opt_num(v: Option<f64>) -> String {
+    v.map(num).unwrap_or_default()
+}
+
+/// One row per planning line, with a header row.
+pub fn csv(plan: &Plan) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "sku",
+        "location",
+        "supplier_id",
+        "supplier",
+        "velocity",
+        "stddev",
+        "in_stock_days",
+        "window_days",
+        "available",
+        "on_order",
+        "in_transit",
+        "on_draft",
+        "position",
+        "days_of_cover",
+        "position_cover_days",
+        "lead_time_days",
+        "lead_time_source",
+        "safety_stock",
+        "reorder_point",
+        "target",
+        "trigger",
+        "raw_qty",
+        "moq",
+        "pack",
+        "order_qty",
+        "unit_cost",
+        "currency",
+        "reasons",
+        "flags",
+    ])?;
+    for l in &plan.lines {
+        w.write_record([
+            l.sku.clone(),
+            l.location.clone(),
+            l.supplier_id.clone().unwrap_or_default(),
+            l.supplier.clone().unwrap_or_default(),
+            num(l.velocity),
+            num(l.stddev),
+            l.in_stock_days.to_string(),
+            l.window_days.to_string(),
+            num(l.available),
+            num(l.on_order),
+            num(l.in_transit),
+            num(l.on_draft),
+            num(l.position),
+            opt_num(l.days_of_cover),
+            opt_num(l.position_cover_days),
+            l.lead_time_days.to_string(),
+            l.lead_time_source.clone(),
+            num(l.safety_stock),
+            num(l.reorder_point),
+            num(l.target),
+            l.trigger.clone(),
+            num(l.raw_qty),
+            num(l.moq),
+            num(l.pack),
+            num(l.order_qty),
+            l.unit_cost.map(|c| c.to_string()).unwrap_or_default(),
+            l.currency.clone().unwrap_or_default(),
+            l.reasons.join(";"),
+            l.flags.join(";"),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// Why a line orders, in a few words.
+fn why(l: &PlanLine) -> String {
+    let mut parts = Vec::new();
+    match l.trigger.as_str() {
+        "velocity" => parts.push(format!(
+            "position {} < reorder point {}",
+            num(l.position),
+            num(l.reorder_point)
+        )),
+        "reorder_level" => parts.push("at or below the Cin7 reorder level".to_string()),
+        _ => {}
+    }
+    for r in &l.reasons {
+        parts.push(r.replace('_', " "));
+    }
+    for f in &l.flags {
+        parts.push(f.replace('_', " "));
+    }
+    parts.join("; ")
+}
+
+/// The buyer's table: one row per SKU that needs ordering, one block per purchase order, issues.
+pub fn table(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Plan as of {}", plan.as_of);
+    if plan.lines.is_empty() {
+        let _ = writeln!(out, "Nothing needs ordering.");
+    } else {
+        let mut t = Table::new();
+        t.load_preset(UTF8_BORDERS_ONLY);
+        t.set_header(vec![
+            "SKU",
+            "Location",
+            "Supplier",
+            "Available",
+            "Position",
+            "Velocity/day",
+            "Days of cover",
+            "Lead time",
+            "Order qty",
+            "Why",
+        ]);
+        for l in &plan.lines {
+            t.add_row(vec![
+                l.sku.clone(),
+                l.location.clone(),
+                l.supplier.clone().unwrap_or_else(|| "—".into()),
+                num(l.available),
+                num(l.position),
+                num(l.velocity),
+                l.days_of_cover
+                    .map(|d| format!("{d:.1}"))
+                    .unwrap_or_else(|| "—".into()),
+                format!("{} d", l.lead_time_days),
+                num(l.order_qty),
+                why(l),
+            ]);
+        }
+        for col in 3..9 {
+            if let Some(c) = t.column_mut(col) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    for po in &plan.purchase_orders {
+        let currency = po.currency.as_deref().unwrap_or("");
+        let _ = writeln!(
+            out,
+            "\nPO [{}] {} → {} · required by {} · total {} {}{}",
+            po.status,
+            po.supplier,
+            po.location,
+            po.required_by,
+            po.total,
+            currency,
+            po.hold_reason
+                .as_deref()
+                .map(|r| format!(" · held: {r}"))
+                .unwrap_or_default()
+        );
+        let mut t = Table::new();
+        t.load_preset(UTF8_BORDERS_ONLY);
+        t.set_header(vec!["SKU", "Name", "Quantity", "Price", "Total"]);
+        for l in &po.lines {
+            t.add_row(vec![
+                l.sku.clone(),
+                l.name.clone(),
+                num(l.quantity),
+                l.price.to_string(),
+                l.total.to_string(),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    if !plan.issues.is_empty() {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for i in &plan.issues {
+            *counts.entry(i.kind.as_str()).or_default() += 1;
+        }
+        let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(
+            out,
+            "\nIssues: {} (plan --format json lists them)",
+            summary.join(", ")
+        );
+    }
+    out
+}
+
+/// The reasoning chain for every location of `sku`, in words.
+pub fn explain(plan: &Plan, sku: &str) -> String {
+    let mut out = String::new();
+    let lines: Vec<&PlanLine> = plan.lines.iter().filter(|l| l.sku == sku).collect();
+    if lines.is_empty() {
+        let _ = writeln!(
+            out,
+            "{sku}: no planning unit as of {} — it is not an active Cin7 stock product, or it had no demand, stock, open orders or reorder level at any key location.",
+            plan.as_of
+        );
+        for issue in plan.issues.iter().filter(|i| i.sku.as_deref() == Some(sku)) {
+            let _ = writeln!(out, "  issue {}: {}", issue.kind, issue.detail);
+        }
+        return out;
+    }
+    for l in lines {
+        explain_line(&mut out, plan, l);
+    }
+    out
+}
+
+fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
+    let t = &l.trace;
+    let _ = writeln!(out, "{} at {} (as of {})", l.sku, l.location, plan.as_of);
+    let _ = writeln!(
+        out,
+        "  Demand: {} order line(s) counted in the {}-day window, {} unit(s).",
+        t.orders_counted,
+        l.window_days,
+        num(t.units_counted)
+    );
+    if t.excluded.is_empty() {
+        let _ = writeln!(out, "    No order lines of this SKU were excluded.");
+    } else {
+        let parts: Vec<String> = t.excluded.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(out, "    Excluded: {}.", parts.join(", "));
+    }
+    if t.stockout_days.is_empty() {
+        let _ = writeln!(out, "  Stockouts: no window day was out of stock all day.");
+    } else {
+        let days: Vec<String> = t.stockout_days.iter().map(|d| d.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "  Stockouts: {} day(s) out of stock all day {}: {}.",
+            days.len(),
+            if t.insufficient_in_stock_history {
+                "(too few in-stock days left, so all window days were used)"
+            } else {
+                "were dropped"
+            },
+            days.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  Velocity: {} units/day over {} in-stock day(s); standard deviation {}.",
+        num(l.velocity),
+        l.in_stock_days,
+        num(l.stddev)
+    );
+    let _ = writeln!(
+        out,
+        "  Supplier: {}; lead time {} day(s) ({}).",
+        l.supplier
+            .as_deref()
+            .unwrap_or("none (missing supplier data)"),
+        l.lead_time_days,
+        if t.lead_time_note.is_empty() {
+            l.lead_time_source.clone()
+        } else {
+            t.lead_time_note.clone()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  Safety stock: max(z {} × σ {} × √L {}, safety days {} × velocity {}) = {}.",
+        num(t.z),
+        num(l.stddev),
+        num((l.lead_time_days as f64).sqrt()),
+        num(t.safety_days),
+        num(l.velocity),
+        num(l.safety_stock)
+    );
+    let _ = writeln!(
+        out,
+        "  Position: available {} + on order {} + in transit {} + on draft {} = {}.",
+        num(l.available),
+        num(l.on_order),
+        num(l.in_transit),
+        num(l.on_draft),
+        num(l.position)
+    );
+    for (number, status, qty) in &t.drafts {
+        let _ = writeln!(out, "    draft {number} ({status}): {}", num(*qty));
+    }
+    let _ = writeln!(
+        out,
+        "  Reorder point: velocity × lead time + safety stock = {}; target: velocity × (lead time + cover days) + safety stock = {}.",
+        num(l.reorder_point),
+        num(l.target)
+    );
+    if let Some((m, r)) = t.reorder_level {
+        let _ = writeln!(
+            out,
+            "    Cin7 reorder level: minimum {}, reorder quantity {}.",
+            num(m),
+            num(r)
+        );
+    }
+    let trigger = match l.trigger.as_str() {
+        "velocity" => "position is below the reorder point",
+        "reorder_level" => "position is at or below the Cin7 reorder level",
+        _ => "no trigger: nothing to order",
+    };
+    let _ = writeln!(out, "  Trigger: {trigger}.");
+    let _ = writeln!(out, "  Quantity: target − position = {}.", num(l.raw_qty));
+    if l.order_qty > 0.0 {
+        let _ = writeln!(
+            out,
+            "    rounded up and raised to the MOQ {}: {}; to whole packs of {}: {}.",
+            num(l.moq),
+            num(t.q1),
+            num(l.pack),
+            num(t.after_pack)
+        );
+        if t.topped_up > 0.0 {
+            let _ = writeln!(
+                out,
+                "    topped up by {} to reach the supplier minimum.",
+                num(t.topped_up)
+            );
+        }
+        let _ = writeln!(out, "  Order: {}.", num(l.order_qty));
+    }
+    if !l.flags.is_empty() {
+        let _ = writeln!(out, "  Flags: {}.", l.flags.join(", "));
+    }
+    let _ = writeln!(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::num;
+
+    #[test]
+    fn numbers_have_at_most_four_decimals_and_no_trailing_zeros() {
+        assert_eq!(num(48.0), "48");
+        assert_eq!(num(1.214_285_714), "1.2143");
+        assert_eq!(num(0.5), "0.5");
+        assert_eq!(num(-0.00001), "0");
+        assert_eq!(num(f64::NAN), "");
+    }
+}
