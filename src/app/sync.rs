@@ -162,12 +162,19 @@ async fn fetch_and_store(
         .map(|t| t.with_timezone(&Utc));
     let versions = store.purchase_versions()?;
 
-    let (cin7_data, shopify_data) = tokio::join!(
-        fetch_cin7(&cin7, purchases_since, &versions, progress),
-        fetch_shopify(&shopify, settings, now, orders_watermark, options, progress),
-    );
-    let cin7_data = cin7_data.context("Cin7 sync failed")?;
-    let shopify_data = shopify_data.context("Shopify sync failed")?;
+    // Both halves run at once; the first failure ends the sync (the other half is dropped).
+    let (cin7_data, shopify_data) = tokio::try_join!(
+        async {
+            fetch_cin7(&cin7, purchases_since, &versions, progress)
+                .await
+                .context("Cin7 sync failed")
+        },
+        async {
+            fetch_shopify(&shopify, settings, now, orders_watermark, options, progress)
+                .await
+                .context("Shopify sync failed")
+        },
+    )?;
 
     // The snapshot's universe: every active product at every live location.
     let skus: Vec<String> = cin7_data.products.iter().map(|p| p.sku.clone()).collect();
