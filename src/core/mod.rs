@@ -2,8 +2,33 @@
 //!
 //! Nothing in here does IO, reads a clock or awaits: callers pass `as_of` dates and data already
 //! fetched. That is what lets the planning contract be tested number by number.
+//!
+//! - [`plan`]: the plan's input and output types and [`plan::compute`], the entry point;
+//! - [`planner`]: the per-unit assembly behind `compute`;
+//! - [`locations`]: key locations and pools; [`catalog`]: planned products and SKU resolution;
+//! - [`demand`]: orders → daily units; [`velocity`]: stockout-adjusted velocity;
+//! - [`position`]: A/O/I from availability; [`drafts`]: D and the tool's own drafts;
+//! - [`policy`]: supplier, lead time, MOQ, pack, reorder level, SS/ROP/target/quantity;
+//! - [`po`]: grouping into purchase orders, supplier minimums; [`issues`]: the issue list;
+//! - [`mapping`]: the SKU mapping CSV; [`num`], [`stats`]: numeric helpers.
 
+pub mod catalog;
+pub mod demand;
+pub mod drafts;
+pub mod issues;
+pub mod locations;
 pub mod mapping;
 pub mod model;
+pub mod num;
 pub mod plan;
+pub mod planner;
+pub mod po;
+pub mod policy;
+pub mod position;
 pub mod stats;
+pub mod velocity;
+
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;

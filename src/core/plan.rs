@@ -154,6 +154,21 @@ pub struct Trace {
     pub q1: f64,
     pub after_pack: f64,
     pub topped_up: f64,
+    /// Every window day the unit was out of stock (dropped or not).
+    pub out_of_stock_days: Vec<NaiveDate>,
+    /// Window days without any full snapshot (counted as in stock).
+    pub days_without_snapshot: u32,
+    /// The pool members whose stock, POs and drafts were summed (the key first).
+    pub members: Vec<String>,
+    /// Why the supplier is missing (`missing_supplier`), or which supplier was chosen and why.
+    pub supplier_note: String,
+    /// Where the reorder level came from: `location`, `product` or `disabled`.
+    pub reorder_level_source: String,
+    /// The tool's own untouched drafts left out of on_draft (order numbers).
+    pub own_drafts_left_out: Vec<String>,
+    /// MOQ and pack as configured or read from Cin7, before use.
+    pub moq_source: String,
+    pub pack_source: String,
 }
 
 /// One draft purchase order per (supplier, key location).
@@ -216,11 +231,25 @@ fn money_opt<S: serde::Serializer>(value: &Option<Decimal>, s: S) -> Result<S::O
 
 /// Computes the plan for `as_of` (a date in the shop timezone). Every unit is returned; callers
 /// filter (`--all`, `--sku`, …) on the result.
+///
+/// Decisions (planning.md is silent), beyond those written in the modules it calls:
+/// - A `missing_supplier` line has supplier_id, supplier, unit_cost and currency null, the policy
+///   default lead time, and still an order quantity (reported, never put on a PO).
+/// - `days_of_cover` and `position_cover_days` are null when d̄ = 0; so `stockout_before_arrival`
+///   is never raised for a unit with no velocity.
+/// - `reasons` are listed in the order the rules apply: `insufficient_in_stock_history`,
+///   `reorder_level_raised_target`, `raised_to_moq`, `rounded_to_pack`,
+///   `topped_up_to_supplier_minimum`. `flags` in the order `stockout_before_arrival`,
+///   `negative_available`.
+/// - A unit "has demand in the window" when its counting units over all W days (stockout days
+///   included) are above 0; the reorder level m that makes a unit appear is the one in force
+///   (0 when `use_cin7_reorder_levels` is false).
+/// - Output is independent of input order: products are ordered by SKU, locations by name,
+///   sums are exact, and every tie is broken by a name or ID.
 pub fn compute(
     config: &PlanConfig,
     data: &PlanData<'_>,
     as_of: NaiveDate,
 ) -> Result<Plan, PlanError> {
-    let _ = (config, data, as_of);
-    todo!("planning core")
+    crate::core::planner::run(config, data, as_of)
 }

@@ -1,0 +1,192 @@
+//! Small numeric tools the planning modules share: the tolerant ceiling of docs/planning.md,
+//! exact order-independent sums of Cin7 quantities, clean zeros for output, and a fast hasher for
+//! the planner's string-keyed maps. Pure functions, no IO.
+//!
+//! Decision (planning.md is silent): quantities from Cin7 (availability rows, draft lines) are
+//! summed on a fixed-point grid of 1e-9 units (`QtySum`) rather than in f64. Cin7 keeps four
+//! decimal places, so the sum is exact and, unlike an f64 sum, does not depend on the order the
+//! rows arrive in: the same store always prints the same bytes, and 0.1 + 0.2 − 0.3 is 0, not a
+//! "negative available" of −5.6e-17.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The absolute tolerance of the quantity ceilings: ⌈4.0000000001⌉ = 4.
+pub const CEIL_TOLERANCE: f64 = 1e-9;
+
+/// ⌈x⌉ with an absolute tolerance of [`CEIL_TOLERANCE`]: a value within 1e-9 of a whole number is
+/// that whole number. Never returns −0.
+pub fn ceil_tol(x: f64) -> f64 {
+    let nearest = x.round();
+    let c = if (x - nearest).abs() <= CEIL_TOLERANCE {
+        nearest
+    } else {
+        x.ceil()
+    };
+    clean(c)
+}
+
+/// Turns −0.0 into 0.0 (so JSON never says `-0.0`); every other value is returned unchanged.
+pub fn clean(x: f64) -> f64 {
+    x + 0.0
+}
+
+/// Scale of the fixed-point grid quantities are summed on.
+const SCALE: f64 = 1e9;
+
+/// An exact, order-independent sum of decimal quantities (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QtySum(i128);
+
+impl QtySum {
+    /// Adds one quantity (non-finite values are ignored: they cannot come from Cin7).
+    pub fn add(&mut self, v: f64) {
+        if v.is_finite() {
+            // `as` saturates; quantities are far inside i128 at this scale.
+            self.0 += (v * SCALE).round() as i128;
+        }
+    }
+
+    /// Adds another sum.
+    pub fn add_sum(&mut self, other: QtySum) {
+        self.0 += other.0;
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The sum as f64 (the correctly rounded value of the exact sum).
+    pub fn value(self) -> f64 {
+        clean(self.0 as f64 / SCALE)
+    }
+}
+
+/// The Fx hash (as used by rustc): a fast, non-cryptographic hasher. The planner's maps are keyed
+/// by SKUs and location names from the merchant's own systems, so hash flooding is not a concern.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut buf = [0u8; 8];
+            buf.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(buf));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(buf) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// A `HashMap` with the Fx hasher.
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// An empty [`FxMap`] with room for `n` entries.
+pub fn fx_map<K, V>(n: usize) -> FxMap<K, V> {
+    FxMap::with_capacity_and_hasher(n, BuildHasherDefault::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceiling_tolerance() {
+        // The contract's example: 4.0000000001 is within 1e-9 of 4, so ⌈⌉ = 4.
+        assert_eq!(ceil_tol(4.000_000_000_1), 4.0);
+        // 4.000000002 is 2e-9 above 4: outside the tolerance, so 5.
+        assert_eq!(ceil_tol(4.000_000_002), 5.0);
+        assert_eq!(ceil_tol(13.2), 14.0);
+        assert_eq!(ceil_tol(3.999_999_999_9), 4.0);
+        assert_eq!(ceil_tol(12.0), 12.0);
+        // ⌈−0.3⌉ is −0 in IEEE; we print 0.
+        assert!(ceil_tol(-0.3).is_sign_positive());
+        assert_eq!(ceil_tol(-0.3), 0.0);
+    }
+
+    #[test]
+    fn sums_are_exact_and_order_independent() {
+        let mut a = QtySum::default();
+        for v in [0.1, 0.2, -0.3] {
+            a.add(v);
+        }
+        // In f64, 0.1 + 0.2 - 0.3 = 5.55e-17; on the grid it is exactly 0.
+        assert!(a.is_zero());
+        assert_eq!(a.value(), 0.0);
+        let mut b = QtySum::default();
+        let mut c = QtySum::default();
+        let values = [1.2345, 7.0001, -2.5, 0.0003, 100.0];
+        for v in values {
+            b.add(v);
+        }
+        for v in values.iter().rev() {
+            c.add(*v);
+        }
+        assert_eq!(b, c);
+        // 1.2345 + 7.0001 − 2.5 + 0.0003 + 100 = 105.7349
+        assert_eq!(b.value(), 105.7349);
+    }
+
+    #[test]
+    fn clean_zero() {
+        assert!(clean(-0.0).is_sign_positive());
+        assert_eq!(clean(-1.5), -1.5);
+    }
+
+    #[test]
+    fn fx_map_works_with_strings() {
+        let mut m: FxMap<&str, u32> = fx_map(4);
+        m.insert("SKU-1", 1);
+        m.insert("SKU-2", 2);
+        assert_eq!(m.get("SKU-1"), Some(&1));
+        assert_eq!(m.get("SKU-3"), None);
+    }
+}

@@ -1,0 +1,417 @@
+//! The assembly behind [`crate::core::plan::compute`]: resolve locations and products, take one
+//! pass each over orders, availability, purchases and the stockout record, then compute every unit
+//! (key location × active Stock product) in output order, group POs and collect issues.
+//! Pure: no IO, no clock.
+//!
+//! Cost: O(orders + order lines + rows + stockout records + units × W). Every per-row lookup is a
+//! hash of a SKU or location name into dense indexes; there is no per-unit scan of the inputs.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+
+use crate::core::catalog::Catalog;
+use crate::core::demand::{Demand, Window};
+use crate::core::drafts::Drafts;
+use crate::core::issues::{self, Issues};
+use crate::core::locations::Locations;
+use crate::core::model::Supplier;
+use crate::core::num::{FxMap, clean, fx_map};
+use crate::core::plan::{Plan, PlanConfig, PlanData, PlanError, PlanLine, PolicyEcho, Trace};
+use crate::core::po::{self, PoLineInput, PoRules};
+use crate::core::policy::{self, Inputs, LeadSource, ReorderSource, Trigger, reason};
+use crate::core::position::Stock;
+use crate::core::stats::inverse_normal_cdf;
+use crate::core::velocity::{Stockouts, velocity};
+
+/// The effective `[policy]` echoed in the plan.
+pub fn policy_echo(p: &crate::config::Policy) -> PolicyEcho {
+    PolicyEcho {
+        timezone: p.timezone.name().to_string(),
+        velocity_window_days: p.velocity_window_days,
+        cover_days: p.cover_days,
+        service_level: p.service_level,
+        default_lead_time_days: p.default_lead_time_days,
+        stockout_adjust: p.stockout_adjust,
+        min_in_stock_days: p.min_in_stock_days,
+        use_cin7_reorder_levels: p.use_cin7_reorder_levels,
+        below_minimum: p.below_minimum.as_str().to_string(),
+        max_data_age_minutes: p.max_data_age_minutes,
+        snapshot_retention_days: p.snapshot_retention_days,
+    }
+}
+
+fn fmt_qty(x: f64) -> String {
+    format!("{}", clean(x))
+}
+
+/// Computes the plan (see [`crate::core::plan::compute`]).
+pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result<Plan, PlanError> {
+    let pol = &config.policy;
+    let z = inverse_normal_cdf(pol.service_level).ok_or_else(|| PlanError::Config {
+        key: "policy.service_level".to_string(),
+        message: format!(
+            "{} must be strictly between 0 and 1, e.g. 0.95",
+            pol.service_level
+        ),
+    })?;
+    let locs = Locations::resolve(&config.locations, data.locations)?;
+    let catalog = Catalog::new(data.products);
+    let window = Window::new(as_of, pol.velocity_window_days, pol.timezone);
+    let demand = Demand::collect(data.orders, &config.mapping, &catalog, &locs, &window);
+    let stock = Stock::collect(data.availability, &catalog, &locs);
+    let drafts = Drafts::collect(data.purchases, data.own_drafts, &catalog, &locs);
+    let stockouts = Stockouts::build(data.stockout_days, &catalog, &locs, &window);
+
+    let mut suppliers: FxMap<&str, &Supplier> = fx_map(data.suppliers.len());
+    {
+        // Duplicate IDs (should not happen): the first by name wins, whatever the input order.
+        let mut sorted: Vec<&Supplier> = data.suppliers.iter().collect();
+        sorted.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.name.cmp(&b.name)));
+        for s in sorted {
+            suppliers.entry(s.id.as_str()).or_insert(s);
+        }
+    }
+    let snapshot_days: BTreeSet<NaiveDate> = data
+        .snapshot_days
+        .iter()
+        .copied()
+        .filter(|d| window.index(*d).is_some())
+        .collect();
+    let days_without_snapshot = (window.len() - snapshot_days.len()) as u32;
+
+    let keys = locs.keys.len();
+    let w = window.len();
+    let mut daily = vec![0i64; w];
+    let mut oos = vec![false; w];
+    let mut lines: Vec<PlanLine> = Vec::new();
+    let mut po_inputs: Vec<PoLineInput<'_>> = Vec::new();
+    let mut po_line_of: Vec<usize> = Vec::new();
+    let mut issues = Issues::default();
+
+    for (k, key) in locs.keys.iter().enumerate() {
+        let members = &locs.members[k];
+        let member_names: Vec<String> = locs
+            .member_names_of(k)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        for (p, product) in catalog.stock.iter().enumerate() {
+            let unit = p * keys + k;
+            let (a, o, i, dr) = (
+                stock.available[unit],
+                stock.on_order[unit],
+                stock.in_transit[unit],
+                drafts.on_draft[unit],
+            );
+            let (m, r, rl_source) =
+                policy::reorder_level(product, key, pol.use_cin7_reorder_levels);
+            let units = demand.units_of(unit);
+            let appears = units > 0
+                || !a.is_zero()
+                || !o.is_zero()
+                || !i.is_zero()
+                || !dr.is_zero()
+                || m > 0.0;
+            if !appears {
+                continue;
+            }
+
+            // Velocity.
+            if demand.lines_of(unit) > 0 {
+                demand.daily_into(unit, &mut daily);
+            } else {
+                daily.iter_mut().for_each(|x| *x = 0);
+            }
+            stockouts.unit_into(p, members, &mut oos);
+            let v = velocity(&daily, &oos, pol.stockout_adjust, pol.min_in_stock_days);
+
+            // Supplier and its terms.
+            let sku_o = config.skus.get(&product.sku);
+            let choice = policy::choose_supplier(product, sku_o, |id| suppliers.get(id).copied());
+            let pack = policy::pack(sku_o, product);
+            let pack_source = match (sku_o.and_then(|s| s.pack), product.carton_quantity) {
+                (Some(x), _) => format!("skus.\"{}\".pack = {x}", product.sku),
+                (None, c) if c > 0.0 => format!("Cin7 CartonQuantity {c}"),
+                _ => "no pack size (1)".to_string(),
+            };
+            let (lead, safety_days, moq, moq_source, supplier_note) = match &choice {
+                Ok(c) => {
+                    let sup_o = config.suppliers.get(&c.record.name);
+                    let loc_opt = policy::location_option(c.link, key);
+                    let def_opt = policy::default_option(c.link);
+                    let lead = policy::lead_time(
+                        &c.record.name,
+                        sup_o,
+                        loc_opt,
+                        def_opt,
+                        key,
+                        pol.default_lead_time_days,
+                    );
+                    let moq_source = if let Some(x) = sku_o.and_then(|s| s.moq) {
+                        format!("skus.\"{}\".moq = {x}", product.sku)
+                    } else if let Some(x) = sup_o.and_then(|s| s.moq) {
+                        format!("suppliers.\"{}\".moq = {x}", c.record.name)
+                    } else if let Some(x) = def_opt.map(|o| o.minimum_to_reorder) {
+                        format!("Cin7 default supplier option MinimumToReorder {x}")
+                    } else {
+                        "no MOQ".to_string()
+                    };
+                    let note = match sku_o.and_then(|s| s.supplier.as_deref()) {
+                        Some(name) => format!("{name} (skus.\"{}\".supplier)", product.sku),
+                        None => format!("{} (the product's first supplier in Cin7)", c.record.name),
+                    };
+                    (
+                        lead,
+                        policy::safety_days(loc_opt, def_opt),
+                        policy::moq(sku_o, sup_o, def_opt),
+                        moq_source,
+                        note,
+                    )
+                }
+                Err(why) => {
+                    let lead = policy::LeadTime {
+                        days: pol.default_lead_time_days,
+                        source: LeadSource::PolicyDefault,
+                        note: format!(
+                            "{} days from policy.default_lead_time_days: the supplier is missing",
+                            pol.default_lead_time_days
+                        ),
+                    };
+                    let moq_source = match sku_o.and_then(|s| s.moq) {
+                        Some(x) => format!("skus.\"{}\".moq = {x}", product.sku),
+                        None => "no MOQ (supplier missing)".to_string(),
+                    };
+                    (
+                        lead,
+                        0.0,
+                        policy::moq(sku_o, None, None),
+                        moq_source,
+                        format!("missing: {why}"),
+                    )
+                }
+            };
+
+            // Position and quantity.
+            let (av, oo, it, od) = (a.value(), o.value(), i.value(), dr.value());
+            let position = clean(av + oo + it + od);
+            let out = policy::quantity(&Inputs {
+                velocity: v.mean,
+                stddev: v.stddev,
+                position,
+                lead_time_days: lead.days,
+                safety_days,
+                z,
+                cover_days: pol.cover_days,
+                min_before_reorder: m,
+                reorder_quantity: r,
+                moq,
+                pack,
+            });
+            let (days_of_cover, position_cover_days) = if v.mean > 0.0 {
+                (Some(clean(av / v.mean)), Some(clean(position / v.mean)))
+            } else {
+                (None, None)
+            };
+
+            let mut reasons: Vec<String> = Vec::new();
+            if v.insufficient {
+                reasons.push(reason::INSUFFICIENT_IN_STOCK_HISTORY.to_string());
+            }
+            reasons.extend(out.reasons().into_iter().map(str::to_string));
+            let mut flags: Vec<String> = Vec::new();
+            if days_of_cover.is_some_and(|c| c < f64::from(lead.days)) {
+                flags.push("stockout_before_arrival".to_string());
+            }
+            if av < 0.0 {
+                flags.push("negative_available".to_string());
+                issues.add(
+                    issues::NEGATIVE_AVAILABLE,
+                    Some(&product.sku),
+                    Some(key),
+                    format!(
+                        "Available is {} at {key} (summed over {})",
+                        fmt_qty(av),
+                        member_names.join(", ")
+                    ),
+                );
+            }
+            match &choice {
+                Err(why) => issues.add(
+                    issues::MISSING_SUPPLIER,
+                    Some(&product.sku),
+                    Some(key),
+                    format!("PO draft failed: missing supplier data: {why}"),
+                ),
+                Ok(c) if lead.source == LeadSource::PolicyDefault => issues.add(
+                    issues::MISSING_LEAD_TIME,
+                    Some(&product.sku),
+                    Some(key),
+                    format!(
+                        "no lead time for {} in config (suppliers.\"{}\".lead_time_days) or in Cin7's supplier options; used policy.default_lead_time_days = {}",
+                        c.record.name, c.record.name, pol.default_lead_time_days
+                    ),
+                ),
+                Ok(_) => {}
+            }
+
+            let window_dates = |days: &[usize]| -> Vec<NaiveDate> {
+                days.iter().map(|&d| window.date(d)).collect()
+            };
+            let trace = Trace {
+                orders_counted: u64::from(demand.lines_of(unit)),
+                units_counted: units as f64,
+                excluded: demand.excluded_of(unit),
+                stockout_days: if v.dropped {
+                    window_dates(&v.out_of_stock)
+                } else {
+                    Vec::new()
+                },
+                insufficient_in_stock_history: v.insufficient,
+                lead_time_note: lead.note.clone(),
+                z,
+                safety_days,
+                reorder_level: (m > 0.0).then_some((m, r)),
+                drafts: drafts.counted.get(&unit).cloned().unwrap_or_default(),
+                q1: out.q1,
+                after_pack: out.order_qty,
+                topped_up: 0.0,
+                out_of_stock_days: window_dates(&v.out_of_stock),
+                days_without_snapshot,
+                members: member_names.clone(),
+                supplier_note,
+                reorder_level_source: match rl_source {
+                    ReorderSource::Location => "location",
+                    ReorderSource::Product => "product",
+                    ReorderSource::Disabled => "disabled",
+                }
+                .to_string(),
+                own_drafts_left_out: drafts.left_out.get(&unit).cloned().unwrap_or_default(),
+                moq_source,
+                pack_source,
+            };
+
+            let (supplier_id, supplier_name, unit_cost, currency) = match &choice {
+                Ok(c) => (
+                    Some(c.record.id.clone()),
+                    Some(c.record.name.clone()),
+                    Some(c.link.cost),
+                    c.record
+                        .currency
+                        .clone()
+                        .or_else(|| c.link.currency.clone()),
+                ),
+                Err(_) => (None, None, None, None),
+            };
+            if let Ok(c) = &choice
+                && out.order_qty > 0.0
+            {
+                po_line_of.push(lines.len());
+                po_inputs.push(PoLineInput {
+                    sku: &product.sku,
+                    product_id: &product.id,
+                    name: &product.name,
+                    supplier_sku: c.link.supplier_sku.as_deref(),
+                    supplier_id: &c.record.id,
+                    supplier: &c.record.name,
+                    location: key,
+                    currency: c.record.currency.as_deref().or(c.link.currency.as_deref()),
+                    payment_term: c.record.payment_term.as_deref(),
+                    tax_rule: c.record.tax_rule.as_deref(),
+                    price: c.link.cost,
+                    quantity: out.order_qty,
+                    pack,
+                    lead_time_days: lead.days,
+                    velocity: v.mean,
+                    position,
+                });
+            }
+            lines.push(PlanLine {
+                sku: product.sku.clone(),
+                location: key.clone(),
+                supplier_id,
+                supplier: supplier_name,
+                velocity: clean(v.mean),
+                stddev: clean(v.stddev),
+                in_stock_days: v.in_stock_days,
+                window_days: pol.velocity_window_days,
+                available: av,
+                on_order: oo,
+                in_transit: it,
+                on_draft: od,
+                position,
+                days_of_cover,
+                position_cover_days,
+                lead_time_days: lead.days,
+                lead_time_source: lead.source.as_str().to_string(),
+                safety_stock: out.safety_stock,
+                reorder_point: out.reorder_point,
+                target: out.target,
+                trigger: out.trigger.as_str().to_string(),
+                raw_qty: out.raw_qty,
+                moq,
+                pack,
+                order_qty: out.order_qty,
+                unit_cost,
+                currency,
+                reasons,
+                flags,
+                trace,
+            });
+            debug_assert!(out.trigger != Trigger::None || out.order_qty == 0.0);
+        }
+    }
+
+    // Purchase orders (and top-ups back into the lines).
+    let own_untouched: BTreeSet<(String, String)> = drafts
+        .own_untouched
+        .iter()
+        .filter_map(|(s, k)| locs.keys.get(*k).map(|name| (s.clone(), name.clone())))
+        .collect();
+    let result = po::build(
+        &po_inputs,
+        &PoRules {
+            below_minimum: pol.below_minimum,
+            suppliers: &config.suppliers,
+            own_untouched: &own_untouched,
+        },
+        as_of,
+    );
+    drop(po_inputs);
+    for (n, added) in result.added.iter().enumerate() {
+        if *added > 0.0
+            && let Some(line) = po_line_of.get(n).and_then(|&l| lines.get_mut(l))
+        {
+            line.order_qty = clean(line.order_qty + added);
+            line.trace.topped_up = *added;
+            line.reasons
+                .push(reason::TOPPED_UP_TO_SUPPLIER_MINIMUM.to_string());
+        }
+    }
+
+    // Issues not tied to a line.
+    for (sku, u) in &demand.unmapped {
+        let detail = match sku {
+            Some(s) => format!(
+                "Shopify SKU \"{s}\" maps to no active Cin7 product: {} order line(s), {} unit(s) in the window carry no demand",
+                u.lines, u.units
+            ),
+            None => format!(
+                "{} order line(s) with a blank SKU in the window ({} unit(s)) were skipped",
+                u.lines, u.units
+            ),
+        };
+        issues.add(issues::UNMAPPED_SKU, sku.as_deref(), None, detail);
+    }
+    if let Some(detail) = issues::stale_data(data.snapshot_age_minutes, pol.max_data_age_minutes) {
+        issues.add(issues::STALE_DATA, None, None, detail);
+    }
+
+    Ok(Plan {
+        as_of,
+        policy: policy_echo(pol),
+        lines,
+        purchase_orders: result.orders,
+        issues: issues.into_vec(),
+    })
+}
