@@ -27,6 +27,16 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// Money for people: exact, with at least two decimals (9 → 9.00, 5.7425 stays 5.7425).
+pub fn money(d: &rust_decimal::Decimal) -> String {
+    let d = d.normalize();
+    if d.scale() < 2 {
+        format!("{d:.2}")
+    } else {
+        d.to_string()
+    }
+}
+
 fn opt_num(v: Option<f64>) -> String {
     v.map(num).unwrap_or_default()
 }
@@ -175,7 +185,7 @@ pub fn table(plan: &Plan) -> String {
             po.supplier,
             po.location,
             po.required_by,
-            po.total,
+            money(&po.total),
             currency,
             po.hold_reason
                 .as_deref()
@@ -190,8 +200,8 @@ pub fn table(plan: &Plan) -> String {
                 l.sku.clone(),
                 l.name.clone(),
                 num(l.quantity),
-                l.price.to_string(),
-                l.total.to_string(),
+                money(&l.price),
+                money(&l.total),
             ]);
         }
         let _ = writeln!(out, "{t}");
@@ -354,6 +364,15 @@ fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
 #[cfg(test)]
 mod tests {
     use super::num;
+
+    #[test]
+    fn money_shows_at_least_two_decimals_and_never_rounds() {
+        use rust_decimal::Decimal;
+        assert_eq!(super::money(&Decimal::new(9, 0)), "9.00");
+        assert_eq!(super::money(&Decimal::new(2810, 1)), "281.00");
+        assert_eq!(super::money(&Decimal::new(57425, 4)), "5.7425");
+        assert_eq!(super::money(&Decimal::new(28126, 2)), "281.26");
+    }
 
     #[test]
     fn numbers_have_at_most_four_decimals_and_no_trailing_zeros() {
