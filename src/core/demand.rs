@@ -214,7 +214,7 @@ impl Demand {
                             (None, Some(i)) => {
                                 raw.push((unit as u32, i as u32, l.current_quantity));
                                 lines[unit] += 1;
-                                units[unit] += l.current_quantity;
+                                units[unit] = units[unit].saturating_add(l.current_quantity);
                             }
                             (Some(code), _) => excluded.push((unit as u32, code)),
                             (None, None) => {}

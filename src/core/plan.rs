@@ -244,6 +244,8 @@ fn money_opt<S: serde::Serializer>(value: &Option<Decimal>, s: S) -> Result<S::O
 /// - A unit "has demand in the window" when its counting units over all W days (stockout days
 ///   included) are above 0; the reorder level m that makes a unit appear is the one in force
 ///   (0 when `use_cin7_reorder_levels` is false).
+/// - With no Cin7 locations at all (nothing synced yet) the plan has no lines and no POs, only
+///   `stale_data` when due; the location config is checked against Cin7 once there is data.
 /// - Output is independent of input order: products are ordered by SKU, locations by name,
 ///   sums are exact, and every tie is broken by a name or ID.
 pub fn compute(

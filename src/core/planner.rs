@@ -152,6 +152,23 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
             pol.service_level
         ),
     })?;
+    if data.locations.is_empty() {
+        // Nothing synced from Cin7 yet: nothing to plan, and the location config cannot be
+        // checked against Cin7. Only the data-age verdict is reported.
+        let mut issues = Issues::default();
+        if let Some(detail) =
+            issues::stale_data(data.snapshot_age_minutes, pol.max_data_age_minutes)
+        {
+            issues.add(issues::STALE_DATA, None, None, detail);
+        }
+        return Ok(Plan {
+            as_of,
+            policy: policy_echo(pol),
+            lines: Vec::new(),
+            purchase_orders: Vec::new(),
+            issues: issues.into_vec(),
+        });
+    }
     let locs = Locations::resolve(&config.locations, data.locations)?;
     let catalog = Catalog::new(data.products);
     let window = Window::new(as_of, pol.velocity_window_days, pol.timezone);

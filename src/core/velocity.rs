@@ -15,6 +15,8 @@
 //!   does not fire), D_in would be empty and d̄ = 0/0: all W days are used instead, with reason
 //!   `insufficient_in_stock_history`, exactly as when the history is too short.
 //! - With W = 0 there is no demand to measure: d̄ = σ = 0.
+//! - The fallback is applied literally: when W itself is below `min_in_stock_days`, every unit
+//!   gets `insufficient_in_stock_history` (all W days are used either way).
 
 use chrono::NaiveDate;
 
