@@ -7,6 +7,7 @@
 //! hash of a SKU or location name into dense indexes; there is no per-unit scan of the inputs.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -56,9 +57,9 @@ struct ProductInfo<'a> {
     fallback_lead: policy::LeadTime,
     moq: f64,
     pack: f64,
-    moq_source: String,
-    pack_source: String,
-    supplier_note: String,
+    moq_source: Arc<str>,
+    pack_source: Arc<str>,
+    supplier_note: Arc<str>,
 }
 
 impl<'a> ProductInfo<'a> {
@@ -112,9 +113,9 @@ impl<'a> ProductInfo<'a> {
                     supplier_override: sup_o,
                     default_option: def_opt,
                     pack,
-                    moq_source,
-                    pack_source,
-                    supplier_note,
+                    moq_source: moq_source.into(),
+                    pack_source: pack_source.into(),
+                    supplier_note: supplier_note.into(),
                 }
             }
             Err(why) => ProductInfo {
@@ -126,17 +127,17 @@ impl<'a> ProductInfo<'a> {
                     ),
                 },
                 moq_source: match sku_o.and_then(|s| s.moq) {
-                    Some(x) => format!("skus.\"{}\".moq = {x}", product.sku),
-                    None => "no MOQ (supplier missing)".to_string(),
+                    Some(x) => format!("skus.\"{}\".moq = {x}", product.sku).into(),
+                    None => "no MOQ (supplier missing)".into(),
                 },
-                supplier_note: format!("missing: {why}"),
+                supplier_note: format!("missing: {why}").into(),
                 choice: Err(why),
                 supplier_override: None,
                 default_option: None,
                 currency: None,
                 moq: policy::moq(sku_o, None, None),
                 pack,
-                pack_source,
+                pack_source: pack_source.into(),
             },
         }
     }
@@ -236,7 +237,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
 
     for (k, key) in locs.keys.iter().enumerate() {
         let members = &locs.members[k];
-        let member_names: Vec<String> = locs
+        let member_names: Arc<[String]> = locs
             .member_names_of(k)
             .into_iter()
             .map(str::to_string)
@@ -384,8 +385,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                     ReorderSource::Location => "location",
                     ReorderSource::Product => "product",
                     ReorderSource::Disabled => "disabled",
-                }
-                .to_string(),
+                },
                 own_drafts_left_out: drafts.left_out.get(&unit).cloned().unwrap_or_default(),
                 moq_source: info.moq_source.clone(),
                 pack_source: info.pack_source.clone(),

@@ -383,7 +383,7 @@ fn pools_sum_stock_and_ignore_ignored_locations() {
         ),
         (7.0, 2.0, 1.0, 10.0)
     );
-    assert_eq!(main.trace.members, vec!["Main", "Overflow"]);
+    assert_eq!(main.trace.members.as_ref(), ["Main", "Overflow"]);
     assert_eq!(find(&plan, "A", "East").available, 5.0);
 }
 
