@@ -13,7 +13,7 @@
 //!   the table said which product it is).
 
 use crate::core::model::Product;
-use crate::core::num::{FxMap, fx_map};
+use crate::core::num::{FxMap, StrMap, fx_map};
 
 /// What a SKU resolves to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub enum Resolved {
 pub struct Catalog<'a> {
     /// Active `Stock` products, sorted by SKU (the order plan lines are printed in).
     pub stock: Vec<&'a Product>,
-    by_sku: FxMap<&'a str, Resolved>,
+    by_sku: StrMap<'a, Resolved>,
     by_id: FxMap<&'a str, usize>,
 }
 
@@ -51,7 +51,7 @@ impl<'a> Catalog<'a> {
         active.sort_by(|a, b| a.sku.cmp(&b.sku).then_with(|| a.id.cmp(&b.id)));
         active.dedup_by(|later, first| later.sku == first.sku);
         let stock: Vec<&Product> = active.iter().copied().filter(|p| is_stock(p)).collect();
-        let mut by_sku = fx_map(active.len());
+        let mut by_sku = StrMap::with_capacity(active.len());
         for p in &active {
             by_sku.insert(p.sku.as_str(), Resolved::NotStock);
         }
@@ -69,7 +69,7 @@ impl<'a> Catalog<'a> {
 
     /// An exact match of a Cin7 SKU against active products.
     pub fn cin7_sku(&self, sku: &str) -> Resolved {
-        self.by_sku.get(sku).copied().unwrap_or(Resolved::Unmapped)
+        self.by_sku.get(sku).unwrap_or(Resolved::Unmapped)
     }
 
     /// Index of an active Stock product by its Cin7 product ID.

@@ -145,7 +145,8 @@ impl Demand {
             }
             m
         };
-        let mut raw: Vec<(u32, u32, i64)> = Vec::new();
+        let line_count: usize = orders.iter().map(|o| o.lines.len()).sum();
+        let mut raw: Vec<(u32, u32, i64)> = Vec::with_capacity(line_count);
         let mut lines = vec![0u32; n_units];
         let mut units = vec![0i64; n_units];
         let mut excluded: Vec<(u32, u32)> = Vec::new();
@@ -193,7 +194,12 @@ impl Demand {
                     }
                     continue;
                 };
-                match catalog.shopify_sku(sku, &map) {
+                let resolved = if map.is_empty() {
+                    catalog.cin7_sku(sku)
+                } else {
+                    catalog.shopify_sku(sku, &map)
+                };
+                match resolved {
                     Resolved::Unmapped => {
                         if reason.is_none() {
                             let u = unmapped.entry(Some(sku)).or_default();
@@ -208,7 +214,7 @@ impl Demand {
                             (None, Some(i)) => {
                                 raw.push((unit as u32, i as u32, l.current_quantity));
                                 lines[unit] += 1;
-                                units[unit] += l.current_quantity;
+                                units[unit] = units[unit].saturating_add(l.current_quantity);
                             }
                             (Some(code), _) => excluded.push((unit as u32, code)),
                             (None, None) => {}

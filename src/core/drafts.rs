@@ -15,6 +15,7 @@
 //! - The `replenish:` prefix is matched exactly at the start of the note (case-sensitive).
 //! - Lines are compared as a multiset: a person who duplicates a line has edited the draft.
 //!   Rounding to 4 places is half away from zero, for quantities and prices alike.
+//! - A purchase listed twice (same ID) counts once.
 //! - The (supplier, location) a ledger draft stands for is the ledger's supplier ID and
 //!   location (mapped to its key), not whatever the purchase header says now.
 
@@ -152,7 +153,11 @@ impl Drafts {
                 .cmp(&b.order_number)
                 .then_with(|| a.id.cmp(&b.id))
         });
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
         for p in open {
+            if !seen.insert(p.id.as_str()) {
+                continue; // the same purchase listed twice counts once
+            }
             let entry = ledger.get(p.id.as_str()).copied();
             let kind = classify(p, entry);
             if kind == DraftKind::OwnUntouched

@@ -29,6 +29,8 @@ pub mod stats;
 pub mod velocity;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;

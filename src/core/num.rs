@@ -134,6 +134,68 @@ pub fn fx_map<K, V>(n: usize) -> FxMap<K, V> {
     FxMap::with_capacity_and_hasher(n, BuildHasherDefault::default())
 }
 
+/// A string of at most 31 bytes packed into four words, for hash keys that compare without a
+/// pointer chase (a SKU lookup in a large table otherwise costs a cache miss on the key's bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ShortKey([u64; 4]);
+
+impl ShortKey {
+    /// The packed key, or `None` when `s` is longer than 31 bytes.
+    #[inline]
+    pub fn new(s: &str) -> Option<ShortKey> {
+        let b = s.as_bytes();
+        if b.len() > 31 {
+            return None;
+        }
+        let mut buf = [0u8; 32];
+        buf[..b.len()].copy_from_slice(b);
+        buf[31] = b.len() as u8;
+        let mut words = [0u64; 4];
+        for (w, chunk) in words.iter_mut().zip(buf.chunks_exact(8)) {
+            let mut c = [0u8; 8];
+            c.copy_from_slice(chunk);
+            *w = u64::from_le_bytes(c);
+        }
+        Some(ShortKey(words))
+    }
+}
+
+/// A string-keyed map that keeps short keys inline (see [`ShortKey`]) and long ones as `&str`.
+#[derive(Debug, Clone)]
+pub struct StrMap<'a, V> {
+    short: FxMap<ShortKey, V>,
+    long: FxMap<&'a str, V>,
+}
+
+impl<'a, V: Copy> StrMap<'a, V> {
+    pub fn with_capacity(n: usize) -> StrMap<'a, V> {
+        StrMap {
+            short: fx_map(n),
+            long: fx_map(0),
+        }
+    }
+
+    /// Inserts or replaces.
+    pub fn insert(&mut self, key: &'a str, value: V) {
+        match ShortKey::new(key) {
+            Some(k) => {
+                self.short.insert(k, value);
+            }
+            None => {
+                self.long.insert(key, value);
+            }
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, key: &str) -> Option<V> {
+        match ShortKey::new(key) {
+            Some(k) => self.short.get(&k).copied(),
+            None => self.long.get(key).copied(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +241,23 @@ mod tests {
     fn clean_zero() {
         assert!(clean(-0.0).is_sign_positive());
         assert_eq!(clean(-1.5), -1.5);
+    }
+
+    #[test]
+    fn short_keys_distinguish_lengths_and_bytes() {
+        assert_eq!(ShortKey::new("AB"), ShortKey::new("AB"));
+        assert_ne!(ShortKey::new("AB"), ShortKey::new("AB\0"));
+        assert_ne!(ShortKey::new(""), ShortKey::new("\0"));
+        assert!(ShortKey::new(&"x".repeat(31)).is_some());
+        assert!(ShortKey::new(&"x".repeat(32)).is_none());
+        let long = "L".repeat(40);
+        let mut m: StrMap<'_, u32> = StrMap::with_capacity(4);
+        m.insert("a", 1);
+        m.insert(&long, 2);
+        assert_eq!(m.get("a"), Some(1));
+        assert_eq!(m.get(&long), Some(2));
+        assert_eq!(m.get("b"), None);
+        assert_eq!(m.get(&"L".repeat(39)), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! and the entry point [`compute`] that turns one into the other. Pure: no IO, no clock.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -159,16 +160,16 @@ pub struct Trace {
     /// Window days without any full snapshot (counted as in stock).
     pub days_without_snapshot: u32,
     /// The pool members whose stock, POs and drafts were summed (the key first).
-    pub members: Vec<String>,
+    pub members: Arc<[String]>,
     /// Why the supplier is missing (`missing_supplier`), or which supplier was chosen and why.
-    pub supplier_note: String,
+    pub supplier_note: Arc<str>,
     /// Where the reorder level came from: `location`, `product` or `disabled`.
-    pub reorder_level_source: String,
+    pub reorder_level_source: &'static str,
     /// The tool's own untouched drafts left out of on_draft (order numbers).
     pub own_drafts_left_out: Vec<String>,
     /// MOQ and pack as configured or read from Cin7, before use.
-    pub moq_source: String,
-    pub pack_source: String,
+    pub moq_source: Arc<str>,
+    pub pack_source: Arc<str>,
 }
 
 /// One draft purchase order per (supplier, key location).
@@ -244,6 +245,8 @@ fn money_opt<S: serde::Serializer>(value: &Option<Decimal>, s: S) -> Result<S::O
 /// - A unit "has demand in the window" when its counting units over all W days (stockout days
 ///   included) are above 0; the reorder level m that makes a unit appear is the one in force
 ///   (0 when `use_cin7_reorder_levels` is false).
+/// - With no Cin7 locations at all (nothing synced yet) the plan has no lines and no POs, only
+///   `stale_data` when due; the location config is checked against Cin7 once there is data.
 /// - Output is independent of input order: products are ordered by SKU, locations by name,
 ///   sums are exact, and every tie is broken by a name or ID.
 pub fn compute(

@@ -7,15 +7,17 @@
 //! hash of a SKU or location name into dense indexes; there is no per-unit scan of the inputs.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use crate::config::SupplierOverride;
 use crate::core::catalog::Catalog;
 use crate::core::demand::{Demand, Window};
 use crate::core::drafts::Drafts;
 use crate::core::issues::{self, Issues};
 use crate::core::locations::Locations;
-use crate::core::model::Supplier;
+use crate::core::model::{Product, Supplier, SupplierOption};
 use crate::core::num::{FxMap, clean, fx_map};
 use crate::core::plan::{Plan, PlanConfig, PlanData, PlanError, PlanLine, PolicyEcho, Trace};
 use crate::core::po::{self, PoLineInput, PoRules};
@@ -45,6 +47,102 @@ fn fmt_qty(x: f64) -> String {
     format!("{}", clean(x))
 }
 
+/// What planning needs of a product that does not depend on the location.
+struct ProductInfo<'a> {
+    choice: Result<policy::SupplierChoice<'a>, String>,
+    supplier_override: Option<&'a SupplierOverride>,
+    default_option: Option<&'a SupplierOption>,
+    currency: Option<String>,
+    /// The lead time when no location option applies.
+    fallback_lead: policy::LeadTime,
+    moq: f64,
+    pack: f64,
+    moq_source: Arc<str>,
+    pack_source: Arc<str>,
+    supplier_note: Arc<str>,
+}
+
+impl<'a> ProductInfo<'a> {
+    fn new(
+        product: &'a Product,
+        config: &'a PlanConfig,
+        suppliers: &FxMap<&str, &'a Supplier>,
+    ) -> ProductInfo<'a> {
+        let policy_default = config.policy.default_lead_time_days;
+        let sku_o = config.skus.get(&product.sku);
+        let choice = policy::choose_supplier(product, sku_o, |id| suppliers.get(id).copied());
+        let pack = policy::pack(sku_o, product);
+        let pack_source = match (sku_o.and_then(|s| s.pack), product.carton_quantity) {
+            (Some(x), _) => format!("skus.\"{}\".pack = {x}", product.sku),
+            (None, c) if c > 0.0 => format!("Cin7 CartonQuantity {c}"),
+            _ => "no pack size (1)".to_string(),
+        };
+        match choice {
+            Ok(c) => {
+                let sup_o = config.suppliers.get(&c.record.name);
+                let def_opt = policy::default_option(c.link);
+                let moq_source = if let Some(x) = sku_o.and_then(|s| s.moq) {
+                    format!("skus.\"{}\".moq = {x}", product.sku)
+                } else if let Some(x) = sup_o.and_then(|s| s.moq) {
+                    format!("suppliers.\"{}\".moq = {x}", c.record.name)
+                } else if let Some(x) = def_opt.map(|o| o.minimum_to_reorder) {
+                    format!("Cin7 default supplier option MinimumToReorder {x}")
+                } else {
+                    "no MOQ".to_string()
+                };
+                let supplier_note = match sku_o.and_then(|s| s.supplier.as_deref()) {
+                    Some(name) => format!("{name} (skus.\"{}\".supplier)", product.sku),
+                    None => format!("{} (the product's first supplier in Cin7)", c.record.name),
+                };
+                ProductInfo {
+                    fallback_lead: policy::lead_time(
+                        &c.record.name,
+                        sup_o,
+                        None,
+                        def_opt,
+                        "",
+                        policy_default,
+                    ),
+                    currency: c
+                        .record
+                        .currency
+                        .clone()
+                        .or_else(|| c.link.currency.clone()),
+                    moq: policy::moq(sku_o, sup_o, def_opt),
+                    choice: Ok(c),
+                    supplier_override: sup_o,
+                    default_option: def_opt,
+                    pack,
+                    moq_source: moq_source.into(),
+                    pack_source: pack_source.into(),
+                    supplier_note: supplier_note.into(),
+                }
+            }
+            Err(why) => ProductInfo {
+                fallback_lead: policy::LeadTime {
+                    days: policy_default,
+                    source: LeadSource::PolicyDefault,
+                    note: format!(
+                        "{policy_default} days from policy.default_lead_time_days: the supplier is missing"
+                    ),
+                },
+                moq_source: match sku_o.and_then(|s| s.moq) {
+                    Some(x) => format!("skus.\"{}\".moq = {x}", product.sku).into(),
+                    None => "no MOQ (supplier missing)".into(),
+                },
+                supplier_note: format!("missing: {why}").into(),
+                choice: Err(why),
+                supplier_override: None,
+                default_option: None,
+                currency: None,
+                moq: policy::moq(sku_o, None, None),
+                pack,
+                pack_source: pack_source.into(),
+            },
+        }
+    }
+}
+
 /// Computes the plan (see [`crate::core::plan::compute`]).
 pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result<Plan, PlanError> {
     let pol = &config.policy;
@@ -55,6 +153,23 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
             pol.service_level
         ),
     })?;
+    if data.locations.is_empty() {
+        // Nothing synced from Cin7 yet: nothing to plan, and the location config cannot be
+        // checked against Cin7. Only the data-age verdict is reported.
+        let mut issues = Issues::default();
+        if let Some(detail) =
+            issues::stale_data(data.snapshot_age_minutes, pol.max_data_age_minutes)
+        {
+            issues.add(issues::STALE_DATA, None, None, detail);
+        }
+        return Ok(Plan {
+            as_of,
+            policy: policy_echo(pol),
+            lines: Vec::new(),
+            purchase_orders: Vec::new(),
+            issues: issues.into_vec(),
+        });
+    }
     let locs = Locations::resolve(&config.locations, data.locations)?;
     let catalog = Catalog::new(data.products);
     let window = Window::new(as_of, pol.velocity_window_days, pol.timezone);
@@ -82,40 +197,61 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
 
     let keys = locs.keys.len();
     let w = window.len();
+
+    // Which units appear (one cheap pass), so the output is allocated once.
+    let reorder_of = |p: usize, k: usize| {
+        policy::reorder_level(catalog.stock[p], &locs.keys[k], pol.use_cin7_reorder_levels)
+    };
+    let appears = |unit: usize, m: f64| {
+        demand.units_of(unit) > 0
+            || !stock.available[unit].is_zero()
+            || !stock.on_order[unit].is_zero()
+            || !stock.in_transit[unit].is_zero()
+            || !drafts.on_draft[unit].is_zero()
+            || m > 0.0
+    };
+    let mut count = 0usize;
+    let mut product_used = vec![false; catalog.stock.len()];
+    for (p, used) in product_used.iter_mut().enumerate() {
+        for k in 0..keys {
+            if appears(p * keys + k, reorder_of(p, k).0) {
+                count += 1;
+                *used = true;
+            }
+        }
+    }
+    // What depends on the product only, once per product.
+    let infos: Vec<Option<ProductInfo<'_>>> = catalog
+        .stock
+        .iter()
+        .zip(&product_used)
+        .map(|(product, used)| used.then(|| ProductInfo::new(product, config, &suppliers)))
+        .collect();
+
     let mut daily = vec![0i64; w];
     let mut oos = vec![false; w];
-    let mut lines: Vec<PlanLine> = Vec::new();
+    let mut lines: Vec<PlanLine> = Vec::with_capacity(count);
     let mut po_inputs: Vec<PoLineInput<'_>> = Vec::new();
     let mut po_line_of: Vec<usize> = Vec::new();
     let mut issues = Issues::default();
 
     for (k, key) in locs.keys.iter().enumerate() {
         let members = &locs.members[k];
-        let member_names: Vec<String> = locs
+        let member_names: Arc<[String]> = locs
             .member_names_of(k)
             .into_iter()
             .map(str::to_string)
             .collect();
         for (p, product) in catalog.stock.iter().enumerate() {
             let unit = p * keys + k;
-            let (a, o, i, dr) = (
-                stock.available[unit],
-                stock.on_order[unit],
-                stock.in_transit[unit],
-                drafts.on_draft[unit],
-            );
-            let (m, r, rl_source) =
-                policy::reorder_level(product, key, pol.use_cin7_reorder_levels);
-            let units = demand.units_of(unit);
-            let appears = units > 0
-                || !a.is_zero()
-                || !o.is_zero()
-                || !i.is_zero()
-                || !dr.is_zero()
-                || m > 0.0;
-            if !appears {
+            let (m, r, rl_source) = reorder_of(p, k);
+            if !appears(unit, m) {
                 continue;
             }
+            let Some(info) = infos[p].as_ref() else {
+                continue;
+            };
+            let units = demand.units_of(unit);
 
             // Velocity.
             if demand.lines_of(unit) > 0 {
@@ -126,74 +262,39 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
             stockouts.unit_into(p, members, &mut oos);
             let v = velocity(&daily, &oos, pol.stockout_adjust, pol.min_in_stock_days);
 
-            // Supplier and its terms.
-            let sku_o = config.skus.get(&product.sku);
-            let choice = policy::choose_supplier(product, sku_o, |id| suppliers.get(id).copied());
-            let pack = policy::pack(sku_o, product);
-            let pack_source = match (sku_o.and_then(|s| s.pack), product.carton_quantity) {
-                (Some(x), _) => format!("skus.\"{}\".pack = {x}", product.sku),
-                (None, c) if c > 0.0 => format!("Cin7 CartonQuantity {c}"),
-                _ => "no pack size (1)".to_string(),
-            };
-            let (lead, safety_days, moq, moq_source, supplier_note) = match &choice {
+            // Supplier terms at this key.
+            let (lead, safety_days) = match &info.choice {
                 Ok(c) => {
-                    let sup_o = config.suppliers.get(&c.record.name);
                     let loc_opt = policy::location_option(c.link, key);
-                    let def_opt = policy::default_option(c.link);
-                    let lead = policy::lead_time(
-                        &c.record.name,
-                        sup_o,
-                        loc_opt,
-                        def_opt,
-                        key,
-                        pol.default_lead_time_days,
-                    );
-                    let moq_source = if let Some(x) = sku_o.and_then(|s| s.moq) {
-                        format!("skus.\"{}\".moq = {x}", product.sku)
-                    } else if let Some(x) = sup_o.and_then(|s| s.moq) {
-                        format!("suppliers.\"{}\".moq = {x}", c.record.name)
-                    } else if let Some(x) = def_opt.map(|o| o.minimum_to_reorder) {
-                        format!("Cin7 default supplier option MinimumToReorder {x}")
+                    let configured = info
+                        .supplier_override
+                        .is_some_and(|o| o.lead_time_days.is_some());
+                    // Only a location option's lead time depends on the key.
+                    let lead = if !configured && loc_opt.is_some_and(|o| o.lead > 0.0) {
+                        policy::lead_time(
+                            &c.record.name,
+                            info.supplier_override,
+                            loc_opt,
+                            info.default_option,
+                            key,
+                            pol.default_lead_time_days,
+                        )
                     } else {
-                        "no MOQ".to_string()
+                        info.fallback_lead.clone()
                     };
-                    let note = match sku_o.and_then(|s| s.supplier.as_deref()) {
-                        Some(name) => format!("{name} (skus.\"{}\".supplier)", product.sku),
-                        None => format!("{} (the product's first supplier in Cin7)", c.record.name),
-                    };
-                    (
-                        lead,
-                        policy::safety_days(loc_opt, def_opt),
-                        policy::moq(sku_o, sup_o, def_opt),
-                        moq_source,
-                        note,
-                    )
+                    (lead, policy::safety_days(loc_opt, info.default_option))
                 }
-                Err(why) => {
-                    let lead = policy::LeadTime {
-                        days: pol.default_lead_time_days,
-                        source: LeadSource::PolicyDefault,
-                        note: format!(
-                            "{} days from policy.default_lead_time_days: the supplier is missing",
-                            pol.default_lead_time_days
-                        ),
-                    };
-                    let moq_source = match sku_o.and_then(|s| s.moq) {
-                        Some(x) => format!("skus.\"{}\".moq = {x}", product.sku),
-                        None => "no MOQ (supplier missing)".to_string(),
-                    };
-                    (
-                        lead,
-                        0.0,
-                        policy::moq(sku_o, None, None),
-                        moq_source,
-                        format!("missing: {why}"),
-                    )
-                }
+                Err(_) => (info.fallback_lead.clone(), 0.0),
             };
+            let (moq, pack) = (info.moq, info.pack);
 
             // Position and quantity.
-            let (av, oo, it, od) = (a.value(), o.value(), i.value(), dr.value());
+            let (av, oo, it, od) = (
+                stock.available[unit].value(),
+                stock.on_order[unit].value(),
+                stock.in_transit[unit].value(),
+                drafts.on_draft[unit].value(),
+            );
             let position = clean(av + oo + it + od);
             let out = policy::quantity(&Inputs {
                 velocity: v.mean,
@@ -236,7 +337,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                     ),
                 );
             }
-            match &choice {
+            match &info.choice {
                 Err(why) => issues.add(
                     issues::MISSING_SUPPLIER,
                     Some(&product.sku),
@@ -268,7 +369,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                     Vec::new()
                 },
                 insufficient_in_stock_history: v.insufficient,
-                lead_time_note: lead.note.clone(),
+                lead_time_note: lead.note,
                 z,
                 safety_days,
                 reorder_level: (m > 0.0).then_some((m, r)),
@@ -279,31 +380,26 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                 out_of_stock_days: window_dates(&v.out_of_stock),
                 days_without_snapshot,
                 members: member_names.clone(),
-                supplier_note,
+                supplier_note: info.supplier_note.clone(),
                 reorder_level_source: match rl_source {
                     ReorderSource::Location => "location",
                     ReorderSource::Product => "product",
                     ReorderSource::Disabled => "disabled",
-                }
-                .to_string(),
+                },
                 own_drafts_left_out: drafts.left_out.get(&unit).cloned().unwrap_or_default(),
-                moq_source,
-                pack_source,
+                moq_source: info.moq_source.clone(),
+                pack_source: info.pack_source.clone(),
             };
 
-            let (supplier_id, supplier_name, unit_cost, currency) = match &choice {
+            let (supplier_id, supplier_name, unit_cost) = match &info.choice {
                 Ok(c) => (
                     Some(c.record.id.clone()),
                     Some(c.record.name.clone()),
                     Some(c.link.cost),
-                    c.record
-                        .currency
-                        .clone()
-                        .or_else(|| c.link.currency.clone()),
                 ),
-                Err(_) => (None, None, None, None),
+                Err(_) => (None, None, None),
             };
-            if let Ok(c) = &choice
+            if let Ok(c) = &info.choice
                 && out.order_qty > 0.0
             {
                 po_line_of.push(lines.len());
@@ -315,7 +411,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                     supplier_id: &c.record.id,
                     supplier: &c.record.name,
                     location: key,
-                    currency: c.record.currency.as_deref().or(c.link.currency.as_deref()),
+                    currency: info.currency.as_deref(),
                     payment_term: c.record.payment_term.as_deref(),
                     tax_rule: c.record.tax_rule.as_deref(),
                     price: c.link.cost,
@@ -353,7 +449,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                 pack,
                 order_qty: out.order_qty,
                 unit_cost,
-                currency,
+                currency: info.currency.clone(),
                 reasons,
                 flags,
                 trace,

@@ -383,7 +383,7 @@ fn pools_sum_stock_and_ignore_ignored_locations() {
         ),
         (7.0, 2.0, 1.0, 10.0)
     );
-    assert_eq!(main.trace.members, vec!["Main", "Overflow"]);
+    assert_eq!(main.trace.members.as_ref(), ["Main", "Overflow"]);
     assert_eq!(find(&plan, "A", "East").available, 5.0);
 }
 
@@ -997,4 +997,31 @@ fn json_shape() {
     assert_eq!(keys, sorted);
     // Exact sums: Main A = 1.1 + 2.2 + 0.3 = 3.6 exactly as printed.
     assert_eq!(find(&plan, "A", "Main").available, 3.6);
+}
+
+#[test]
+fn no_cin7_locations_yet_plans_nothing() {
+    let mut f = Fixture::new();
+    f.locations.clear();
+    f.products.push(product("A"));
+    f.sell("A", &window(), 1);
+    f.snapshot_age_minutes = None;
+    let plan = f.plan(d(T));
+    assert!(plan.lines.is_empty() && plan.purchase_orders.is_empty());
+    assert_eq!(plan.issues.len(), 1);
+    assert_eq!(plan.issues[0].kind, "stale_data");
+}
+
+#[test]
+fn window_shorter_than_min_in_stock_days() {
+    // W = 5 < min_in_stock_days 7: all 5 days are used, with the reason (literal rule).
+    // 1 a day → d̄ = 1.
+    let mut f = Fixture::new();
+    f.config.policy.velocity_window_days = 5;
+    f.products.push(product("A"));
+    f.sell("A", &days("2024-05-27", "2024-05-31"), 1);
+    let plan = f.plan(d(T));
+    let l = find(&plan, "A", "Main");
+    assert_eq!((l.in_stock_days, l.window_days, l.velocity), (5, 5, 1.0));
+    assert_eq!(l.reasons, vec!["insufficient_in_stock_history"]);
 }

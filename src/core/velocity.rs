@@ -15,13 +15,14 @@
 //!   does not fire), D_in would be empty and d̄ = 0/0: all W days are used instead, with reason
 //!   `insufficient_in_stock_history`, exactly as when the history is too short.
 //! - With W = 0 there is no demand to measure: d̄ = σ = 0.
+//! - The fallback is applied literally: when W itself is below `min_in_stock_days`, every unit
+//!   gets `insufficient_in_stock_history` (all W days are used either way).
 
 use chrono::NaiveDate;
 
 use crate::core::catalog::{Catalog, Resolved};
 use crate::core::demand::Window;
 use crate::core::locations::Locations;
-use crate::core::stats::sample_stddev;
 
 /// Velocity of one unit.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,9 +42,12 @@ pub struct Velocity {
 }
 
 /// Computes the velocity of one unit from its daily units and out-of-stock days (`oos[d]`).
+/// σ is computed exactly as [`crate::core::stats::sample_stddev`] does (two passes, days in order), without
+/// allocating the values.
 pub fn velocity(daily: &[i64], oos: &[bool], adjust: bool, min_in_stock_days: u32) -> Velocity {
     let w = daily.len();
-    let out_of_stock: Vec<usize> = (0..w).filter(|&d| oos.get(d) == Some(&true)).collect();
+    let is_out = |d: usize| oos.get(d).copied().unwrap_or(false);
+    let out_of_stock: Vec<usize> = (0..w).filter(|&d| is_out(d)).collect();
     let in_stock = w - out_of_stock.len();
     let (use_all, insufficient) = if !adjust {
         (true, false)
@@ -52,19 +56,40 @@ pub fn velocity(daily: &[i64], oos: &[bool], adjust: bool, min_in_stock_days: u3
     } else {
         (false, false)
     };
-    let values: Vec<f64> = (0..w)
-        .filter(|&d| use_all || oos.get(d) != Some(&true))
-        .map(|d| daily[d] as f64)
-        .collect();
-    let n = values.len();
-    let total: i64 = (0..w)
-        .filter(|&d| use_all || oos.get(d) != Some(&true))
-        .map(|d| daily[d])
-        .sum();
+    let used = |d: usize| use_all || !is_out(d);
+    let mut n = 0usize;
+    let mut total: i64 = 0;
+    let mut any = false;
+    for (d, &u) in daily.iter().enumerate() {
+        if used(d) {
+            n += 1;
+            total += u;
+            any |= u != 0;
+        }
+    }
     let mean = if n == 0 { 0.0 } else { total as f64 / n as f64 };
+    let stddev = if n < 2 || !any {
+        0.0
+    } else {
+        // sample_stddev: mean of the f64 values (the integer total is exact), then Σ(x − mean)².
+        let m = daily
+            .iter()
+            .enumerate()
+            .filter(|(d, _)| used(*d))
+            .map(|(_, &u)| u as f64)
+            .sum::<f64>()
+            / n as f64;
+        let ss: f64 = daily
+            .iter()
+            .enumerate()
+            .filter(|(d, _)| used(*d))
+            .map(|(_, &u)| (u as f64 - m) * (u as f64 - m))
+            .sum();
+        (ss / (n as f64 - 1.0)).sqrt()
+    };
     Velocity {
         mean,
-        stddev: sample_stddev(&values),
+        stddev,
         in_stock_days: n as u32,
         dropped: !use_all && !out_of_stock.is_empty(),
         out_of_stock,
@@ -142,6 +167,7 @@ impl Stockouts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::stats::sample_stddev;
     use crate::core::testkit::close;
 
     #[test]
@@ -202,6 +228,23 @@ mod tests {
         assert!(v.insufficient);
         let v = velocity(&[], &[], true, 0);
         assert_eq!((v.mean, v.stddev, v.in_stock_days), (0.0, 0.0, 0));
+    }
+
+    #[test]
+    fn stddev_matches_sample_stddev_exactly() {
+        let daily = [3i64, 0, 7, 1, 0, 0, 12, 5, 2, 9];
+        let oos = [
+            false, true, false, false, true, false, false, false, false, false,
+        ];
+        let v = velocity(&daily, &oos, true, 3);
+        let kept: Vec<f64> = daily
+            .iter()
+            .zip(oos)
+            .filter(|(_, o)| !o)
+            .map(|(u, _)| *u as f64)
+            .collect();
+        assert_eq!(v.stddev, sample_stddev(&kept));
+        assert_eq!(v.mean, kept.iter().sum::<f64>() / kept.len() as f64);
     }
 
     #[test]
