@@ -220,6 +220,24 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, endpoint)
     ) WITHOUT ROWID;
     "#,
+    // 2: reading a plan's window without seeks. The window query walks orders and their lines in
+    // (created_at, id) order; with the lines' created_at copied onto them, both walks are plain
+    // range scans of covering indexes instead of one B-tree seek per order into each table
+    // (measured: 3.0 s of page reads for 1M lines before).
+    r#"
+    CREATE INDEX orders_window ON orders (
+        created_at, id, name, updated_at, cancelled_at, test, financial_status,
+        retail_location_id, fulfillment_location_id
+    );
+    DROP INDEX orders_by_created_at;
+    ALTER TABLE order_lines ADD COLUMN created_at TEXT;
+    UPDATE order_lines
+       SET created_at = (SELECT o.created_at FROM orders o WHERE o.id = order_lines.order_id);
+    CREATE INDEX order_lines_window ON order_lines (
+        created_at, order_id, position, id, sku, variant_id, quantity, current_quantity,
+        is_gift_card
+    );
+    "#,
 ];
 
 /// The schema version this build knows.

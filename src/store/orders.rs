@@ -18,12 +18,8 @@ const SELECT_ORDERS: &str =
         l.position, l.id, l.sku, l.variant_id, l.quantity, l.current_quantity, l.is_gift_card
     FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id";
 
-/// The header columns, as the first nine of a row.
-const HEADER_COLUMNS: &str =
-    "id, name, created_at, updated_at, cancelled_at, test, financial_status,
-    retail_location_id, fulfillment_location_id";
-
-/// An order without lines from the first nine columns of a row.
+/// An order without lines from the first nine columns of a row: id, name, created_at, updated_at,
+/// cancelled_at, test, financial_status, retail_location_id, fulfillment_location_id.
 fn read_header(r: &Rec<'_, '_>) -> Result<Order, StoreError> {
     Ok(Order {
         id: r.text(0, "id")?,
@@ -107,9 +103,19 @@ pub(crate) fn order(conn: &Connection, id: &str) -> Result<Option<Order>, StoreE
     Ok(collect_orders(rows, &context)?.pop())
 }
 
-/// The window query's row order: the created_at index (whose entries end with the primary key,
-/// so its order is (created_at, id)), and each order's lines by primary key. No sort in SQLite.
-const WINDOW: &str = "WHERE o.created_at >= ?1 AND o.created_at < ?2 ORDER BY o.created_at, o.id";
+/// The window's headers, in (created_at, id) order, read straight from the covering index
+/// `orders_window` (migration 2): a range scan, no seek per order and no sort.
+const WINDOW_HEADERS: &str = "SELECT id, name, created_at, updated_at, cancelled_at, test, \
+     financial_status, retail_location_id, fulfillment_location_id \
+     FROM orders INDEXED BY orders_window \
+     WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, id";
+
+/// The window's lines in the same (created_at, order id) order, then by position, from the
+/// covering index `order_lines_window` — walked in step with the headers.
+const WINDOW_LINES: &str = "SELECT order_id, position, id, sku, variant_id, quantity, \
+     current_quantity, is_gift_card \
+     FROM order_lines INDEXED BY order_lines_window \
+     WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, order_id, position";
 
 pub(crate) fn orders_created_between(
     conn: &Connection,
@@ -123,20 +129,14 @@ pub(crate) fn orders_created_between(
     let tx = conn.unchecked_transaction().ctx(&context)?;
     let mut orders: Vec<Order> = Vec::new();
     {
-        let sql = format!("SELECT {HEADER_COLUMNS} FROM orders o {WINDOW}");
-        let mut stmt = tx.prepare_cached(&sql).ctx(&context)?;
+        let mut stmt = tx.prepare_cached(WINDOW_HEADERS).ctx(&context)?;
         let mut rows = stmt.query([&range[0], &range[1]]).ctx(&context)?;
         while let Some(row) = rows.next().ctx(&context)? {
             orders.push(read_header(&Rec::new(row, "orders", &[0]))?);
         }
     }
     {
-        let sql = format!(
-            "SELECT o.id, l.position, l.id, l.sku, l.variant_id, l.quantity, l.current_quantity,
-                l.is_gift_card
-             FROM orders o JOIN order_lines l ON l.order_id = o.id {WINDOW}"
-        );
-        let mut stmt = tx.prepare_cached(&sql).ctx(&context)?;
+        let mut stmt = tx.prepare_cached(WINDOW_LINES).ctx(&context)?;
         let mut rows = stmt.query([&range[0], &range[1]]).ctx(&context)?;
         let mut current = 0;
         let mut positions: Vec<i64> = Vec::new();
@@ -208,8 +208,8 @@ pub(crate) fn upsert_orders(
     let mut insert_line = conn
         .prepare_cached(
             "INSERT INTO order_lines (order_id, position, id, sku, variant_id, quantity,
-                current_quantity, is_gift_card)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                current_quantity, is_gift_card, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .ctx("preparing the order line insert")?;
 
@@ -252,6 +252,7 @@ pub(crate) fn upsert_orders(
             insert.execute(header).with_ctx(context)?;
             counts.inserted += 1;
         }
+        let created_at = codec::ts(&order.created_at);
         for (position, line) in order.lines.iter().enumerate() {
             insert_line
                 .execute(params![
@@ -263,6 +264,7 @@ pub(crate) fn upsert_orders(
                     line.quantity,
                     line.current_quantity,
                     line.is_gift_card,
+                    created_at,
                 ])
                 .with_ctx(|| format!("storing line {} of order {}", line.id, order.id))?;
         }
@@ -466,13 +468,46 @@ mod tests {
     }
 
     #[test]
-    fn window_queries_do_not_sort_in_sqlite() {
+    fn migration_2_copies_created_at_onto_existing_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            // A store as version 1 left it, with one order of two lines.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(super::super::migrations::MIGRATIONS[0])
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO orders VALUES ('O1', '#1', '2024-05-01T10:00:00.000000000Z',
+                    '2024-05-01T10:00:00.000000000Z', NULL, 0, 'PAID', NULL, NULL);
+                 INSERT INTO order_lines VALUES ('O1', 0, 'L1', 'A', NULL, 2, 2, 0);
+                 INSERT INTO order_lines VALUES ('O1', 1, 'L2', 'B', NULL, 1, 0, 0);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let store = super::super::Store::open(&path).unwrap();
+        let got = store
+            .orders_created_between(utc("2024-05-01T00:00:00Z"), utc("2024-05-02T00:00:00Z"))
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        let skus: Vec<_> = got[0]
+            .lines
+            .iter()
+            .map(|l| l.sku.clone().unwrap())
+            .collect();
+        assert_eq!(
+            skus,
+            ["A", "B"],
+            "both old lines found through the new window index"
+        );
+    }
+
+    #[test]
+    fn window_queries_scan_covering_indexes_without_sorting() {
         let (_dir, store) = open_temp();
-        for sql in [
-            format!("SELECT {HEADER_COLUMNS} FROM orders o {WINDOW}"),
-            format!(
-                "SELECT o.id, l.id FROM orders o JOIN order_lines l ON l.order_id = o.id {WINDOW}"
-            ),
+        for (sql, index) in [
+            (WINDOW_HEADERS, "COVERING INDEX orders_window"),
+            (WINDOW_LINES, "COVERING INDEX order_lines_window"),
         ] {
             let mut stmt = store
                 .conn
@@ -484,7 +519,7 @@ mod tests {
                 .collect::<Result<_, _>>()
                 .unwrap();
             let plan = plan.join("\n");
-            assert!(plan.contains("orders_by_created_at"), "{plan}");
+            assert!(plan.contains(index), "{plan}");
             assert!(!plan.contains("TEMP B-TREE"), "{plan}");
         }
     }
