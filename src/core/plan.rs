@@ -90,6 +90,40 @@ pub struct PolicyEcho {
     pub snapshot_retention_days: u32,
 }
 
+/// The fields of a serialized [`PlanLine`], in the order docs/planning.md lists them (also the CSV
+/// header).
+pub const LINE_FIELDS: [&str; 29] = [
+    "sku",
+    "location",
+    "supplier_id",
+    "supplier",
+    "velocity",
+    "stddev",
+    "in_stock_days",
+    "window_days",
+    "available",
+    "on_order",
+    "in_transit",
+    "on_draft",
+    "position",
+    "days_of_cover",
+    "position_cover_days",
+    "lead_time_days",
+    "lead_time_source",
+    "safety_stock",
+    "reorder_point",
+    "target",
+    "trigger",
+    "raw_qty",
+    "moq",
+    "pack",
+    "order_qty",
+    "unit_cost",
+    "currency",
+    "reasons",
+    "flags",
+];
+
 /// One planning unit (Cin7 SKU × key location).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlanLine {

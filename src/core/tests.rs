@@ -949,37 +949,7 @@ fn json_shape() {
     assert_eq!(v["as_of"], "2024-06-01");
     assert_eq!(v["policy"]["below_minimum"], "top_up");
     let line = &v["lines"][0];
-    for key in [
-        "sku",
-        "location",
-        "supplier_id",
-        "supplier",
-        "velocity",
-        "stddev",
-        "in_stock_days",
-        "window_days",
-        "available",
-        "on_order",
-        "in_transit",
-        "on_draft",
-        "position",
-        "days_of_cover",
-        "position_cover_days",
-        "lead_time_days",
-        "lead_time_source",
-        "safety_stock",
-        "reorder_point",
-        "target",
-        "trigger",
-        "raw_qty",
-        "moq",
-        "pack",
-        "order_qty",
-        "unit_cost",
-        "currency",
-        "reasons",
-        "flags",
-    ] {
+    for key in crate::core::plan::LINE_FIELDS {
         assert!(line.get(key).is_some(), "line lacks {key}");
     }
     assert!(line.get("trace").is_none());

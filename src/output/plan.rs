@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use comfy_table::{CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
 
-use crate::core::plan::{Plan, PlanLine};
+use crate::core::plan::{LINE_FIELDS, Plan, PlanLine};
 
 /// The plan as pretty JSON (docs/planning.md's shape), newline-terminated.
 pub fn json(plan: &Plan) -> anyhow::Result<String> {
@@ -44,37 +44,7 @@ fn opt_num(v: Option<f64>) -> String {
 /// One row per planning line, with a header row.
 pub fn csv(plan: &Plan) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "sku",
-        "location",
-        "supplier_id",
-        "supplier",
-        "velocity",
-        "stddev",
-        "in_stock_days",
-        "window_days",
-        "available",
-        "on_order",
-        "in_transit",
-        "on_draft",
-        "position",
-        "days_of_cover",
-        "position_cover_days",
-        "lead_time_days",
-        "lead_time_source",
-        "safety_stock",
-        "reorder_point",
-        "target",
-        "trigger",
-        "raw_qty",
-        "moq",
-        "pack",
-        "order_qty",
-        "unit_cost",
-        "currency",
-        "reasons",
-        "flags",
-    ])?;
+    w.write_record(LINE_FIELDS)?;
     for l in &plan.lines {
         w.write_record([
             l.sku.clone(),

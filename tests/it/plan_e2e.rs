@@ -3,9 +3,7 @@
 
 use chrono::NaiveDate;
 use replenish::app::plan::{PlanFilter, apply_filter, plan_from_store};
-use replenish::app::sync::{SyncOptions, sync};
 use replenish::config::Settings;
-use replenish::output::progress::Progress;
 use replenish::sandbox::{self, SandboxOptions};
 use replenish::store::Store;
 
@@ -29,17 +27,7 @@ async fn synced(dir: &std::path::Path) -> (Settings, Store) {
         ..SandboxOptions::default()
     };
     let handle = sandbox::start("127.0.0.1:0", opts).await.unwrap();
-    let settings = crate::common::fast(handle.settings(&dir.join("plan.db")));
-    let mut store = Store::open(&settings.store.path).unwrap();
-    sync(
-        &settings,
-        &mut store,
-        t0(),
-        &SyncOptions::default(),
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let (settings, store, _) = crate::sync_e2e::first_sync(&handle, dir).await;
     handle.shutdown().await;
     (settings, store)
 }
@@ -98,7 +86,7 @@ async fn the_binary_prints_identical_bytes_on_reruns() {
     std::fs::write(
         &config,
         format!(
-            "[shopify]\nshop = \"sandbox.myshopify.com\"\n[store]\npath = \"plan.db\"\n[locations]\ndefault = \"{}\"\nignore = [\"Returns\"]\n[locations.shopify]\n{shopify}",
+            "[shopify]\nshop = \"sandbox.myshopify.com\"\n[store]\npath = \"s.db\"\n[locations]\ndefault = \"{}\"\nignore = [\"Returns\"]\n[locations.shopify]\n{shopify}",
             settings.locations.default
         ),
     )

@@ -39,6 +39,29 @@ pub fn sandbox_settings(
     crate::common::fast(handle.settings(store))
 }
 
+/// A fresh store in `dir`, synced once against `handle` at [`t0`].
+pub async fn first_sync(
+    handle: &SandboxHandle,
+    dir: &std::path::Path,
+) -> (
+    replenish::config::Settings,
+    Store,
+    replenish::app::sync::SyncSummary,
+) {
+    let settings = sandbox_settings(handle, &dir.join("s.db"));
+    let mut store = Store::open(&settings.store.path).unwrap();
+    let summary = sync(
+        &settings,
+        &mut store,
+        t0(),
+        &SyncOptions::default(),
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
+    (settings, store, summary)
+}
+
 pub async fn sandbox_state(handle: &SandboxHandle) -> Value {
     reqwest::get(format!("{}/sandbox/state", handle.base_url()))
         .await
@@ -60,17 +83,7 @@ fn requests_of(summary: &replenish::app::sync::SyncSummary) -> BTreeMap<String, 
 async fn first_sync_pages_by_thousand_and_backfills_with_one_bulk_operation() {
     let handle = start_sandbox(500, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let settings = sandbox_settings(&handle, &dir.path().join("s.db"));
-    let mut store = Store::open(&settings.store.path).unwrap();
-    let summary = sync(
-        &settings,
-        &mut store,
-        t0(),
-        &SyncOptions::default(),
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let (_, store, summary) = first_sync(&handle, dir.path()).await;
     let req = requests_of(&summary);
     let rows = &summary.rows;
     let pages = |n: u64| n.div_ceil(1000).max(1) + 1; // ⌈rows/1000⌉ (+1 tolerance)
@@ -116,17 +129,7 @@ async fn first_sync_pages_by_thousand_and_backfills_with_one_bulk_operation() {
 async fn second_sync_is_incremental_and_fetches_only_changed_orders() {
     let handle = start_sandbox(120, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let settings = sandbox_settings(&handle, &dir.path().join("s.db"));
-    let mut store = Store::open(&settings.store.path).unwrap();
-    let first = sync(
-        &settings,
-        &mut store,
-        t0(),
-        &SyncOptions::default(),
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let (settings, mut store, first) = first_sync(&handle, dir.path()).await;
     let stored_after_first = store.order_count().unwrap();
 
     let tick: Value = reqwest::Client::new()
