@@ -11,25 +11,7 @@ use crate::sandbox::{self, SandboxOptions};
 
 /// Turns the CLI flags into sandbox options (validated: bad values are usage errors).
 pub fn options(args: &SandboxArgs, now: DateTime<Utc>) -> Result<SandboxOptions> {
-    if args.throttle_status != 503 && args.throttle_status != 429 {
-        return Err(UsageError(format!(
-            "--throttle-status must be 503 or 429, not {}",
-            args.throttle_status
-        ))
-        .into());
-    }
-    for (name, rate) in [
-        ("--mismatch-rate", args.mismatch_rate),
-        ("--fault-rate", args.fault_rate),
-    ] {
-        if !(0.0..=1.0).contains(&rate) {
-            return Err(UsageError(format!("{name} must be between 0 and 1, not {rate}")).into());
-        }
-    }
-    if args.cin7_rpm == 0 {
-        return Err(UsageError("--cin7-rpm must be at least 1".into()).into());
-    }
-    Ok(SandboxOptions {
+    let opts = SandboxOptions {
         seed: args.seed,
         skus: args.skus,
         locations: args.locations,
@@ -45,14 +27,15 @@ pub fn options(args: &SandboxArgs, now: DateTime<Utc>) -> Result<SandboxOptions>
         webhook_url: args.webhook_url.clone(),
         webhook_secret: args.webhook_secret.clone(),
         ..SandboxOptions::default()
-    })
+    };
+    opts.validate().map_err(UsageError)?;
+    Ok(opts)
 }
 
 pub async fn exec(args: &SandboxArgs, now: DateTime<Utc>) -> Result<ExitCode> {
     let opts = options(args, now)?;
-    let handle = sandbox::start(&args.bind, opts).await?;
-    let shown = options(args, now)?;
-    print!("{}", sandbox::banner(&handle, &shown));
+    let handle = sandbox::start(&args.bind, opts.clone()).await?;
+    print!("{}", sandbox::banner(&handle, &opts));
     eprintln!("serving until Ctrl-C");
     tokio::signal::ctrl_c().await?;
     handle.shutdown().await;

@@ -75,6 +75,30 @@ pub struct SandboxOptions {
     pub webhook_secret: Option<String>,
 }
 
+impl SandboxOptions {
+    /// Checks the options, naming the flag of the first bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.throttle_status != 503 && self.throttle_status != 429 {
+            return Err(format!(
+                "--throttle-status must be 503 or 429, not {}",
+                self.throttle_status
+            ));
+        }
+        for (flag, rate) in [
+            ("--fault-rate", self.fault_rate),
+            ("--mismatch-rate", self.mismatch_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{flag} must be between 0 and 1, not {rate}"));
+            }
+        }
+        if self.cin7_rpm == 0 {
+            return Err("--cin7-rpm must be at least 1".to_string());
+        }
+        Ok(())
+    }
+}
+
 impl Default for SandboxOptions {
     fn default() -> Self {
         SandboxOptions {
@@ -223,18 +247,7 @@ fn router(app: App) -> Router {
 /// Binds `bind` (e.g. "127.0.0.1:0" for a free port), generates the state and serves in a spawned
 /// tokio task.
 pub async fn start(bind: &str, opts: SandboxOptions) -> anyhow::Result<SandboxHandle> {
-    if opts.throttle_status != 503 && opts.throttle_status != 429 {
-        anyhow::bail!(
-            "throttle status must be 503 or 429, not {}",
-            opts.throttle_status
-        );
-    }
-    if !(0.0..=1.0).contains(&opts.fault_rate) || !(0.0..=1.0).contains(&opts.mismatch_rate) {
-        anyhow::bail!("fault rate and mismatch rate must be between 0 and 1");
-    }
-    if opts.cin7_rpm == 0 {
-        anyhow::bail!("cin7 requests per minute must be at least 1");
-    }
+    opts.validate().map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot bind the sandbox to {bind}"))?;

@@ -87,6 +87,15 @@ fn a_missing_secret_names_its_environment_variable() {
 }
 
 #[test]
+fn bad_sandbox_flags_are_usage_errors_naming_the_flag() {
+    replenish()
+        .args(["sandbox", "--bind", "127.0.0.1:0", "--fault-rate", "1.5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--fault-rate"));
+}
+
+#[test]
 fn a_bad_now_is_a_usage_error() {
     replenish()
         .args(["--now", "yesterday", "init"])
