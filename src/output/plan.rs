@@ -106,6 +106,14 @@ fn why(l: &PlanLine) -> String {
 pub fn table(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Plan as of {}", plan.as_of);
+    // Stale or missing stock data makes every number below suspect: say so first, not last.
+    for issue in plan.issues.iter().filter(|i| i.kind == "stale_data") {
+        let _ = writeln!(
+            out,
+            "WARNING: stale data, this plan may be wrong: {}",
+            issue.detail
+        );
+    }
     if plan.lines.is_empty() {
         let _ = writeln!(out, "Nothing needs ordering.");
     } else {
@@ -334,6 +342,39 @@ fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
 #[cfg(test)]
 mod tests {
     use super::num;
+
+    #[test]
+    fn stale_data_is_a_warning_at_the_top_of_the_table() {
+        use crate::core::plan::{Issue, Plan, PolicyEcho};
+        let plan = Plan {
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+            policy: PolicyEcho {
+                timezone: "UTC".into(),
+                velocity_window_days: 28,
+                cover_days: 30.0,
+                service_level: 0.95,
+                default_lead_time_days: 14,
+                stockout_adjust: true,
+                min_in_stock_days: 7,
+                use_cin7_reorder_levels: true,
+                below_minimum: "hold".into(),
+                max_data_age_minutes: 180,
+                snapshot_retention_days: 120,
+            },
+            lines: Vec::new(),
+            purchase_orders: Vec::new(),
+            issues: vec![Issue {
+                kind: "stale_data".into(),
+                sku: None,
+                location: None,
+                detail: "no availability snapshot has been taken: run `replenish sync`".into(),
+            }],
+        };
+        let text = super::table(&plan);
+        let second_line = text.lines().nth(1).unwrap_or_default();
+        assert!(second_line.starts_with("WARNING: stale data"), "{text}");
+        assert!(second_line.contains("replenish sync"), "{text}");
+    }
 
     #[test]
     fn money_shows_at_least_two_decimals_and_never_rounds() {
