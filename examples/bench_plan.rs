@@ -19,6 +19,7 @@ use replenish::core::model::{
     AvailabilityRow, Location, Order, OrderLine, Product, ProductSupplier, Purchase, Supplier,
     SupplierOption,
 };
+use replenish::core::plan::Explain;
 use replenish::store::{SnapshotInput, Store};
 use rust_decimal::Decimal;
 
@@ -252,6 +253,18 @@ fn build_fixture(path: &Path, p: &Params) -> Result<()> {
     Ok(())
 }
 
+/// User and system CPU time of this process so far, in ms (from /proc/self/stat, in clock ticks
+/// of 10 ms). Wall time on a shared machine swings with the system time spent on page faults;
+/// user time shows what the plan itself costs.
+fn cpu_ms() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? * 10.0, ticks(12)? * 10.0))
+}
+
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -264,7 +277,7 @@ fn measure(path: &Path, p: &Params) -> Result<()> {
     let s = settings(path, p);
     let started = Instant::now();
     let store = Store::open(path)?;
-    let plan = replenish::app::plan::plan_from_store(&s, &store, now(), as_of())?;
+    let plan = replenish::app::plan::plan_from_store(&s, &store, now(), as_of(), Explain::None)?;
     let wall = started.elapsed();
     let triggered = plan.lines.iter().filter(|l| l.trigger != "none").count();
     println!(
@@ -275,6 +288,8 @@ fn measure(path: &Path, p: &Params) -> Result<()> {
             "triggered": triggered,
             "purchase_orders": plan.purchase_orders.len(),
             "peak_rss_mib": peak_rss_mib(),
+            "cpu_user_ms": cpu_ms().map(|c| c.0),
+            "cpu_sys_ms": cpu_ms().map(|c| c.1),
         })
     );
     Ok(())
@@ -297,7 +312,7 @@ fn main() -> Result<()> {
         locations: arg(&args, "--locations", 3)?,
         lines: arg(&args, "--lines", 1_000_000)?,
         days: arg(&args, "--days", 28)? as i64,
-        runs: arg(&args, "--runs", 3)?,
+        runs: arg(&args, "--runs", 5)?,
     };
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
     let path = dir.join(format!(
@@ -327,24 +342,25 @@ fn main() -> Result<()> {
         eprintln!("run: {v}");
         results.push(v);
     }
-    let mut walls: Vec<f64> = results
-        .iter()
-        .filter_map(|r| r["wall_ms"].as_f64())
-        .collect();
-    walls.sort_by(f64::total_cmp);
-    let median = walls.get(walls.len() / 2).copied().unwrap_or(f64::NAN);
+    let median = |key: &str| {
+        let mut v: Vec<f64> = results.iter().filter_map(|r| r[key].as_f64()).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
     let peak = results
         .iter()
         .filter_map(|r| r["peak_rss_mib"].as_f64())
         .fold(0.0, f64::max);
     println!(
-        "plan {} SKUs x {} locations, {} order lines, {} days of stockout history: median {:.0} ms over {} runs, peak RSS {:.0} MiB ({} units, {} to order, {} POs)",
+        "plan {} SKUs x {} locations, {} order lines, {} days of stockout history: median {:.0} ms wall (CPU {:.0} ms user + {:.0} ms system) over {} runs, peak RSS {:.0} MiB ({} units, {} to order, {} POs)",
         p.skus,
         p.locations,
         p.lines,
         p.days,
-        median,
-        walls.len(),
+        median("wall_ms"),
+        median("cpu_user_ms"),
+        median("cpu_sys_ms"),
+        results.len(),
         peak,
         results[0]["units"],
         results[0]["triggered"],

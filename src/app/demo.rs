@@ -11,6 +11,7 @@ use crate::app::plan::{PlanFilter, apply_filter, plan_from_store, today};
 use crate::app::resolve_format;
 use crate::app::sync::{SyncOptions, print_summary, sync};
 use crate::cli::{DemoArgs, Format};
+use crate::core::plan::Explain;
 use crate::output::progress::Progress;
 use crate::sandbox::{self, SandboxOptions};
 use crate::store::Store;
@@ -53,7 +54,7 @@ pub async fn exec(args: &DemoArgs, now: DateTime<Utc>) -> Result<ExitCode> {
     .await;
     handle.shutdown().await;
     let summary = result?;
-    let plan = plan_from_store(&settings, &store, now, today(&settings, now))?;
+    let plan = plan_from_store(&settings, &store, now, today(&settings, now), Explain::None)?;
     let plan = apply_filter(plan, &PlanFilter::default());
 
     match resolve_format(args.format) {

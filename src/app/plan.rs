@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use crate::app::sync::{SyncOptions, sync};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::config::{ConfigError, Settings};
-use crate::core::plan::{Plan, PlanConfig, PlanData, compute};
+use crate::core::plan::{Explain, Plan, PlanConfig, PlanData, compute};
 use crate::output::progress::Progress;
 use crate::store::Store;
 
@@ -39,7 +39,11 @@ pub async fn exec(settings: &Settings, args: &PlanArgs, now: DateTime<Utc>) -> R
         .await?;
     }
     let as_of = args.as_of.unwrap_or_else(|| today(settings, now));
-    let plan = plan_from_store(settings, &store, now, as_of)?;
+    let explain = match &args.explain {
+        Some(sku) => Explain::Sku(sku.clone()),
+        None => Explain::None,
+    };
+    let plan = plan_from_store(settings, &store, now, as_of, explain)?;
     let mut out = std::io::stdout().lock();
     if let Some(sku) = &args.explain {
         let text = crate::output::plan::explain(&plan, sku);
@@ -90,7 +94,7 @@ fn start_of_day(settings: &Settings, day: NaiveDate) -> DateTime<Utc> {
 }
 
 /// The plan's configuration from the settings, with the SKU mapping table read and validated.
-pub fn plan_config(settings: &Settings) -> Result<PlanConfig> {
+pub fn plan_config(settings: &Settings, explain: Explain) -> Result<PlanConfig> {
     let mapping = match &settings.skus.mapping_file {
         None => Default::default(),
         Some(path) => {
@@ -107,22 +111,25 @@ pub fn plan_config(settings: &Settings) -> Result<PlanConfig> {
         skus: settings.skus.overrides.clone(),
         suppliers: settings.suppliers.clone(),
         mapping,
+        explain,
     })
 }
 
-/// Loads what planning needs from the store and computes the plan for `as_of`.
+/// Loads what planning needs from the store and computes the plan for `as_of`; the lines
+/// `explain` names carry their trace.
 pub fn plan_from_store(
     settings: &Settings,
     store: &Store,
     now: DateTime<Utc>,
     as_of: NaiveDate,
+    explain: Explain,
 ) -> Result<Plan> {
-    let config = plan_config(settings)?;
+    let config = plan_config(settings, explain)?;
     let window = i64::from(settings.policy.velocity_window_days);
     let first_day = as_of - Duration::days(window);
     let last_day = as_of - Duration::days(1);
     // A day of margin on both sides; the core keeps only orders whose shop-timezone day is in the window.
-    let orders = store.orders_created_between(
+    let sales = store.sales_between(
         start_of_day(settings, first_day) - Duration::days(1),
         start_of_day(settings, as_of) + Duration::days(1),
     )?;
@@ -137,7 +144,7 @@ pub fn plan_from_store(
         .latest_snapshot()?
         .map(|s| (now - s.taken_at).num_seconds() as f64 / 60.0);
     let data = PlanData {
-        orders: &orders,
+        sales: &sales,
         locations: &locations,
         products: &products,
         suppliers: &suppliers,

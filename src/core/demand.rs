@@ -25,6 +25,7 @@ use crate::core::catalog::{Catalog, Resolved};
 use crate::core::locations::Locations;
 use crate::core::model::Order;
 use crate::core::num::{FxMap, fx_map};
+use crate::core::sales::Sales;
 
 /// Financial statuses of orders that count ("paid orders only", kept units of refunds).
 pub const COUNTING_STATUSES: [&str; 3] = ["PAID", "PARTIALLY_REFUNDED", "REFUNDED"];
@@ -82,13 +83,22 @@ pub enum NotCounting<'a> {
 
 /// The order rules: `Ok` when the order counts.
 pub fn order_counts(order: &Order) -> Result<(), NotCounting<'_>> {
-    if order.test {
+    counts(
+        order.test,
+        order.cancelled_at.is_some(),
+        &order.financial_status,
+    )
+}
+
+/// The order rules on an order's test flag, cancellation and `displayFinancialStatus` (compared
+/// ignoring ASCII case and surrounding space).
+pub fn counts(test: bool, cancelled: bool, status: &str) -> Result<(), NotCounting<'_>> {
+    if test {
         return Err(NotCounting::Test);
     }
-    if order.cancelled_at.is_some() {
+    if cancelled {
         return Err(NotCounting::Cancelled);
     }
-    let status = order.financial_status.as_str();
     if !COUNTING_STATUSES
         .iter()
         .any(|s| s.eq_ignore_ascii_case(status.trim()))
@@ -128,9 +138,10 @@ pub struct Demand {
 }
 
 impl Demand {
-    /// Collects demand in one pass over `orders`. `keys` is the number of key locations.
+    /// Collects demand in one pass over the window's sales. Each distinct SKU, status and
+    /// location gid is resolved once; the pass over the lines only indexes.
     pub fn collect(
-        orders: &[Order],
+        sales: &Sales,
         mapping: &BTreeMap<String, String>,
         catalog: &Catalog<'_>,
         locs: &Locations,
@@ -145,8 +156,24 @@ impl Demand {
             }
             m
         };
-        let line_count: usize = orders.iter().map(|o| o.lines.len()).sum();
-        let mut raw: Vec<(u32, u32, i64)> = Vec::with_capacity(line_count);
+        // Per distinct SKU: None for a blank one, else what it resolves to.
+        let sku_res: Vec<Option<Resolved>> = sales
+            .skus()
+            .iter()
+            .map(|sku| {
+                if blank_sku(Some(sku)) {
+                    None
+                } else if map.is_empty() {
+                    Some(catalog.cin7_sku(sku))
+                } else {
+                    Some(catalog.shopify_sku(sku, &map))
+                }
+            })
+            .collect();
+        // Per distinct label: the key of a mapped Shopify location gid, and whether a status counts.
+        let label_key: Vec<Option<usize>> =
+            sales.labels().iter().map(|g| locs.shopify_key(g)).collect();
+        let mut raw: Vec<(u32, u32, i64)> = Vec::with_capacity(sales.line_count());
         let mut lines = vec![0u32; n_units];
         let mut units = vec![0i64; n_units];
         let mut excluded: Vec<(u32, u32)> = Vec::new();
@@ -155,38 +182,39 @@ impl Demand {
             "test".to_string(),
             "cancelled".to_string(),
         ];
-        let mut unmapped: FxMap<Option<&str>, Unmapped> = fx_map(16);
+        // Reason code of each status label that does not count, made when first seen.
+        let mut status_code: FxMap<u32, u32> = fx_map(8);
+        let mut unmapped: FxMap<Option<u32>, Unmapped> = fx_map(16);
 
-        for order in orders {
-            let day = window.local_day(order.created_at);
-            let index = window.index(day);
-            let reason: Option<u32> = match (index, order_counts(order)) {
+        for (order, order_lines) in sales.orders() {
+            let index = window.index(window.local_day(order.created_at));
+            let reason: Option<u32> = match (
+                index,
+                counts(order.test, order.cancelled, sales.label(order.status)),
+            ) {
                 (None, _) => Some(0),
                 (Some(_), Ok(())) => None,
                 (Some(_), Err(NotCounting::Test)) => Some(1),
                 (Some(_), Err(NotCounting::Cancelled)) => Some(2),
-                (Some(_), Err(NotCounting::FinancialStatus(s))) => {
-                    let label = format!("financial_status {s}");
-                    let code = match reasons.iter().position(|r| *r == label) {
-                        Some(c) => c,
-                        None => {
-                            reasons.push(label);
-                            reasons.len() - 1
-                        }
-                    };
-                    Some(code as u32)
+                (Some(_), Err(NotCounting::FinancialStatus(status))) => {
+                    Some(*status_code.entry(order.status).or_insert_with(|| {
+                        reasons.push(format!("financial_status {status}"));
+                        (reasons.len() - 1) as u32
+                    }))
                 }
             };
-            let key = locs.order_key(
-                order.fulfillment_location_id.as_deref(),
-                order.retail_location_id.as_deref(),
-            );
-            for l in &order.lines {
+            let key_of =
+                |g: Option<u32>| g.and_then(|g| label_key.get(g as usize).copied().flatten());
+            let key = locs.attributed_key(key_of(order.fulfillment), key_of(order.retail));
+            for l in order_lines {
                 if l.is_gift_card {
                     continue;
                 }
-                let sku = l.sku.as_deref();
-                let Some(sku) = sku.filter(|s| !blank_sku(Some(s))) else {
+                let resolved = l
+                    .sku
+                    .and_then(|i| sku_res.get(i as usize).copied().flatten());
+                let Some(resolved) = resolved else {
+                    // A blank SKU.
                     if reason.is_none() {
                         let u = unmapped.entry(None).or_default();
                         u.lines += 1;
@@ -194,15 +222,10 @@ impl Demand {
                     }
                     continue;
                 };
-                let resolved = if map.is_empty() {
-                    catalog.cin7_sku(sku)
-                } else {
-                    catalog.shopify_sku(sku, &map)
-                };
                 match resolved {
                     Resolved::Unmapped => {
                         if reason.is_none() {
-                            let u = unmapped.entry(Some(sku)).or_default();
+                            let u = unmapped.entry(l.sku).or_default();
                             u.lines += 1;
                             u.units += l.current_quantity;
                         }
@@ -250,7 +273,7 @@ impl Demand {
             reasons,
             unmapped: unmapped
                 .into_iter()
-                .map(|(k, v)| (k.map(str::to_string), v))
+                .map(|(k, v)| (k.map(|i| sales.sku(i).to_string()), v))
                 .collect(),
         }
     }

@@ -190,10 +190,15 @@ impl Locations {
     /// Where an order's demand lands: its first fulfillment order's assigned location if mapped,
     /// else its retail location if mapped, else `locations.default` — then that location's key.
     pub fn order_key(&self, fulfillment: Option<&str>, retail: Option<&str>) -> usize {
-        fulfillment
-            .and_then(|g| self.shopify_key(g))
-            .or_else(|| retail.and_then(|g| self.shopify_key(g)))
-            .unwrap_or(self.default_key)
+        self.attributed_key(
+            fulfillment.and_then(|g| self.shopify_key(g)),
+            retail.and_then(|g| self.shopify_key(g)),
+        )
+    }
+
+    /// [`Locations::order_key`] from the keys its two gids already resolved to.
+    pub fn attributed_key(&self, fulfillment: Option<usize>, retail: Option<usize>) -> usize {
+        fulfillment.or(retail).unwrap_or(self.default_key)
     }
 
     /// The key index of `locations.default`.

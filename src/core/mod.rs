@@ -6,7 +6,7 @@
 //! - [`plan`]: the plan's input and output types and [`plan::compute`], the entry point;
 //! - [`planner`]: the per-unit assembly behind `compute`;
 //! - [`locations`]: key locations and pools; [`catalog`]: planned products and SKU resolution;
-//! - [`demand`]: orders → daily units; [`velocity`]: stockout-adjusted velocity;
+//! - [`sales`]: the compact order lines planning reads; [`demand`]: sales → daily units; [`velocity`]: stockout-adjusted velocity;
 //! - [`position`]: A/O/I from availability; [`drafts`]: D and the tool's own drafts;
 //! - [`policy`]: supplier, lead time, MOQ, pack, reorder level, SS/ROP/target/quantity;
 //! - [`po`]: grouping into purchase orders, supplier minimums; [`issues`]: the issue list;
@@ -25,6 +25,7 @@ pub mod planner;
 pub mod po;
 pub mod policy;
 pub mod position;
+pub mod sales;
 pub mod stats;
 pub mod velocity;
 

@@ -173,7 +173,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
     let locs = Locations::resolve(&config.locations, data.locations)?;
     let catalog = Catalog::new(data.products);
     let window = Window::new(as_of, pol.velocity_window_days, pol.timezone);
-    let demand = Demand::collect(data.orders, &config.mapping, &catalog, &locs, &window);
+    let demand = Demand::collect(data.sales, &config.mapping, &catalog, &locs, &window);
     let stock = Stock::collect(data.availability, &catalog, &locs);
     let drafts = Drafts::collect(data.purchases, data.own_drafts, &catalog, &locs);
     let stockouts = Stockouts::build(data.stockout_days, &catalog, &locs, &window);
@@ -359,7 +359,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
             let window_dates = |days: &[usize]| -> Vec<NaiveDate> {
                 days.iter().map(|&d| window.date(d)).collect()
             };
-            let trace = Trace {
+            let trace = config.explain.wants(&product.sku).then(|| Trace {
                 orders_counted: u64::from(demand.lines_of(unit)),
                 units_counted: units as f64,
                 excluded: demand.excluded_of(unit),
@@ -389,7 +389,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                 own_drafts_left_out: drafts.left_out.get(&unit).cloned().unwrap_or_default(),
                 moq_source: info.moq_source.clone(),
                 pack_source: info.pack_source.clone(),
-            };
+            });
 
             let (supplier_id, supplier_name, unit_cost) = match &info.choice {
                 Ok(c) => (
@@ -452,7 +452,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                 currency: info.currency.clone(),
                 reasons,
                 flags,
-                trace,
+                trace: trace.map(Box::new),
             });
             debug_assert!(out.trigger != Trigger::None || out.order_qty == 0.0);
         }
@@ -479,7 +479,9 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
             && let Some(line) = po_line_of.get(n).and_then(|&l| lines.get_mut(l))
         {
             line.order_qty = clean(line.order_qty + added);
-            line.trace.topped_up = *added;
+            if let Some(t) = &mut line.trace {
+                t.topped_up = *added;
+            }
             line.reasons
                 .push(reason::TOPPED_UP_TO_SUPPLIER_MINIMUM.to_string());
         }

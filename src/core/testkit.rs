@@ -11,7 +11,10 @@ use crate::core::model::{
     AvailabilityRow, Location, Order, OrderLine, Product, ProductSupplier, Purchase,
     PurchaseDetail, PurchaseLine, Supplier, SupplierOption,
 };
-use crate::core::plan::{OwnDraft, Plan, PlanConfig, PlanData, PlanError, PlanLine, compute};
+use crate::core::plan::{
+    Explain, OwnDraft, Plan, PlanConfig, PlanData, PlanError, PlanLine, Trace, compute,
+};
+use crate::core::sales::Sales;
 
 pub const ZERO_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -208,6 +211,7 @@ impl Fixture {
                 skus: BTreeMap::new(),
                 suppliers: BTreeMap::new(),
                 mapping: BTreeMap::new(),
+                explain: Explain::All,
             },
             orders: Vec::new(),
             locations: vec![location("Main")],
@@ -223,8 +227,9 @@ impl Fixture {
     }
 
     pub fn try_plan(&self, as_of: NaiveDate) -> Result<Plan, PlanError> {
+        let sales = Sales::from_orders(&self.orders);
         let data = PlanData {
-            orders: &self.orders,
+            sales: &sales,
             locations: &self.locations,
             products: &self.products,
             suppliers: &self.suppliers,
@@ -299,4 +304,17 @@ pub fn days(from: &str, to: &str) -> Vec<NaiveDate> {
 pub fn close(got: f64, want: f64) {
     let tol = 1e-9 * want.abs().max(1.0);
     assert!((got - want).abs() <= tol, "got {got}, want {want}");
+}
+
+/// The trace of a plan line (the fixture plans with `Explain::All`).
+pub trait Traced {
+    fn tr(&self) -> &Trace;
+}
+
+impl Traced for PlanLine {
+    fn tr(&self) -> &Trace {
+        self.trace
+            .as_deref()
+            .unwrap_or_else(|| panic!("no trace on {} at {}", self.sku, self.location))
+    }
 }

@@ -54,8 +54,8 @@ fn a_line_worked_by_hand() {
     assert_eq!(l.unit_cost, Some(dec("10")));
     assert_eq!(l.currency.as_deref(), Some("USD"));
     assert_eq!(l.supplier.as_deref(), Some("Acme"));
-    assert_eq!(l.trace.orders_counted, 28);
-    assert_eq!(l.trace.units_counted, 56.0);
+    assert_eq!(l.tr().orders_counted, 28);
+    assert_eq!(l.tr().units_counted, 56.0);
     assert_eq!(plan.purchase_orders.len(), 1);
     let po = &plan.purchase_orders[0];
     assert_eq!(
@@ -91,7 +91,7 @@ fn safety_stock_from_variability() {
     close(l.target, 80.0 + ss);
     // IP 0: raw = 80 + 10.5939… = 90.5939… → ⌈⌉ 91.
     assert_eq!(l.order_qty, 91.0);
-    assert_eq!(l.trace.z, z);
+    assert_eq!(l.tr().z, z);
 }
 
 /// An order of 1 line of `sku` × `qty`, created on `day` at noon UTC.
@@ -145,8 +145,8 @@ fn order_exclusion_rules() {
     let l = find(&plan, "A", "Main");
     // d̄ = 5 / 28.
     close(l.velocity, 5.0 / 28.0);
-    assert_eq!(l.trace.units_counted, 5.0);
-    assert_eq!(l.trace.orders_counted, 3);
+    assert_eq!(l.tr().units_counted, 5.0);
+    assert_eq!(l.tr().orders_counted, 3);
     let want: BTreeMap<String, u64> = [
         ("cancelled", 1),
         ("financial_status AUTHORIZED", 1),
@@ -160,7 +160,7 @@ fn order_exclusion_rules() {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    assert_eq!(l.trace.excluded, want);
+    assert_eq!(l.tr().excluded, want);
     assert!(plan.issues.is_empty(), "{:?}", plan.issues);
 }
 
@@ -216,7 +216,7 @@ fn blank_and_unmapped_skus() {
         ]
     );
     // The A line counted its one unit.
-    assert_eq!(find(&plan, "A", "Main").trace.units_counted, 1.0);
+    assert_eq!(find(&plan, "A", "Main").tr().units_counted, 1.0);
 }
 
 #[test]
@@ -242,7 +242,7 @@ fn mapping_table_first_then_exact_match_and_non_stock_is_silent() {
     f.availability.push(avail("DEP", "Main", 5.0));
     let plan = f.plan(d(T));
     assert_eq!(plan.lines.len(), 1, "only A is planned");
-    assert_eq!(find(&plan, "A", "Main").trace.units_counted, 5.0);
+    assert_eq!(find(&plan, "A", "Main").tr().units_counted, 5.0);
     let skus: Vec<Option<&str>> = plan.issues.iter().map(|i| i.sku.as_deref()).collect();
     assert_eq!(skus, vec![Some("old"), Some("svc")]);
     assert!(plan.issues.iter().all(|i| i.kind == "unmapped_sku"));
@@ -260,10 +260,10 @@ fn shop_timezone_day_boundaries() {
     f.orders
         .push(order("2", "2024-05-03T22:30:00Z", vec![line("A", 5)]));
     let utc = f.plan(d(T));
-    assert_eq!(find(&utc, "A", "Main").trace.units_counted, 3.0);
+    assert_eq!(find(&utc, "A", "Main").tr().units_counted, 3.0);
     f.config.policy.timezone = Tz::Europe__Berlin;
     let berlin = f.plan(d(T));
-    assert_eq!(find(&berlin, "A", "Main").trace.units_counted, 5.0);
+    assert_eq!(find(&berlin, "A", "Main").tr().units_counted, 5.0);
     assert_eq!(berlin.policy.timezone, "Europe/Berlin");
 }
 
@@ -274,12 +274,9 @@ fn the_window_excludes_today() {
     f.sell_on("A", T, 9);
     f.sell_on("A", "2024-05-31", 1);
     let plan = f.plan(d(T));
-    assert_eq!(find(&plan, "A", "Main").trace.units_counted, 1.0);
+    assert_eq!(find(&plan, "A", "Main").tr().units_counted, 1.0);
     assert_eq!(
-        find(&plan, "A", "Main")
-            .trace
-            .excluded
-            .get("outside_window"),
+        find(&plan, "A", "Main").tr().excluded.get("outside_window"),
         Some(&1)
     );
 }
@@ -299,7 +296,7 @@ fn stockout_days_are_dropped() {
     assert_eq!(l.in_stock_days, 20);
     assert_eq!((l.velocity, l.stddev), (4.0, 0.0));
     assert_eq!((l.target, l.order_qty), (160.0, 160.0));
-    assert_eq!(l.trace.stockout_days, days("2024-05-04", "2024-05-11"));
+    assert_eq!(l.tr().stockout_days, days("2024-05-04", "2024-05-11"));
     assert!(l.reasons.is_empty());
     // Turning the adjustment off: all 28 days, d̄ = 80/28.
     f.config.policy.stockout_adjust = false;
@@ -307,8 +304,8 @@ fn stockout_days_are_dropped() {
     let l = find(&plan, "A", "Main");
     assert_eq!(l.in_stock_days, 28);
     close(l.velocity, 80.0 / 28.0);
-    assert!(l.trace.stockout_days.is_empty());
-    assert_eq!(l.trace.out_of_stock_days.len(), 8);
+    assert!(l.tr().stockout_days.is_empty());
+    assert_eq!(l.tr().out_of_stock_days.len(), 8);
 }
 
 #[test]
@@ -328,8 +325,8 @@ fn too_short_in_stock_history_falls_back_to_all_days() {
     close(l.velocity, 6.0 / 7.0);
     close(l.stddev, (3696.0f64 / 1323.0).sqrt());
     assert_eq!(l.reasons, vec!["insufficient_in_stock_history"]);
-    assert!(l.trace.insufficient_in_stock_history);
-    assert!(l.trace.stockout_days.is_empty());
+    assert!(l.tr().insufficient_in_stock_history);
+    assert!(l.tr().stockout_days.is_empty());
 }
 
 fn pooled() -> Fixture {
@@ -383,7 +380,7 @@ fn pools_sum_stock_and_ignore_ignored_locations() {
         ),
         (7.0, 2.0, 1.0, 10.0)
     );
-    assert_eq!(main.trace.members.as_ref(), ["Main", "Overflow"]);
+    assert_eq!(main.tr().members.as_ref(), ["Main", "Overflow"]);
     assert_eq!(find(&plan, "A", "East").available, 5.0);
 }
 
@@ -405,7 +402,7 @@ fn a_pool_is_out_of_stock_only_when_every_member_is() {
     let l = find(&plan, "A", "Main");
     assert_eq!(l.in_stock_days, 27);
     assert_eq!((l.velocity, l.stddev), (1.0, 0.0));
-    assert_eq!(l.trace.stockout_days, vec![d("2024-05-11")]);
+    assert_eq!(l.tr().stockout_days, vec![d("2024-05-11")]);
 }
 
 #[test]
@@ -456,8 +453,8 @@ fn order_location_attribution() {
     f.orders = vec![o1, o2, o3, o4, o5];
     let plan = f.plan(d(T));
     // East: 1 + 10 + 1000; Main: 100 + 10 000 (Overflow folds into Main).
-    assert_eq!(find(&plan, "A", "East").trace.units_counted, 1011.0);
-    assert_eq!(find(&plan, "A", "Main").trace.units_counted, 10_100.0);
+    assert_eq!(find(&plan, "A", "East").tr().units_counted, 1011.0);
+    assert_eq!(find(&plan, "A", "Main").tr().units_counted, 10_100.0);
 }
 
 #[test]
@@ -599,7 +596,7 @@ fn moq_then_pack_from_config() {
     close(l.raw_qty, 13.2);
     assert_eq!((l.moq, l.pack, l.order_qty), (20.0, 12.0, 24.0));
     assert_eq!(l.reasons, vec!["raised_to_moq", "rounded_to_pack"]);
-    assert_eq!((l.trace.q1, l.trace.after_pack), (20.0, 24.0));
+    assert_eq!((l.tr().q1, l.tr().after_pack), (20.0, 24.0));
 }
 
 #[test]
@@ -645,7 +642,7 @@ fn reorder_level_trigger_raises_the_target() {
     assert_eq!(l.reasons, vec!["reorder_level_raised_target"]);
     assert_eq!(l.days_of_cover, None);
     assert!(l.flags.is_empty());
-    assert_eq!(l.trace.reorder_level, Some((10.0, 20.0)));
+    assert_eq!(l.tr().reorder_level, Some((10.0, 20.0)));
     let l = find(&plan, "Q", "Main");
     assert_eq!(
         (l.trigger.as_str(), l.target, l.order_qty),
@@ -699,7 +696,7 @@ fn drafts_count_in_position_except_own_untouched_ones() {
     assert_eq!((l.on_draft, l.position), (16.0, 16.0));
     assert_eq!(l.order_qty, 64.0);
     let counted: Vec<(&str, f64)> = l
-        .trace
+        .tr()
         .drafts
         .iter()
         .map(|(n, _, q)| (n.as_str(), *q))
@@ -713,7 +710,7 @@ fn drafts_count_in_position_except_own_untouched_ones() {
             ("PO-P6", 1.0)
         ]
     );
-    assert_eq!(l.trace.own_drafts_left_out, vec!["PO-P2"]);
+    assert_eq!(l.tr().own_drafts_left_out, vec!["PO-P2"]);
     assert_eq!(plan.purchase_orders[0].status, "update");
     // A draft alone makes a unit appear: B has only a draft at East.
     f.products.push(product("B"));
@@ -768,7 +765,7 @@ fn below_minimum_tops_up_by_lowest_projected_cover() {
     let a = find(&plan, "A", "Main");
     let b = find(&plan, "B", "Main");
     assert_eq!((a.order_qty, b.order_qty), (50.0, 100.0));
-    assert_eq!((a.trace.topped_up, b.trace.topped_up), (10.0, 20.0));
+    assert_eq!((a.tr().topped_up, b.tr().topped_up), (10.0, 20.0));
     assert_eq!(a.reasons, vec!["topped_up_to_supplier_minimum"]);
     assert_eq!(po.lines[0].quantity, 50.0);
     assert_eq!(po.lines[1].total, dec("500"));

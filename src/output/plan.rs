@@ -221,7 +221,14 @@ pub fn explain(plan: &Plan, sku: &str) -> String {
 }
 
 fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
-    let t = &l.trace;
+    let Some(t) = l.trace.as_deref() else {
+        let _ = writeln!(
+            out,
+            "{} at {}: no trace (the plan was computed without --explain)",
+            l.sku, l.location
+        );
+        return;
+    };
     let _ = writeln!(out, "{} at {} (as of {})", l.sku, l.location, plan.as_of);
     let _ = writeln!(
         out,

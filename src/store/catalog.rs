@@ -5,8 +5,6 @@
 //! Child lists live in tables rather than JSON so that every `f64` and `Decimal` comes back bit for
 //! bit (REAL and exact text) and the rows stay queryable.
 
-use std::collections::HashMap;
-
 use rusqlite::{Connection, params};
 
 use super::StoreError;
@@ -165,17 +163,42 @@ pub(crate) fn replace_products(conn: &Connection, products: &[Product]) -> Resul
     Ok(())
 }
 
-/// Index of a product by id in `products`, or a Corrupt error for a child row without a parent
-/// (impossible with foreign keys on, but the file may have been edited).
-fn parent(
-    index: &HashMap<String, usize>,
-    r: &Rec<'_, '_>,
-    product_id: &str,
-) -> Result<usize, StoreError> {
-    index
-        .get(product_id)
-        .copied()
-        .ok_or_else(|| r.corrupt("product_id", format!("no product {product_id:?}")))
+/// Finds the product of each child row by walking the products in id order in step with child
+/// rows sorted by product id (SQLite's BINARY collation orders text as Rust's `str` does): no hash
+/// table and no copy of 100,000 ids. A child row without a parent (impossible with foreign keys
+/// on, but the file may have been edited) is a Corrupt error.
+struct Parents {
+    by_id: Vec<usize>,
+    at: usize,
+}
+
+impl Parents {
+    fn new(products: &[Product]) -> Parents {
+        let mut by_id: Vec<usize> = (0..products.len()).collect();
+        by_id.sort_unstable_by(|&a, &b| products[a].id.cmp(&products[b].id));
+        Parents { by_id, at: 0 }
+    }
+
+    /// Starts over, for the next child table.
+    fn rewind(&mut self) {
+        self.at = 0;
+    }
+
+    fn find(
+        &mut self,
+        products: &[Product],
+        r: &Rec<'_, '_>,
+        product_id: &str,
+    ) -> Result<usize, StoreError> {
+        while let Some(&p) = self.by_id.get(self.at) {
+            match products[p].id.as_str().cmp(product_id) {
+                std::cmp::Ordering::Less => self.at += 1,
+                std::cmp::Ordering::Equal => return Ok(p),
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        Err(r.corrupt("product_id", format!("no product {product_id:?}")))
+    }
 }
 
 /// Products sorted by SKU, then id, each with its suppliers, options and reorder levels in the
@@ -211,11 +234,7 @@ pub(crate) fn products(conn: &Connection) -> Result<Vec<Product>, StoreError> {
             });
         }
     }
-    let index: HashMap<String, usize> = products
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.clone(), i))
-        .collect();
+    let mut parents = Parents::new(&products);
 
     {
         let context = "reading product suppliers";
@@ -229,7 +248,7 @@ pub(crate) fn products(conn: &Connection) -> Result<Vec<Product>, StoreError> {
         let mut rows = stmt.query([]).ctx(context)?;
         while let Some(row) = rows.next().ctx(context)? {
             let r = Rec::new(row, "product_suppliers", &[0, 1]);
-            let p = parent(&index, &r, r.str(0, "product_id")?)?;
+            let p = parents.find(&products, &r, r.str(0, "product_id")?)?;
             let position = r.int(1, "position")?;
             if position != products[p].suppliers.len() as i64 {
                 return Err(r.corrupt("position", "supplier positions are not 0, 1, 2, …"));
@@ -246,6 +265,7 @@ pub(crate) fn products(conn: &Connection) -> Result<Vec<Product>, StoreError> {
         }
     }
     {
+        parents.rewind();
         let context = "reading product supplier options";
         let mut stmt = tx
             .prepare_cached(
@@ -257,7 +277,7 @@ pub(crate) fn products(conn: &Connection) -> Result<Vec<Product>, StoreError> {
         let mut rows = stmt.query([]).ctx(context)?;
         while let Some(row) = rows.next().ctx(context)? {
             let r = Rec::new(row, "product_supplier_options", &[0, 1, 2]);
-            let p = parent(&index, &r, r.str(0, "product_id")?)?;
+            let p = parents.find(&products, &r, r.str(0, "product_id")?)?;
             let supplier_position = r.int(1, "supplier_position")?;
             let supplier = usize::try_from(supplier_position)
                 .ok()
@@ -274,6 +294,7 @@ pub(crate) fn products(conn: &Connection) -> Result<Vec<Product>, StoreError> {
         }
     }
     {
+        parents.rewind();
         let context = "reading product reorder levels";
         let mut stmt = tx
             .prepare_cached(
@@ -285,7 +306,7 @@ pub(crate) fn products(conn: &Connection) -> Result<Vec<Product>, StoreError> {
         let mut rows = stmt.query([]).ctx(context)?;
         while let Some(row) = rows.next().ctx(context)? {
             let r = Rec::new(row, "product_reorder_levels", &[0, 1]);
-            let p = parent(&index, &r, r.str(0, "product_id")?)?;
+            let p = parents.find(&products, &r, r.str(0, "product_id")?)?;
             products[p].reorder_levels.push(ReorderLevel {
                 location_id: r.opt_text(2, "location_id")?,
                 location_name: r.opt_text(3, "location_name")?,

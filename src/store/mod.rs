@@ -25,6 +25,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::core::model::{AvailabilityRow, Location, Order, Product, Purchase, Supplier};
+use crate::core::sales::Sales;
 use codec::Context;
 
 pub use snapshots::STOCK_EPSILON;
@@ -190,13 +191,13 @@ impl Store {
     pub fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
         orders::order(&self.conn, id)
     }
-    /// Orders with `from <= created_at < to`, lines included, sorted by id.
-    pub fn orders_created_between(
+    /// What planning reads of the orders with `from <= created_at < to` (see [`Sales`]).
+    pub fn sales_between(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<Order>, StoreError> {
-        orders::orders_created_between(&self.conn, from, to)
+    ) -> Result<Sales, StoreError> {
+        orders::sales_between(&self.conn, from, to)
     }
     pub fn order_count(&self) -> Result<u64, StoreError> {
         orders::order_count(&self.conn)
@@ -595,15 +596,13 @@ mod perf {
         eprintln!("upsert_orders (250k orders, 1M lines): {:?}", t.elapsed());
         assert_eq!(counts.inserted, 250_000);
         let t = Instant::now();
-        let window = store
-            .orders_created_between(start, start + Days::new(28))
-            .unwrap();
+        let window = store.sales_between(start, start + Days::new(28)).unwrap();
         eprintln!(
-            "orders_created_between (28 days, {} orders): {:?}",
-            window.len(),
+            "sales_between (28 days, {} orders): {:?}",
+            window.order_count(),
             t.elapsed()
         );
-        assert_eq!(window.len(), 250_000);
+        assert_eq!(window.order_count(), 250_000);
 
         drop(window);
         let size = std::fs::metadata(store.path())

@@ -2,7 +2,7 @@
 //!
 //! An order is stored whole: an upsert replaces the header and every line when the incoming
 //! `updated_at` is newer than the stored one, and ignores it otherwise. The velocity window is read
-//! with one query joining the lines, walked once.
+//! as compact [`Sales`] by two index scans walked in step.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::codec::{self, Context, Rec};
 use super::{StoreError, UpsertCounts};
 use crate::core::model::{Order, OrderLine};
+use crate::core::sales::{Sales, SalesBuilder};
 
 /// Header columns then line columns; the line columns are NULL for an order without lines.
 const SELECT_ORDERS: &str =
@@ -105,68 +106,72 @@ pub(crate) fn order(conn: &Connection, id: &str) -> Result<Option<Order>, StoreE
 
 /// The window's headers, in (created_at, id) order, read straight from the covering index
 /// `orders_window` (migration 2): a range scan, no seek per order and no sort.
-const WINDOW_HEADERS: &str = "SELECT id, name, created_at, updated_at, cancelled_at, test, \
-     financial_status, retail_location_id, fulfillment_location_id \
+const WINDOW_HEADERS: &str = "SELECT id, created_at, cancelled_at, test, financial_status, \
+     retail_location_id, fulfillment_location_id \
      FROM orders INDEXED BY orders_window \
      WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, id";
 
 /// The window's lines in the same (created_at, order id) order, then by position, from the
 /// covering index `order_lines_window` — walked in step with the headers.
-const WINDOW_LINES: &str = "SELECT order_id, position, id, sku, variant_id, quantity, \
-     current_quantity, is_gift_card \
+const WINDOW_LINES: &str = "SELECT order_id, position, sku, current_quantity, is_gift_card \
      FROM order_lines INDEXED BY order_lines_window \
      WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, order_id, position";
 
-pub(crate) fn orders_created_between(
+/// The sales planning reads of orders with `from <= created_at < to`, in (created_at, id) order.
+///
+/// Two statements over the same index range run side by side in one read transaction: each header
+/// row is followed by the line rows of the same order, compared in place, so nothing is allocated
+/// per order or line beyond the compact [`Sales`] rows (each distinct string is kept once).
+pub(crate) fn sales_between(
     conn: &Connection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<Order>, StoreError> {
+) -> Result<Sales, StoreError> {
     let context = format!("reading orders created in [{from}, {to})");
     let range = [codec::ts(&from), codec::ts(&to)];
-    // Two passes over the same index range in one read transaction: the headers, then the lines
-    // (without repeating the header columns on every line row), walked in step.
     let tx = conn.unchecked_transaction().ctx(&context)?;
-    let mut orders: Vec<Order> = Vec::new();
+    let mut sales = SalesBuilder::with_capacity(1024, 4096);
     {
-        let mut stmt = tx.prepare_cached(WINDOW_HEADERS).ctx(&context)?;
-        let mut rows = stmt.query([&range[0], &range[1]]).ctx(&context)?;
-        while let Some(row) = rows.next().ctx(&context)? {
-            orders.push(read_header(&Rec::new(row, "orders", &[0]))?);
-        }
-    }
-    {
-        let mut stmt = tx.prepare_cached(WINDOW_LINES).ctx(&context)?;
-        let mut rows = stmt.query([&range[0], &range[1]]).ctx(&context)?;
-        let mut current = 0;
-        let mut positions: Vec<i64> = Vec::new();
-        while let Some(row) = rows.next().ctx(&context)? {
-            let r = Rec::new(row, "order_lines", &[0, 1]);
-            let order_id = r.str(0, "order_id")?;
-            while orders.get(current).is_some_and(|o| o.id != order_id) {
-                put_in_position_order(&mut orders[current], &mut positions);
-                current += 1;
+        let mut headers_stmt = tx.prepare_cached(WINDOW_HEADERS).ctx(&context)?;
+        let mut lines_stmt = tx.prepare_cached(WINDOW_LINES).ctx(&context)?;
+        let mut headers = headers_stmt.query([&range[0], &range[1]]).ctx(&context)?;
+        let mut lines = lines_stmt.query([&range[0], &range[1]]).ctx(&context)?;
+        let mut line = lines.next().ctx(&context)?;
+        while let Some(row) = headers.next().ctx(&context)? {
+            let h = Rec::new(row, "orders", &[0]);
+            let id = h.str(0, "id")?;
+            sales.order(
+                h.ts(1, "created_at")?,
+                h.bool(3, "test")?,
+                h.opt_str(2, "cancelled_at")?.is_some(),
+                h.str(4, "financial_status")?,
+                h.opt_str(6, "fulfillment_location_id")?,
+                h.opt_str(5, "retail_location_id")?,
+            );
+            while let Some(row) = line {
+                let l = Rec::new(row, "order_lines", &[0, 1]);
+                if l.str(0, "order_id")? != id {
+                    break;
+                }
+                sales.line(
+                    l.opt_str(2, "sku")?,
+                    l.int(3, "current_quantity")?,
+                    l.bool(4, "is_gift_card")?,
+                );
+                line = lines.next().ctx(&context)?;
             }
-            let Some(order) = orders.get_mut(current) else {
-                return Err(r.corrupt("order_id", "line of an order not in the window's order"));
-            };
-            positions.push(r.int(1, "position")?);
-            order.lines.push(OrderLine {
-                id: r.text(2, "id")?,
-                sku: r.opt_text(3, "sku")?,
-                variant_id: r.opt_text(4, "variant_id")?,
-                quantity: r.int(5, "quantity")?,
-                current_quantity: r.int(6, "current_quantity")?,
-                is_gift_card: r.bool(7, "is_gift_card")?,
-            });
         }
-        if let Some(order) = orders.get_mut(current) {
-            put_in_position_order(order, &mut positions);
+        if let Some(row) = line {
+            // Lines are matched to headers in (created_at, order id) order; one left over has no
+            // header in the window (its created_at differs from its order's).
+            return Err(Rec::new(row, "order_lines", &[0, 1]).corrupt(
+                "created_at",
+                "a line whose order is not in the window with the same created_at",
+            ));
         }
     }
     tx.finish().ctx(&context)?;
-    orders.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    Ok(orders)
+    Ok(sales.finish())
 }
 
 pub(crate) fn order_count(conn: &Connection) -> Result<u64, StoreError> {
@@ -388,7 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn created_between_is_from_inclusive_to_exclusive_and_sorted_by_id() {
+    fn the_window_is_from_inclusive_to_exclusive_in_created_at_order() {
         let (_dir, mut store) = open_temp();
         let orders = vec![
             order(
@@ -422,15 +427,18 @@ mod tests {
         ];
         store.write(|w| w.upsert_orders(&orders)).unwrap();
         let got = store
-            .orders_created_between(utc("2024-05-01T00:00:00Z"), utc("2024-05-03T00:00:00Z"))
+            .sales_between(utc("2024-05-01T00:00:00Z"), utc("2024-05-03T00:00:00Z"))
             .unwrap();
-        let ids: Vec<&str> = got.iter().map(|o| o.id.as_str()).collect();
         // C at `from` is in; A at `to` and E before `from` are out; F has no lines but counts.
-        assert_eq!(ids, ["B", "C", "D", "F"]);
-        assert_eq!(got[0], orders[2]);
-        let quantities: Vec<i64> = got[0].lines.iter().map(|l| l.quantity).collect();
+        // In created_at order: C, F, D, B — and B's twelve lines in position order.
+        let expected = [&orders[1], &orders[5], &orders[0], &orders[2]].map(Order::clone);
+        assert_eq!(got, Sales::from_orders(&expected));
+        let quantities: Vec<i64> = got
+            .orders()
+            .last()
+            .map(|(_, ls)| ls.iter().map(|l| l.current_quantity).collect())
+            .unwrap_or_default();
         assert_eq!(quantities, (1..=12).collect::<Vec<i64>>());
-        assert!(got[3].lines.is_empty());
     }
 
     #[test]
@@ -487,17 +495,17 @@ mod tests {
         }
         let store = super::super::Store::open(&path).unwrap();
         let got = store
-            .orders_created_between(utc("2024-05-01T00:00:00Z"), utc("2024-05-02T00:00:00Z"))
+            .sales_between(utc("2024-05-01T00:00:00Z"), utc("2024-05-02T00:00:00Z"))
             .unwrap();
-        assert_eq!(got.len(), 1);
-        let skus: Vec<_> = got[0]
-            .lines
-            .iter()
-            .map(|l| l.sku.clone().unwrap())
+        assert_eq!(got.order_count(), 1);
+        let lines: Vec<(&str, i64)> = got
+            .orders()
+            .flat_map(|(_, ls)| ls.iter())
+            .map(|l| (l.sku.map(|i| got.sku(i)).unwrap_or("-"), l.current_quantity))
             .collect();
         assert_eq!(
-            skus,
-            ["A", "B"],
+            lines,
+            [("A", 2), ("B", 0)],
             "both old lines found through the new window index"
         );
     }

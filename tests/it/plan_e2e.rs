@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use replenish::app::plan::{PlanFilter, apply_filter, plan_from_store};
 use replenish::config::Settings;
+use replenish::core::plan::Explain;
 use replenish::sandbox::{self, SandboxOptions};
 use replenish::store::Store;
 
@@ -36,7 +37,7 @@ async fn synced(dir: &std::path::Path) -> (Settings, Store) {
 async fn plan_outputs_match_the_committed_snapshots() {
     let dir = tempfile::tempdir().unwrap();
     let (settings, store) = synced(dir.path()).await;
-    let plan = plan_from_store(&settings, &store, t0(), as_of()).unwrap();
+    let plan = plan_from_store(&settings, &store, t0(), as_of(), Explain::None).unwrap();
     let all = apply_filter(
         plan.clone(),
         &PlanFilter {
@@ -58,7 +59,21 @@ async fn plan_outputs_match_the_committed_snapshots() {
     insta::assert_snapshot!("plan_table", replenish::output::plan::table(&ordering));
 
     let sku = ordering.lines[0].sku.clone();
-    let story = replenish::output::plan::explain(&all, &sku);
+    let traced =
+        plan_from_store(&settings, &store, t0(), as_of(), Explain::Sku(sku.clone())).unwrap();
+    // Tracing changes no number.
+    assert_eq!(
+        replenish::output::plan::json(&apply_filter(
+            traced.clone(),
+            &PlanFilter {
+                all: true,
+                ..PlanFilter::default()
+            }
+        ))
+        .unwrap(),
+        replenish::output::plan::json(&all).unwrap()
+    );
+    let story = replenish::output::plan::explain(&traced, &sku);
     for needle in [
         "Demand:",
         "Velocity:",
@@ -108,11 +123,12 @@ async fn the_binary_prints_identical_bytes_on_reruns() {
         );
         out.stdout
     };
-    let (first, second, csv) = tokio::task::spawn_blocking(move || {
+    let (first, second, csv, story) = tokio::task::spawn_blocking(move || {
         (
             run(&["--format", "json", "--all"]),
             run(&["--format", "json", "--all"]),
             run(&["--format", "csv"]),
+            run(&["--explain", "SKU-00001"]),
         )
     })
     .await
@@ -121,4 +137,9 @@ async fn the_binary_prints_identical_bytes_on_reruns() {
     let json: serde_json::Value = serde_json::from_slice(&first).unwrap();
     assert_eq!(json["as_of"], "2026-11-27");
     assert!(String::from_utf8(csv).unwrap().starts_with("sku,location,"));
+    let story = String::from_utf8(story).unwrap();
+    assert!(
+        story.starts_with("SKU-00001 at ") && story.contains("Demand: "),
+        "{story}"
+    );
 }
