@@ -238,6 +238,62 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         is_gift_card
     );
     "#,
+    // 3: the draft ledger (exactly-once PO creation) and the alert outbox.
+    r#"
+    -- One row per draft purchase the tool meant to create. The row is written (state 'intent')
+    -- before `POST purchase`, so a crash or a lost answer leaves a trace the next run resolves by
+    -- finding the purchase whose Note carries `replenish:<intent_id>`.
+    --   intent   -> POST purchase not known to have succeeded; purchase_id NULL
+    --   created  -> header exists in Cin7 (purchase_id, order_number); lines not known written
+    --   done     -> lines written; `lines_json` is exactly what the tool last wrote
+    --   updating -> a re-POST of the lines was started; `pending_lines_json` is what it sent
+    --   closed   -> no longer the tool's (approved, voided, edited by a person, rejected, gone)
+    CREATE TABLE draft_ledger (
+        intent_id          TEXT PRIMARY KEY NOT NULL,
+        supplier_id        TEXT NOT NULL,
+        supplier           TEXT NOT NULL,
+        location           TEXT NOT NULL,      -- the key location (Cin7 name)
+        state              TEXT NOT NULL,
+        purchase_id        TEXT,
+        order_number       TEXT,
+        lines_json         TEXT NOT NULL,      -- [{sku, quantity, price}] last written ([] before)
+        pending_lines_json TEXT,
+        created_at         TEXT NOT NULL,      -- when the intent was written
+        updated_at         TEXT NOT NULL,
+        closed_reason      TEXT,
+        run_id             INTEGER             -- the run that last touched the row
+    );
+    -- At most one open tool draft per (supplier, location), enforced by the store itself.
+    CREATE UNIQUE INDEX draft_ledger_open ON draft_ledger (supplier_id, location)
+        WHERE state <> 'closed';
+    CREATE UNIQUE INDEX draft_ledger_purchase ON draft_ledger (purchase_id)
+        WHERE purchase_id IS NOT NULL;
+
+    -- Alerts for people, written in the same transaction as the run outcome, then delivered.
+    -- `group_key` identifies "the same alert" (kind, supplier, SKU, location, reason): raising an
+    -- alert whose key is still undelivered bumps `occurrences` instead of adding a row.
+    -- Per channel: 'pending' (to send), 'sent', or 'off' (channel not configured when raised).
+    CREATE TABLE alerts (
+        id              INTEGER PRIMARY KEY,
+        group_key       TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        sku             TEXT,
+        supplier        TEXT,
+        location        TEXT,
+        message         TEXT NOT NULL,
+        first_raised_at TEXT NOT NULL,
+        last_raised_at  TEXT NOT NULL,
+        occurrences     INTEGER NOT NULL,
+        run_id          INTEGER,
+        slack           TEXT NOT NULL,
+        email           TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        delivered_at    TEXT
+    );
+    CREATE INDEX alerts_by_key ON alerts (group_key, last_raised_at);
+    CREATE INDEX alerts_pending ON alerts (id) WHERE slack = 'pending' OR email = 'pending';
+    "#,
 ];
 
 /// The schema version this build knows.
