@@ -56,8 +56,42 @@ pub struct Cin7Settings {
     pub base_url: String,
     pub requests_per_minute: u32,
     pub page_size: u32,
+    /// `Approach` of the purchases `draft` creates: `INVOICE` (invoice first) or `STOCK`.
+    pub purchase_approach: PurchaseApproach,
     pub account_id: Option<SecretString>,
     pub application_key: Option<SecretString>,
+}
+
+/// Cin7's purchase `Approach` (`cin7.purchase_approach`, an addition to the fixed keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PurchaseApproach {
+    /// Invoice first (Cin7's `INVOICE`).
+    #[default]
+    Invoice,
+    /// Stock first (Cin7's `STOCK`).
+    Stock,
+}
+
+impl PurchaseApproach {
+    /// The value Cin7 takes.
+    pub fn as_cin7(self) -> &'static str {
+        match self {
+            PurchaseApproach::Invoice => "INVOICE",
+            PurchaseApproach::Stock => "STOCK",
+        }
+    }
+}
+
+/// How email alerts reach the SMTP server (`alerts.smtp_tls`, an addition to the fixed keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required), usually port 587.
+    #[default]
+    StartTls,
+    /// TLS from the first byte, usually port 465.
+    Tls,
+    /// No encryption: only for a relay on the same host (and tests).
+    None,
 }
 
 /// Timeouts and retry limits shared by both API clients (`[http]`, an addition to the fixed keys).
@@ -125,9 +159,11 @@ pub struct SupplierOverride {
     pub lead_time_days: Option<f64>,
     pub moq: Option<f64>,
     pub min_order_value: Option<Decimal>,
+    /// `CurrencyRate` sent on this supplier's purchases (default 1).
+    pub currency_rate: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AlertSettings {
     pub slack_webhook_url: Option<SecretString>,
     pub email_to: Vec<String>,
@@ -136,6 +172,9 @@ pub struct AlertSettings {
     pub smtp_port: Option<u16>,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<SecretString>,
+    pub smtp_tls: SmtpTls,
+    /// An alert already delivered is not sent again for the same thing within this many hours.
+    pub repeat_after_hours: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -258,12 +297,29 @@ pub const SECRETS: [SecretSpec; 7] = [
     },
 ];
 
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            slack_webhook_url: None,
+            email_to: Vec::new(),
+            email_from: None,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_tls: SmtpTls::StartTls,
+            repeat_after_hours: 24,
+        }
+    }
+}
+
 impl Default for Cin7Settings {
     fn default() -> Self {
         Cin7Settings {
             base_url: DEFAULT_CIN7_BASE_URL.to_string(),
             requests_per_minute: 100,
             page_size: 1000,
+            purchase_approach: PurchaseApproach::Invoice,
             account_id: None,
             application_key: None,
         }
@@ -988,6 +1044,7 @@ fn parse_cin7(t: &Tbl<'_, '_>, env: &dyn Env) -> Res<Cin7Settings> {
         "base_url",
         "requests_per_minute",
         "page_size",
+        "purchase_approach",
         "account_id",
         "application_key",
     ])?;
@@ -1003,6 +1060,22 @@ fn parse_cin7(t: &Tbl<'_, '_>, env: &dyn Env) -> Res<Cin7Settings> {
     c.requests_per_minute = t.u32("requests_per_minute", 1, u32::MAX, c.requests_per_minute)?;
     let max_page = u32::try_from(CIN7_MAX_PAGE).unwrap_or(u32::MAX);
     c.page_size = t.u32("page_size", 1, max_page, c.page_size)?;
+    if let Some(a) = t.string("purchase_approach")? {
+        c.purchase_approach = match a.get_ref().trim().to_ascii_uppercase().as_str() {
+            "INVOICE" => PurchaseApproach::Invoice,
+            "STOCK" => PurchaseApproach::Stock,
+            _ => {
+                return Err(t.err(
+                    "purchase_approach",
+                    a.span().start,
+                    format!(
+                        "expected \"INVOICE\" or \"STOCK\", found \"{}\"",
+                        a.get_ref()
+                    ),
+                ));
+            }
+        };
+    }
     c.account_id = t.secret("account_id", env, "CIN7_ACCOUNT_ID")?;
     c.application_key = t.secret("application_key", env, "CIN7_APPLICATION_KEY")?;
     Ok(c)
@@ -1341,7 +1414,7 @@ fn parse_suppliers(t: &Tbl<'_, '_>) -> Res<BTreeMap<String, SupplierOverride>> {
                 .invalid(k.span().start, key, "the supplier name must not be empty"));
         }
         let s = t.sub(name, true)?;
-        s.deny_unknown(&["lead_time_days", "moq", "min_order_value"])?;
+        s.deny_unknown(&["lead_time_days", "moq", "min_order_value", "currency_rate"])?;
         let min_order_value = match s.decimal("min_order_value")? {
             Some(d) if d.get_ref().is_sign_negative() && !d.get_ref().is_zero() => {
                 return Err(s.err("min_order_value", d.span().start, "must not be negative"));
@@ -1354,6 +1427,7 @@ fn parse_suppliers(t: &Tbl<'_, '_>) -> Res<BTreeMap<String, SupplierOverride>> {
                 lead_time_days: s.non_negative("lead_time_days", false)?,
                 moq: s.non_negative("moq", false)?,
                 min_order_value,
+                currency_rate: s.non_negative("currency_rate", true)?,
             },
         );
     }
@@ -1369,6 +1443,8 @@ fn parse_alerts(t: &Tbl<'_, '_>, env: &dyn Env) -> Res<AlertSettings> {
         "smtp_port",
         "smtp_username",
         "smtp_password",
+        "smtp_tls",
+        "repeat_after_hours",
     ])?;
     let email_to = t.strings("email_to")?;
     if let Some(list) = &email_to {
@@ -1397,6 +1473,21 @@ fn parse_alerts(t: &Tbl<'_, '_>, env: &dyn Env) -> Res<AlertSettings> {
         .int("smtp_port", 1, u64::from(u16::MAX))?
         .and_then(|p| u16::try_from(p.into_inner()).ok());
     let smtp_username = t.name_string("smtp_username")?;
+    let smtp_tls = match t.string("smtp_tls")? {
+        None => SmtpTls::StartTls,
+        Some(v) => match v.get_ref().as_str() {
+            "starttls" => SmtpTls::StartTls,
+            "tls" => SmtpTls::Tls,
+            "none" => SmtpTls::None,
+            other => {
+                return Err(t.err(
+                    "smtp_tls",
+                    v.span().start,
+                    format!("expected \"starttls\", \"tls\" or \"none\", found \"{other}\""),
+                ));
+            }
+        },
+    };
     if let Some(list) = email_to.as_ref().filter(|l| !l.get_ref().is_empty()) {
         let missing: Vec<&str> = [
             ("alerts.smtp_host", smtp_host.is_none()),
@@ -1428,6 +1519,8 @@ fn parse_alerts(t: &Tbl<'_, '_>, env: &dyn Env) -> Res<AlertSettings> {
         smtp_port,
         smtp_username: smtp_username.map(Spanned::into_inner),
         smtp_password: t.secret("smtp_password", env, "SMTP_PASSWORD")?,
+        smtp_tls,
+        repeat_after_hours: t.u32("repeat_after_hours", 0, 24 * 365, 24)?,
     })
 }
 
@@ -1515,6 +1608,8 @@ base_url = "https://inventory.dearsystems.com/ExternalApi/v2/"
 requests_per_minute = 100
 # Rows per page on paged endpoints, 1 to 1000 (default 1000).
 page_size = 1000
+# Approach of the purchases `draft` creates: "INVOICE" (invoice first) or "STOCK" (stock first) (default "INVOICE").
+purchase_approach = "INVOICE"
 # Cin7 API account id: secret, set CIN7_ACCOUNT_ID in the environment (or account_id = "..." here; no default).
 # account_id = ""
 # Cin7 API application key: secret, set CIN7_APPLICATION_KEY in the environment (or application_key = "..." here; no default).
@@ -1582,11 +1677,13 @@ ignore = []
 # moq = 12
 # pack = 6
 
-# Per-supplier overrides, by Cin7 supplier name: lead_time_days, moq, and min_order_value (supplier currency).
+# Per-supplier overrides, by Cin7 supplier name: lead_time_days, moq, min_order_value (supplier currency),
+# and currency_rate (the CurrencyRate sent on its purchases; default 1).
 # [suppliers."Acme Ltd"]
 # lead_time_days = 21
 # moq = 0
 # min_order_value = 500
+# currency_rate = 1
 
 [alerts]
 # Slack incoming-webhook URL for alerts: secret, set SLACK_WEBHOOK_URL (or slack_webhook_url = "..." here; default none).
@@ -1603,6 +1700,10 @@ email_to = []
 # smtp_username = "replenish"
 # SMTP password: secret, set SMTP_PASSWORD in the environment (or smtp_password = "..." here; default none).
 # smtp_password = ""
+# How to reach the SMTP server: "starttls" (port 587), "tls" (port 465) or "none" (a relay on this host only) (default "starttls").
+smtp_tls = "starttls"
+# Hours before an alert already delivered is sent again for the same thing; repeats in between are counted, not sent (default 24).
+repeat_after_hours = 24
 
 [listen]
 # Address the `listen` webhook server binds to; keep it on 127.0.0.1 behind a TLS proxy (default "127.0.0.1:8080").
@@ -1820,6 +1921,7 @@ debounce_ms = 500
                 lead_time_days: Some(21.0),
                 moq: Some(0.0),
                 min_order_value: Some(Decimal::from(500)),
+                currency_rate: None,
             })
         );
         assert_eq!(s.alerts.email_to, vec!["buyers@example.com".to_string()]);
@@ -1983,6 +2085,42 @@ debounce_ms = 500
             7,
             "alerts.smtp_port",
             "at most 65535",
+        );
+    }
+
+    #[test]
+    fn drafting_and_alert_delivery_keys() {
+        let s = ok(MIN);
+        assert_eq!(s.cin7.purchase_approach, PurchaseApproach::Invoice);
+        assert_eq!(s.alerts.smtp_tls, SmtpTls::StartTls);
+        assert_eq!(s.alerts.repeat_after_hours, 24);
+        let s = ok(&with_min(
+            "[cin7]\npurchase_approach = \"stock\"\n[suppliers.\"Acme\"]\ncurrency_rate = 1.25\n[alerts]\nsmtp_tls = \"none\"\nrepeat_after_hours = 0\n",
+        ));
+        assert_eq!(s.cin7.purchase_approach.as_cin7(), "STOCK");
+        assert_eq!(
+            s.suppliers.get("Acme").and_then(|o| o.currency_rate),
+            Some(1.25)
+        );
+        assert_eq!(s.alerts.smtp_tls, SmtpTls::None);
+        assert_eq!(s.alerts.repeat_after_hours, 0);
+        assert_invalid(
+            &with_min("[cin7]\npurchase_approach = \"Simple\"\n"),
+            7,
+            "cin7.purchase_approach",
+            "expected \"INVOICE\" or \"STOCK\"",
+        );
+        assert_invalid(
+            &with_min("[suppliers.\"Acme\"]\ncurrency_rate = 0\n"),
+            7,
+            "suppliers.\"Acme\".currency_rate",
+            "greater than 0",
+        );
+        assert_invalid(
+            &with_min("[alerts]\nsmtp_tls = \"ssl\"\n"),
+            7,
+            "alerts.smtp_tls",
+            "\"starttls\", \"tls\" or \"none\"",
         );
     }
 
