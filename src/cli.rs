@@ -41,6 +41,15 @@ pub enum Command {
     Sync(SyncArgs),
     /// Compute the replenishment plan from the store: what to order, from whom, and why.
     Plan(PlanArgs),
+    /// Sync, plan, then create or update draft purchase orders in Cin7 for a buyer to approve.
+    ///
+    /// Exactly once: every PO is recorded in the store's ledger before Cin7 is asked to create
+    /// it, and tagged `replenish:<id>` in its Note, so a crash or a lost answer never leads to a
+    /// second PO. The tool updates its own untouched drafts and never touches one a person edited.
+    /// Exit code 3 when something needs a person (alerts raised, POs held).
+    Draft(DraftArgs),
+    /// Last runs, open tool drafts, pending alerts and the age of the data.
+    Status(StatusArgs),
     /// Serve a local imitation of the Cin7 Core and Shopify Admin APIs with a generated catalog.
     Sandbox(SandboxArgs),
     /// Start the sandbox in-process and run the tool against it: the zero-configuration tour.
@@ -114,6 +123,35 @@ pub struct PlanArgs {
     /// Explain every number of this SKU's plan in words, for each of its locations.
     #[arg(long, value_name = "SKU")]
     pub explain: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DraftArgs {
+    /// Show what would be created, updated, left alone or held, per PO, and write nothing: not
+    /// to Cin7, not to the ledger.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation before writing to Cin7 (for cron). Without it, `draft` asks on
+    /// a terminal and refuses to write when there is no terminal to ask on.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Plan from the store as it is, without syncing first.
+    #[arg(long)]
+    pub no_sync: bool,
+    /// Seconds to wait for another `draft` (or `listen`) holding the store's writer lock before
+    /// giving up with exit code 1.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub lock_timeout: u64,
+    /// Report format (default: table on a terminal, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Report format (default: table on a terminal, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }
 
 #[derive(Debug, Args)]

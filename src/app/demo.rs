@@ -1,5 +1,5 @@
-//! `replenish demo`: starts the sandbox in-process on a free port with a temporary store, runs the
-//! tool against it, prints what happened and where the state lives, and suggests what to try next.
+//! `replenish demo`: starts the sandbox in-process on a free port with a temporary store, runs
+//! sync → plan → draft against it, prints what happened and where the state lives, and suggests what to try next.
 //! It needs no configuration and no credentials: the zero-configuration tour.
 
 use std::process::ExitCode;
@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
+use crate::app::draft::{Confirm, DraftOptions, draft};
 use crate::app::plan::{PlanFilter, apply_filter, plan_from_store, today};
 use crate::app::resolve_format;
 use crate::app::sync::{SyncOptions, print_summary, sync};
@@ -52,20 +53,43 @@ pub async fn exec(args: &DemoArgs, now: DateTime<Utc>) -> Result<ExitCode> {
         &progress,
     )
     .await;
-    handle.shutdown().await;
-    let summary = result?;
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            handle.shutdown().await;
+            return Err(e);
+        }
+    };
     let plan = plan_from_store(&settings, &store, now, today(&settings, now), Explain::None)?;
     let plan = apply_filter(plan, &PlanFilter::default());
+    // The draft step: the plan's POs become draft purchase orders in the sandbox's Cin7.
+    let drafted = draft(
+        &settings,
+        &mut store,
+        now,
+        &DraftOptions {
+            sync: false,
+            dry_run: false,
+            confirm: Confirm::Yes,
+        },
+        &progress,
+    )
+    .await;
+    handle.shutdown().await;
+    let drafted = drafted?;
 
     match resolve_format(args.format) {
         Format::Json => {
-            let both = serde_json::json!({ "sync": summary, "plan": plan });
+            let both = serde_json::json!({ "sync": summary, "plan": plan, "draft": drafted });
             println!("{}", serde_json::to_string_pretty(&both)?);
         }
         Format::Table => {
             print_summary(&summary, Format::Table)?;
             println!();
             print!("{}", crate::output::plan::table(&plan));
+            println!();
+            println!("Draft purchase orders pushed into the sandbox's Cin7:");
+            print!("{}", crate::output::draft::table(&drafted));
             println!();
             println!("The demo's state lives in {}", store_path.display());
             println!("Next, run the sandbox in one terminal and try the tool against it yourself:");
@@ -75,6 +99,7 @@ pub async fn exec(args: &DemoArgs, now: DateTime<Utc>) -> Result<ExitCode> {
             println!("  replenish --config replenish.toml sync");
             println!("  replenish --config replenish.toml plan");
             println!("  replenish --config replenish.toml plan --explain <a SKU from the plan>");
+            println!("  replenish --config replenish.toml draft --dry-run");
         }
     }
     Ok(ExitCode::SUCCESS)

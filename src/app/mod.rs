@@ -2,9 +2,11 @@
 //! Errors are wrapped with context here (anyhow) and mapped to exit codes once, in [`report_error`].
 
 pub mod demo;
+pub mod draft;
 pub mod init;
 pub mod plan;
 pub mod sandbox;
+pub mod status;
 pub mod sync;
 
 use std::io::IsTerminal;
@@ -87,6 +89,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => {
             let settings = load_settings(cli.config.as_deref())?;
             runtime()?.block_on(plan::exec(&settings, &args, now))
+        }
+        Command::Draft(args) => {
+            let settings = load_settings(cli.config.as_deref())?;
+            runtime()?.block_on(draft::exec(&settings, &args, now))
+        }
+        Command::Status(args) => {
+            let settings = load_settings(cli.config.as_deref())?;
+            status::exec(&settings, &args, now)
         }
         Command::Sandbox(args) => runtime()?.block_on(sandbox::exec(&args, now)),
         Command::Demo(args) => runtime()?.block_on(demo::exec(&args, now)),

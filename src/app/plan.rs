@@ -11,9 +11,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use crate::app::sync::{SyncOptions, sync};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::config::{ConfigError, Settings};
-use crate::core::plan::{Explain, Plan, PlanConfig, PlanData, compute};
+use crate::core::plan::{Explain, OwnDraft, Plan, PlanConfig, PlanData, compute};
 use crate::output::progress::Progress;
-use crate::store::Store;
+use crate::store::{LedgerEntry, Store};
 
 /// What to show of a computed plan.
 #[derive(Debug, Clone, Default)]
@@ -116,13 +116,47 @@ pub fn plan_config(settings: &Settings, explain: Explain) -> Result<PlanConfig> 
 }
 
 /// Loads what planning needs from the store and computes the plan for `as_of`; the lines
-/// `explain` names carry their trace.
+/// `explain` names carry their trace. The tool's own drafts are the ledger's open entries.
 pub fn plan_from_store(
     settings: &Settings,
     store: &Store,
     now: DateTime<Utc>,
     as_of: NaiveDate,
     explain: Explain,
+) -> Result<Plan> {
+    let own = own_drafts(&store.open_drafts()?);
+    plan_with_drafts(settings, store, now, as_of, explain, &own)
+}
+
+/// The tool's own drafts for planning, from open ledger entries: those with a purchase in Cin7,
+/// with the lines last written (none yet for a purchase whose lines were never confirmed).
+pub fn own_drafts(open: &[LedgerEntry]) -> Vec<OwnDraft> {
+    open.iter()
+        .filter_map(|e| {
+            let purchase_id = e.purchase_id.clone()?;
+            Some(OwnDraft {
+                purchase_id,
+                supplier_id: e.supplier_id.clone(),
+                location: e.location.clone(),
+                lines: e
+                    .lines
+                    .iter()
+                    .map(|l| (l.sku.clone(), l.quantity, l.price))
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// [`plan_from_store`] with the tool's own drafts given (`draft` passes them after checking each
+/// against Cin7).
+pub fn plan_with_drafts(
+    settings: &Settings,
+    store: &Store,
+    now: DateTime<Utc>,
+    as_of: NaiveDate,
+    explain: Explain,
+    own_drafts: &[OwnDraft],
 ) -> Result<Plan> {
     let config = plan_config(settings, explain)?;
     let window = i64::from(settings.policy.velocity_window_days);
@@ -152,7 +186,7 @@ pub fn plan_from_store(
         purchases: &purchases,
         stockout_days: &stockout_days,
         snapshot_days: &snapshot_days,
-        own_drafts: &[],
+        own_drafts,
         snapshot_age_minutes,
     };
     compute(&config, &data, as_of).with_context(|| {

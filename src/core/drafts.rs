@@ -56,17 +56,22 @@ fn line_key(sku: &str, quantity: f64, price: Decimal) -> (String, i64, Decimal) 
 
 /// Whether the current lines of a draft equal what the tool last wrote (order ignored, 4 places).
 pub fn lines_untouched(current: &[PurchaseLine], written: &[(String, f64, Decimal)]) -> bool {
-    if current.len() != written.len() {
-        return false;
-    }
-    let mut a: Vec<_> = current
-        .iter()
-        .map(|l| line_key(&l.sku, l.quantity, l.price))
-        .collect();
-    let mut b: Vec<_> = written
-        .iter()
-        .map(|(s, q, p)| line_key(s, *q, *p))
-        .collect();
+    same_lines(
+        current
+            .iter()
+            .map(|l| (l.sku.as_str(), l.quantity, l.price)),
+        written.iter().map(|(s, q, p)| (s.as_str(), *q, *p)),
+    )
+}
+
+/// Whether two sets of (SKU, quantity, price) lines are equal as multisets at 4 decimal places:
+/// the one comparison behind "untouched" and "nothing to update".
+pub fn same_lines<'a>(
+    a: impl Iterator<Item = (&'a str, f64, Decimal)>,
+    b: impl Iterator<Item = (&'a str, f64, Decimal)>,
+) -> bool {
+    let mut a: Vec<_> = a.map(|(s, q, p)| line_key(s, q, p)).collect();
+    let mut b: Vec<_> = b.map(|(s, q, p)| line_key(s, q, p)).collect();
     a.sort();
     b.sort();
     a == b

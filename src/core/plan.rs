@@ -149,7 +149,7 @@ pub const LINE_FIELDS: [&str; 29] = [
 ];
 
 /// One planning unit (Cin7 SKU × key location).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PlanLine {
     pub sku: String,
     pub location: String,

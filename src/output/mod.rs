@@ -1,5 +1,6 @@
 //! Rendering only: tables, JSON and progress bars. No decisions are made here.
 
+pub mod draft;
 pub mod plan;
 pub mod progress;
 pub mod sync;

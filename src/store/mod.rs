@@ -11,6 +11,8 @@
 
 mod catalog;
 mod codec;
+mod ledger;
+mod lock;
 mod migrations;
 mod orders;
 mod purchases;
@@ -28,6 +30,8 @@ use crate::core::model::{AvailabilityRow, Location, Order, Product, Purchase, Su
 use crate::core::sales::Sales;
 use codec::Context;
 
+pub use ledger::{LedgerEntry, LedgerState, NewIntent, WrittenLine, tag};
+pub use lock::WriterLock;
 pub use snapshots::STOCK_EPSILON;
 
 /// How long a statement waits for another process's lock before failing.
@@ -57,6 +61,8 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error("store lock {path}: {message}")]
+    Lock { path: PathBuf, message: String },
 }
 
 /// What a full sync's availability snapshot is made of.
@@ -266,6 +272,19 @@ impl Store {
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         runs::runs(&self.conn, limit)
     }
+
+    // The draft ledger (ledger.rs).
+    /// Ledger rows not closed, by supplier ID then location.
+    pub fn open_drafts(&self) -> Result<Vec<LedgerEntry>, StoreError> {
+        ledger::open_drafts(&self.conn)
+    }
+    /// The newest `limit` ledger rows, newest first.
+    pub fn recent_drafts(&self, limit: usize) -> Result<Vec<LedgerEntry>, StoreError> {
+        ledger::recent(&self.conn, limit)
+    }
+    pub fn ledger_entry(&self, intent_id: &str) -> Result<Option<LedgerEntry>, StoreError> {
+        ledger::entry(&self.conn, intent_id)
+    }
 }
 
 impl Writer<'_> {
@@ -342,6 +361,56 @@ impl Writer<'_> {
             requests,
             summary_json,
         )
+    }
+
+    // The draft ledger (ledger.rs): each step is committed before the Cin7 call that follows it.
+    /// Records the intent to create a draft (state `intent`, the planned lines pending). Fails if
+    /// the (supplier, location) already has an open row.
+    pub fn ledger_intent(
+        &self,
+        intent: &NewIntent<'_>,
+        now: DateTime<Utc>,
+        run_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        ledger::record_intent(self.tx, intent, now, run_id)
+    }
+    /// The purchase exists in Cin7 (state `created`).
+    pub fn ledger_created(
+        &self,
+        intent_id: &str,
+        purchase_id: &str,
+        order_number: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        ledger::record_created(self.tx, intent_id, purchase_id, order_number, now)
+    }
+    /// A (re)write of the lines is about to be sent: they become pending (`done` → `updating`).
+    pub fn ledger_updating(
+        &self,
+        intent_id: &str,
+        lines: &[WrittenLine],
+        now: DateTime<Utc>,
+        run_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        ledger::record_updating(self.tx, intent_id, lines, now, run_id)
+    }
+    /// The lines were written (state `done`, nothing pending).
+    pub fn ledger_lines_written(
+        &self,
+        intent_id: &str,
+        lines: &[WrittenLine],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        ledger::record_lines_written(self.tx, intent_id, lines, now)
+    }
+    /// The draft is no longer the tool's (approved, voided, edited, rejected, never created, gone).
+    pub fn ledger_close(
+        &self,
+        intent_id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        ledger::close(self.tx, intent_id, reason, now)
     }
 }
 

@@ -188,4 +188,19 @@ fn demo_runs_with_no_configuration() {
         "the demo world needs reordering"
     );
     assert!(!plan["purchase_orders"].as_array().unwrap().is_empty());
+    // The draft step pushed every PO the plan did not hold into the sandbox's Cin7.
+    let pushable = plan["purchase_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] != "hold")
+        .count();
+    let created = both["draft"]["purchase_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["result"] == "created")
+        .count();
+    assert!(pushable > 0);
+    assert_eq!(created, pushable, "{}", both["draft"]);
 }

@@ -3,6 +3,7 @@
 mod cin7_client;
 mod cli;
 mod common;
+mod draft_e2e;
 mod plan_e2e;
 mod shopify_client;
 mod sync_e2e;

@@ -1,0 +1,1082 @@
+//! `replenish draft`: sync (unless `--no-sync`), check the tool's open drafts against Cin7, plan,
+//! apply the data-quality gates, then create or update one draft purchase order per (supplier,
+//! key location) — exactly once — and raise alerts for whatever needs a person.
+//!
+//! Exactly once (docs/design.md, "Drafting exactly once"): before `POST purchase` the intent is
+//! committed to the ledger and its id goes into the purchase's Note (`replenish:<id>`). A create
+//! whose outcome is unknown (timeout, lost answer, 5xx) is never retried blindly: the purchase is
+//! looked for by its tag first, and adopted when found. Each later step (purchase created, lines
+//! written) is committed right after Cin7 confirms it, so a run killed at any point leaves a
+//! ledger the next run can finish from. One process at a time: the store's writer lock.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde::Serialize;
+
+use crate::adapters::cin7::{
+    Cin7Client, CreatedPurchase, DraftLine, NewPurchase, create_outcome_unknown,
+};
+use crate::adapters::http::{ApiError, Counters, ErrorClass, build_client};
+use crate::app::plan::{own_drafts, plan_with_drafts, today};
+use crate::app::sync::{SyncOptions, SyncSummary, sync};
+use crate::app::{EXIT_ATTENTION, UsageError};
+use crate::cli::{DraftArgs, Format};
+use crate::config::Settings;
+use crate::core::drafts::{is_open_draft, same_lines};
+use crate::core::issues;
+use crate::core::model::Purchase;
+use crate::core::plan::{Explain, Plan, PurchaseOrder};
+use crate::core::push::{self, Action, OpenDraft};
+use crate::output::progress::Progress;
+use crate::store::{
+    LedgerEntry, LedgerState, NewAlert, NewIntent, Store, WriterLock, WrittenLine,
+};
+
+/// The test-only environment variable that stops the process (abort, like a kill) right after a
+/// named step of the first PO it reaches: `after_intent`, `after_header` or `after_lines`.
+pub const CRASH_AT_ENV: &str = "REPLENISH_TEST_CRASH_AT";
+
+/// How often a create is attempted when Cin7 refused it without creating it (throttled), or an
+/// unknown outcome was checked and nothing was found.
+const CREATE_ATTEMPTS: u32 = 3;
+
+/// How far before the intent the lookup of a lost purchase starts (clock skew between us and Cin7).
+const LOOKUP_MARGIN_MINUTES: i64 = 60;
+
+/// Whether `draft` may write without asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// `--yes`: go ahead.
+    Yes,
+    /// Ask on the terminal.
+    Ask,
+    /// No terminal to ask on and no `--yes`: refuse to write.
+    Refuse,
+}
+
+/// What the caller asks of a draft run.
+#[derive(Debug, Clone, Copy)]
+pub struct DraftOptions {
+    pub sync: bool,
+    pub dry_run: bool,
+    pub confirm: Confirm,
+}
+
+/// What happened to one purchase order (or open tool draft).
+#[derive(Debug, Clone, Serialize)]
+pub struct PoOutcome {
+    pub supplier: String,
+    pub supplier_id: String,
+    pub location: String,
+    /// `create`, `update`, `unchanged`, `hold` or `leave_alone`.
+    pub action: &'static str,
+    /// `created`, `updated`, `unchanged`, `held`, `left_alone`, `rejected`, `failed`, or with
+    /// `--dry-run` `would_create`, `would_update`.
+    pub result: &'static str,
+    pub order_number: Option<String>,
+    pub lines: usize,
+    #[serde(serialize_with = "money_opt")]
+    pub total: Option<rust_decimal::Decimal>,
+    pub currency: Option<String>,
+    /// Why, in words (hold reason, Cin7's rejection, what is left to do).
+    pub detail: Option<String>,
+}
+
+/// A ledger entry settled by checking Cin7 at the start of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovery {
+    pub supplier: String,
+    pub location: String,
+    pub order_number: Option<String>,
+    /// `adopted` (a purchase created by an interrupted run was found by its tag), `finished`
+    /// (an interrupted line write had landed), or `closed: <reason>`.
+    pub what: String,
+}
+
+/// A line held back by a data-quality gate.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldLineOut {
+    pub gate: &'static str,
+    pub sku: String,
+    pub supplier: String,
+    pub location: String,
+    pub quantity: f64,
+    pub reason: String,
+}
+
+/// Everything a draft run did, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DraftReport {
+    pub run_id: Option<i64>,
+    pub dry_run: bool,
+    /// `done`, `attention` (alerts raised or POs held) or `failed` (some PO could not be written
+    /// now; the next run picks it up).
+    pub outcome: &'static str,
+    pub sync: Option<SyncSummary>,
+    pub recovered: Vec<Recovery>,
+    pub purchase_orders: Vec<PoOutcome>,
+    pub held_lines: Vec<HeldLineOut>,
+    pub alerts: Vec<AlertOut>,
+    /// Requests per Cin7 endpoint made by the drafting itself (the sync reports its own).
+    pub requests: Vec<crate::store::EndpointCount>,
+}
+
+/// An alert raised by the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertOut {
+    pub kind: String,
+    pub sku: Option<String>,
+    pub supplier: Option<String>,
+    pub location: Option<String>,
+    pub message: String,
+}
+
+impl DraftReport {
+    pub fn exit_code(&self) -> ExitCode {
+        match self.outcome {
+            "failed" => ExitCode::from(1),
+            "attention" => ExitCode::from(EXIT_ATTENTION),
+            _ => ExitCode::SUCCESS,
+        }
+    }
+}
+
+fn money_opt<S: serde::Serializer>(
+    value: &Option<rust_decimal::Decimal>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use rust_decimal::prelude::ToPrimitive;
+    match value {
+        Some(v) => s.serialize_f64(v.to_f64().unwrap_or(0.0)),
+        None => s.serialize_none(),
+    }
+}
+
+/// The lock was not obtained in time (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another replenish process holds the writer lock {path} (waited {waited_secs} s); try again later or raise --lock-timeout"
+)]
+pub struct LockTimeout {
+    pub path: String,
+    pub waited_secs: u64,
+}
+
+/// Waits up to `timeout` for the store's writer lock.
+pub async fn acquire_lock(store: &std::path::Path, timeout: Duration) -> Result<WriterLock> {
+    let started = std::time::Instant::now();
+    let mut logged = false;
+    loop {
+        if let Some(lock) = WriterLock::try_acquire(store)? {
+            return Ok(lock);
+        }
+        if started.elapsed() >= timeout {
+            return Err(LockTimeout {
+                path: WriterLock::path_for(store).display().to_string(),
+                waited_secs: timeout.as_secs(),
+            }
+            .into());
+        }
+        if !logged {
+            tracing::warn!(
+                "another replenish process holds the writer lock; waiting up to {} s",
+                timeout.as_secs()
+            );
+            logged = true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The CLI entry point.
+pub async fn exec(settings: &Settings, args: &DraftArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    settings.cin7_credentials()?;
+    if !args.no_sync {
+        settings.shopify_token()?;
+    }
+    let lock = acquire_lock(
+        &settings.store.path,
+        Duration::from_secs(args.lock_timeout),
+    )
+    .await?;
+    let mut store = Store::open(&settings.store.path)?;
+    let confirm = if args.yes || args.dry_run {
+        Confirm::Yes
+    } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        Confirm::Ask
+    } else {
+        Confirm::Refuse
+    };
+    let options = DraftOptions {
+        sync: !args.no_sync,
+        dry_run: args.dry_run,
+        confirm,
+    };
+    let report = draft(settings, &mut store, now, &options, &Progress::auto()).await?;
+    drop(lock);
+    let text = match crate::app::resolve_format(args.format) {
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        Format::Table => crate::output::draft::table(&report),
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(report.exit_code())
+}
+
+/// One draft run: sync, check the ledger against Cin7, plan, gate, decide, write, alert.
+pub async fn draft(
+    settings: &Settings,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    options: &DraftOptions,
+    progress: &Progress,
+) -> Result<DraftReport> {
+    let synced = if options.sync {
+        Some(sync(settings, store, now, &SyncOptions::default(), progress).await?)
+    } else {
+        None
+    };
+    let run_id = if options.dry_run {
+        None
+    } else {
+        Some(store.write(|w| w.start_run("draft", now))?)
+    };
+    let counters = Counters::default();
+    let cin7 = Cin7Client::new(settings, build_client(&settings.http), counters.clone())?;
+    let mut run = Run {
+        settings,
+        cin7: &cin7,
+        now,
+        run_id,
+        dry_run: options.dry_run,
+        alerts: Vec::new(),
+        recovered: Vec::new(),
+        failed: false,
+    };
+    let result = run.go(store, options.confirm).await;
+    let requests = counters.snapshot();
+    let Some(run_id) = run_id else {
+        // A dry run records nothing.
+        let (orders, held) = result?;
+        return Ok(report(run, synced, None, orders, held, requests));
+    };
+    match result {
+        Ok((orders, held)) => {
+            let report = report(run, synced, Some(run_id), orders, held, requests);
+            let summary = serde_json::to_string(&report).ok();
+            let alerts = new_alerts(&report.alerts);
+            store.write(|w| {
+                w.raise_alerts(
+                    &alerts,
+                    now,
+                    Some(run_id),
+                    crate::store::Channels::of(&settings.alerts),
+                    ChronoDuration::hours(i64::from(settings.alerts.repeat_after_hours)),
+                )?;
+                w.finish_run(
+                    run_id,
+                    now,
+                    report.outcome,
+                    None,
+                    &report.requests,
+                    summary.as_deref(),
+                )
+            })?;
+            deliver_alerts(store, settings, now).await;
+            Ok(report)
+        }
+        Err(err) => {
+            let message = format!("{err:#}");
+            let mut alerts = new_alerts(&run.alerts_out());
+            alerts.push(NewAlert {
+                kind: "run_failed".into(),
+                sku: None,
+                supplier: None,
+                location: None,
+                message: format!("replenish draft failed: {message}"),
+            });
+            if let Err(record_err) = store.write(|w| {
+                w.raise_alerts(
+                    &alerts,
+                    now,
+                    Some(run_id),
+                    crate::store::Channels::of(&settings.alerts),
+                    ChronoDuration::hours(i64::from(settings.alerts.repeat_after_hours)),
+                )?;
+                w.finish_run(run_id, now, "failed", Some(&message), &requests, None)
+            }) {
+                tracing::error!("could not record the failed run: {record_err}");
+            }
+            deliver_alerts(store, settings, now).await;
+            Err(err)
+        }
+    }
+}
+
+/// Sends what the outbox holds; a failure only logs (the alerts stay for the next run).
+async fn deliver_alerts(store: &mut Store, settings: &Settings, now: DateTime<Utc>) {
+    match crate::adapters::alerts::deliver_pending(store, &settings.alerts, now).await {
+        Ok(r) => {
+            if r.failed > 0 {
+                tracing::warn!(
+                    "{} alert deliveries failed and will be retried on the next run: {}",
+                    r.failed,
+                    r.errors.join("; ")
+                );
+            }
+        }
+        Err(e) => tracing::warn!("alerts not delivered now (kept for the next run): {e}"),
+    }
+}
+
+fn new_alerts(alerts: &[AlertOut]) -> Vec<NewAlert> {
+    alerts
+        .iter()
+        .map(|a| NewAlert {
+            kind: a.kind.clone(),
+            sku: a.sku.clone(),
+            supplier: a.supplier.clone(),
+            location: a.location.clone(),
+            message: a.message.clone(),
+        })
+        .collect()
+}
+
+fn report(
+    run: Run<'_>,
+    sync: Option<SyncSummary>,
+    run_id: Option<i64>,
+    purchase_orders: Vec<PoOutcome>,
+    held_lines: Vec<HeldLineOut>,
+    requests: Vec<crate::store::EndpointCount>,
+) -> DraftReport {
+    let alerts = run.alerts_out();
+    let held = purchase_orders.iter().any(|p| p.result == "held") || !held_lines.is_empty();
+    let outcome = if run.failed {
+        "failed"
+    } else if !run.dry_run && (held || !alerts.is_empty()) {
+        "attention"
+    } else {
+        "done"
+    };
+    DraftReport {
+        run_id,
+        dry_run: run.dry_run,
+        outcome,
+        sync,
+        recovered: run.recovered,
+        purchase_orders,
+        held_lines,
+        alerts,
+        requests,
+    }
+}
+
+/// The state of one run while it works.
+struct Run<'a> {
+    settings: &'a Settings,
+    cin7: &'a Cin7Client,
+    now: DateTime<Utc>,
+    run_id: Option<i64>,
+    dry_run: bool,
+    alerts: Vec<AlertOut>,
+    recovered: Vec<Recovery>,
+    /// Some PO could not be written now (the next run finishes it).
+    failed: bool,
+}
+
+/// A purchase's lines as (SKU, quantity, price).
+fn purchase_lines(p: &Purchase) -> Vec<(String, f64, rust_decimal::Decimal)> {
+    p.detail
+        .as_ref()
+        .map(|d| {
+            d.lines
+                .iter()
+                .map(|l| (l.sku.clone(), l.quantity, l.price))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn written(lines: &[WrittenLine]) -> Vec<(String, f64, rust_decimal::Decimal)> {
+    lines
+        .iter()
+        .map(|l| (l.sku.clone(), l.quantity, l.price))
+        .collect()
+}
+
+fn same(a: &[(String, f64, rust_decimal::Decimal)], b: &[WrittenLine]) -> bool {
+    same_lines(
+        a.iter().map(|(s, q, p)| (s.as_str(), *q, *p)),
+        b.iter().map(|l| (l.sku.as_str(), l.quantity, l.price)),
+    )
+}
+
+/// Stops the process at a named step when the test-only variable asks for it.
+fn crash_point(step: &str) {
+    if std::env::var(CRASH_AT_ENV).is_ok_and(|v| v == step) {
+        eprintln!("{CRASH_AT_ENV}={step}: stopping the process here");
+        std::process::abort();
+    }
+}
+
+impl Run<'_> {
+    fn alerts_out(&self) -> Vec<AlertOut> {
+        self.alerts.clone()
+    }
+
+    fn alert(
+        &mut self,
+        kind: &str,
+        sku: Option<&str>,
+        supplier: Option<&str>,
+        location: Option<&str>,
+        message: String,
+    ) {
+        self.alerts.push(AlertOut {
+            kind: kind.to_string(),
+            sku: sku.map(str::to_string),
+            supplier: supplier.map(str::to_string),
+            location: location.map(str::to_string),
+            message,
+        });
+    }
+
+    /// Writes one ledger step, unless this is a dry run.
+    fn record<T: Default>(
+        &self,
+        store: &mut Store,
+        f: impl FnOnce(&crate::store::Writer<'_>) -> Result<T, crate::store::StoreError>,
+    ) -> Result<T> {
+        if self.dry_run {
+            return Ok(T::default());
+        }
+        Ok(store.write(f)?)
+    }
+
+    async fn go(
+        &mut self,
+        store: &mut Store,
+        confirm: Confirm,
+    ) -> Result<(Vec<PoOutcome>, Vec<HeldLineOut>)> {
+        let open = self.check_ledger(store).await?;
+        let own = own_drafts(&open);
+        let settings = self.settings;
+        let plan = plan_with_drafts(
+            settings,
+            store,
+            self.now,
+            today(settings, self.now),
+            Explain::None,
+            &own,
+        )?;
+        let gated = push::gate(&plan, &settings.suppliers);
+        self.plan_alerts(&plan, &gated);
+        let open_drafts: Vec<OpenDraft> = open
+            .iter()
+            .filter(|e| e.purchase_id.is_some())
+            .map(|e| OpenDraft {
+                intent_id: e.intent_id.clone(),
+                supplier_id: e.supplier_id.clone(),
+                supplier: e.supplier.clone(),
+                location: e.location.clone(),
+                order_number: e.order_number.clone(),
+                written: written(&e.lines),
+                settled: e.state == LedgerState::Done,
+            })
+            .collect();
+        let by_intent: BTreeMap<&str, &LedgerEntry> =
+            open.iter().map(|e| (e.intent_id.as_str(), e)).collect();
+        let actions = push::decide(&gated.orders, &open_drafts);
+        let held: Vec<HeldLineOut> = gated
+            .held
+            .iter()
+            .map(|h| HeldLineOut {
+                gate: h.gate,
+                sku: h.sku.clone(),
+                supplier: h.supplier.clone(),
+                location: h.location.clone(),
+                quantity: h.quantity,
+                reason: h.reason.clone(),
+            })
+            .collect();
+
+        let writes = actions
+            .iter()
+            .filter(|a| matches!(a, Action::Create { .. } | Action::Update { .. }))
+            .count();
+        if !self.dry_run && writes > 0 {
+            match confirm {
+                Confirm::Yes => {}
+                Confirm::Refuse => {
+                    return Err(UsageError(format!(
+                        "draft would write {writes} purchase order(s) to Cin7, but there is no terminal to confirm on: pass --yes (as cron does) or --dry-run to only look"
+                    ))
+                    .into());
+                }
+                Confirm::Ask => {
+                    let preview: Vec<PoOutcome> =
+                        actions.iter().map(|a| self.preview(a)).collect();
+                    eprint!("{}", crate::output::draft::actions_table(&preview));
+                    if !ask(&format!("Write {writes} purchase order(s) to Cin7? [y/N] "))? {
+                        return Err(UsageError("nothing written: not confirmed".into()).into());
+                    }
+                }
+            }
+        }
+
+        let mut outcomes = Vec::with_capacity(actions.len());
+        for action in &actions {
+            let outcome = if self.dry_run {
+                self.preview(action)
+            } else {
+                match action {
+                    Action::Create { po } => self.create(store, po).await?,
+                    Action::Update { draft, po } => {
+                        let entry = by_intent.get(draft.intent_id.as_str()).copied();
+                        self.update(store, draft, entry, po).await?
+                    }
+                    other => self.preview(other),
+                }
+            };
+            outcomes.push(outcome);
+        }
+        Ok((outcomes, held))
+    }
+
+    /// What an action is, without doing it (also the outcome of hold/leave-alone/unchanged).
+    fn preview(&self, action: &Action) -> PoOutcome {
+        let from_po = |po: &PurchaseOrder, action, result, order_number, detail| PoOutcome {
+            supplier: po.supplier.clone(),
+            supplier_id: po.supplier_id.clone(),
+            location: po.location.clone(),
+            action,
+            result,
+            order_number,
+            lines: po.lines.len(),
+            total: Some(po.total),
+            currency: po.currency.clone(),
+            detail,
+        };
+        match action {
+            Action::Create { po } => from_po(po, "create", "would_create", None, None),
+            Action::Update { draft, po } => from_po(
+                po,
+                "update",
+                "would_update",
+                draft.order_number.clone(),
+                None,
+            ),
+            Action::Unchanged { draft, po } => from_po(
+                po,
+                "unchanged",
+                "unchanged",
+                draft.order_number.clone(),
+                Some("the tool's draft already has exactly these lines".into()),
+            ),
+            Action::Hold { po, draft } => from_po(
+                po,
+                "hold",
+                "held",
+                draft.as_ref().and_then(|d| d.order_number.clone()),
+                Some(match (&po.hold_reason, draft) {
+                    (Some(r), Some(_)) => format!("{r}; the tool's open draft is left as it is"),
+                    (Some(r), None) => r.clone(),
+                    (None, _) => "held".into(),
+                }),
+            ),
+            Action::LeaveAlone { draft } => PoOutcome {
+                supplier: draft.supplier.clone(),
+                supplier_id: draft.supplier_id.clone(),
+                location: draft.location.clone(),
+                action: "leave_alone",
+                result: "left_alone",
+                order_number: draft.order_number.clone(),
+                lines: draft.written.len(),
+                total: None,
+                currency: None,
+                detail: Some(
+                    "the plan has nothing to order here now; the tool's draft is left as it is"
+                        .into(),
+                ),
+            },
+        }
+    }
+
+    /// Alerts the plan itself calls for: missing supplier data on lines that need ordering,
+    /// unmapped SKUs that sell, held POs and gated lines.
+    fn plan_alerts(&mut self, plan: &Plan, gated: &push::Gated) {
+        let ordering: std::collections::BTreeSet<(&str, &str)> = plan
+            .lines
+            .iter()
+            .filter(|l| l.order_qty > 0.0)
+            .map(|l| (l.sku.as_str(), l.location.as_str()))
+            .collect();
+        for i in &plan.issues {
+            match i.kind.as_str() {
+                issues::MISSING_SUPPLIER
+                    if ordering.contains(&(
+                        i.sku.as_deref().unwrap_or(""),
+                        i.location.as_deref().unwrap_or(""),
+                    )) =>
+                {
+                    self.alert(
+                        issues::MISSING_SUPPLIER,
+                        i.sku.as_deref(),
+                        None,
+                        i.location.as_deref(),
+                        format!("PO draft failed: missing supplier data: {}", i.detail),
+                    );
+                }
+                issues::UNMAPPED_SKU => self.alert(
+                    issues::UNMAPPED_SKU,
+                    i.sku.as_deref(),
+                    None,
+                    None,
+                    format!("unmapped SKU: {}", i.detail),
+                ),
+                _ => {}
+            }
+        }
+        for po in gated.orders.iter().filter(|p| p.status == "hold") {
+            self.alert(
+                "po_held",
+                None,
+                Some(&po.supplier),
+                Some(&po.location),
+                format!(
+                    "PO for {} at {} held ({} {}): {}",
+                    po.supplier,
+                    po.location,
+                    po.total,
+                    po.currency.as_deref().unwrap_or(""),
+                    po.hold_reason.as_deref().unwrap_or("held")
+                ),
+            );
+        }
+        let mut stale_alerted = false;
+        for h in &gated.held {
+            if h.gate == issues::STALE_DATA {
+                // One alert for the whole run, not one per line.
+                if !stale_alerted {
+                    self.alert(
+                        "gate_held",
+                        None,
+                        None,
+                        None,
+                        format!("every PO held: {}", h.reason),
+                    );
+                    stale_alerted = true;
+                }
+                continue;
+            }
+            self.alert(
+                "gate_held",
+                Some(&h.sku),
+                Some(&h.supplier),
+                Some(&h.location),
+                h.reason.clone(),
+            );
+        }
+    }
+
+    /// Settles every open ledger entry against Cin7 before planning: adopts purchases an
+    /// interrupted run created, finishes or rolls back interrupted line writes, and closes entries
+    /// that are no longer the tool's (approved, voided, edited by a person, gone). Returns the
+    /// entries still open.
+    async fn check_ledger(&mut self, store: &mut Store) -> Result<Vec<LedgerEntry>> {
+        let mut open = Vec::new();
+        for mut e in store.open_drafts()? {
+            if e.state == LedgerState::Intent {
+                let since = e.created_at - ChronoDuration::minutes(LOOKUP_MARGIN_MINUTES);
+                let found = self
+                    .cin7
+                    .find_tagged_purchase(&e.supplier_id, &e.supplier, since, &e.tag())
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "looking for the purchase an interrupted run may have created for {} at {}",
+                            e.supplier, e.location
+                        )
+                    })?;
+                match found {
+                    None => {
+                        self.close(store, &e, "never_created")?;
+                        continue;
+                    }
+                    Some(p) => {
+                        let (id, number) = (p.id.clone(), p.order_number.clone());
+                        self.record(store, |w| {
+                            w.ledger_created(&e.intent_id, &id, &number, self.now)
+                        })?;
+                        self.recovered.push(Recovery {
+                            supplier: e.supplier.clone(),
+                            location: e.location.clone(),
+                            order_number: Some(number.clone()),
+                            what: "adopted".into(),
+                        });
+                        e.state = LedgerState::Created;
+                        e.purchase_id = Some(id);
+                        e.order_number = Some(number);
+                    }
+                }
+            }
+            let Some(purchase_id) = e.purchase_id.clone() else {
+                continue;
+            };
+            let purchase = self
+                .cin7
+                .purchase(&purchase_id)
+                .await
+                .with_context(|| {
+                    format!(
+                        "checking the tool's draft {} for {} at {}",
+                        e.order_number.as_deref().unwrap_or(&purchase_id),
+                        e.supplier,
+                        e.location
+                    )
+                })?;
+            let Some(purchase) = purchase else {
+                self.close(store, &e, "gone")?;
+                continue;
+            };
+            // The planning store sees Cin7 as it is now.
+            if !self.dry_run {
+                store.write(|w| w.upsert_purchases(std::slice::from_ref(&purchase)))?;
+            }
+            let status = purchase.status.trim().to_ascii_uppercase();
+            let note = purchase
+                .detail
+                .as_ref()
+                .and_then(|d| d.note.clone())
+                .unwrap_or_default();
+            let header_only = status == "DRAFT";
+            if status == "VOIDED" {
+                self.close(store, &e, "voided")?;
+                continue;
+            }
+            if !header_only && !is_open_draft(&purchase) {
+                self.close(store, &e, &format!("approved (status {status})"))?;
+                continue;
+            }
+            if !note.contains(&e.tag()) {
+                self.close(store, &e, "edited_by_person (tag removed from the Note)")?;
+                continue;
+            }
+            let current = purchase_lines(&purchase);
+            let pending = e.pending_lines.clone();
+            if e.state != LedgerState::Done
+                && let Some(p) = pending.as_ref().filter(|p| same(&current, p))
+            {
+                // An interrupted write had landed.
+                let lines = p.clone();
+                self.record(store, |w| {
+                    w.ledger_lines_written(&e.intent_id, &lines, self.now)
+                })?;
+                self.recovered.push(Recovery {
+                    supplier: e.supplier.clone(),
+                    location: e.location.clone(),
+                    order_number: e.order_number.clone(),
+                    what: "finished".into(),
+                });
+                e.lines = lines;
+                e.state = LedgerState::Done;
+                e.pending_lines = None;
+            } else if (e.state == LedgerState::Created && current.is_empty())
+                || same(&current, &e.lines)
+            {
+                // Untouched; an unfinished write will simply be redone.
+            } else {
+                self.close(store, &e, "edited_by_person")?;
+                continue;
+            }
+            open.push(e);
+        }
+        Ok(open)
+    }
+
+    fn close(&mut self, store: &mut Store, e: &LedgerEntry, reason: &str) -> Result<()> {
+        self.record(store, |w| w.ledger_close(&e.intent_id, reason, self.now))?;
+        self.recovered.push(Recovery {
+            supplier: e.supplier.clone(),
+            location: e.location.clone(),
+            order_number: e.order_number.clone(),
+            what: format!("closed: {reason}"),
+        });
+        Ok(())
+    }
+
+    fn outcome(
+        &self,
+        po: &PurchaseOrder,
+        action: &'static str,
+        result: &'static str,
+        order_number: Option<String>,
+        detail: Option<String>,
+    ) -> PoOutcome {
+        PoOutcome {
+            supplier: po.supplier.clone(),
+            supplier_id: po.supplier_id.clone(),
+            location: po.location.clone(),
+            action,
+            result,
+            order_number,
+            lines: po.lines.len(),
+            total: Some(po.total),
+            currency: po.currency.clone(),
+            detail,
+        }
+    }
+
+    fn rejected(&mut self, po: &PurchaseOrder, action: &'static str, e: &ApiError) -> PoOutcome {
+        let message = format!("Cin7 rejected PO: {}", e.message);
+        self.alert(
+            "po_rejected",
+            None,
+            Some(&po.supplier),
+            Some(&po.location),
+            format!("{message} (supplier {}, location {})", po.supplier, po.location),
+        );
+        self.outcome(po, action, "rejected", None, Some(message))
+    }
+
+    fn failed(
+        &mut self,
+        po: &PurchaseOrder,
+        action: &'static str,
+        order_number: Option<String>,
+        detail: String,
+    ) -> PoOutcome {
+        self.failed = true;
+        tracing::warn!(supplier = %po.supplier, location = %po.location, "{detail}");
+        self.outcome(po, action, "failed", order_number, Some(detail))
+    }
+
+    fn draft_lines(&self, po: &PurchaseOrder) -> Vec<DraftLine> {
+        po.lines
+            .iter()
+            .map(|l| DraftLine {
+                product_id: l.product_id.clone(),
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                quantity: l.quantity,
+                price: l.price,
+                tax_rule: po.tax_rule.clone(),
+                supplier_sku: l.supplier_sku.clone(),
+            })
+            .collect()
+    }
+
+    /// Creates one draft: intent, `POST purchase`, purchase recorded, `POST purchase/order`,
+    /// lines recorded — each step committed before the next call.
+    async fn create(&mut self, store: &mut Store, po: &PurchaseOrder) -> Result<PoOutcome> {
+        let lines = written_lines(po);
+        for attempt in 1..=CREATE_ATTEMPTS {
+            let intent_id = uuid::Uuid::new_v4().to_string();
+            let intent = NewIntent {
+                intent_id: &intent_id,
+                supplier_id: &po.supplier_id,
+                supplier: &po.supplier,
+                location: &po.location,
+                lines: &lines,
+            };
+            store.write(|w| w.ledger_intent(&intent, self.now, self.run_id))?;
+            crash_point("after_intent");
+            let header = NewPurchase {
+                supplier_id: po.supplier_id.clone(),
+                location: po.location.clone(),
+                approach: self.settings.cin7.purchase_approach.as_cin7().to_string(),
+                required_by: po.required_by,
+                terms: po.payment_term.clone(),
+                tax_rule: po.tax_rule.clone(),
+                currency_rate: self
+                    .settings
+                    .suppliers
+                    .get(&po.supplier)
+                    .and_then(|o| o.currency_rate)
+                    .unwrap_or(1.0),
+                note: crate::store::tag(&intent_id),
+            };
+            let created: CreatedPurchase = match self.cin7.create_purchase(&header).await {
+                Ok(c) => c,
+                Err(e) if create_outcome_unknown(&e) => {
+                    tracing::warn!(
+                        "creating the PO for {} at {}: outcome unknown ({}); looking for it by its tag",
+                        po.supplier,
+                        po.location,
+                        e.message
+                    );
+                    let since = self.now - ChronoDuration::minutes(LOOKUP_MARGIN_MINUTES);
+                    match self
+                        .cin7
+                        .find_tagged_purchase(
+                            &po.supplier_id,
+                            &po.supplier,
+                            since,
+                            &crate::store::tag(&intent_id),
+                        )
+                        .await
+                    {
+                        Ok(Some(p)) => CreatedPurchase {
+                            id: p.id,
+                            order_number: p.order_number,
+                        },
+                        // Cin7 answered (an error status or a broken body) and shows no such
+                        // purchase: it did not create one, so trying again is not blind.
+                        Ok(None) if e.status.is_some() => {
+                            store.write(|w| w.ledger_close(&intent_id, "not_created", self.now))?;
+                            continue;
+                        }
+                        // No answer at all (timeout, dropped connection): Cin7 may still be
+                        // working on it. The intent stays open; the next run looks again first.
+                        Ok(None) => {
+                            return Ok(self.failed(
+                                po,
+                                "create",
+                                None,
+                                format!(
+                                    "Cin7 did not answer whether it created the PO ({}) and does not show it yet; the next run looks for it again before creating anything",
+                                    e.message
+                                ),
+                            ));
+                        }
+                        Err(lookup) => {
+                            // The intent stays open: the next run looks again before anything else.
+                            return Ok(self.failed(
+                                po,
+                                "create",
+                                None,
+                                format!(
+                                    "Cin7 may or may not have created the PO ({}), and looking for it failed ({}); the next run checks again before creating anything",
+                                    e.message, lookup.message
+                                ),
+                            ));
+                        }
+                    }
+                }
+                Err(e) if e.class == ErrorClass::Throttling => {
+                    // Refused, not processed: safe to try again once the pacer allows.
+                    store.write(|w| w.ledger_close(&intent_id, "not_created", self.now))?;
+                    if attempt == CREATE_ATTEMPTS {
+                        return Ok(self.failed(
+                            po,
+                            "create",
+                            None,
+                            format!("Cin7 kept throttling the create: {}", e.message),
+                        ));
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    store.write(|w| {
+                        w.ledger_close(&intent_id, &format!("rejected: {}", e.message), self.now)
+                    })?;
+                    return Ok(self.rejected(po, "create", &e));
+                }
+            };
+            store.write(|w| {
+                w.ledger_created(&intent_id, &created.id, &created.order_number, self.now)
+            })?;
+            crash_point("after_header");
+            return self
+                .write_lines(store, po, "create", &intent_id, &created.id, Some(created.order_number), &lines)
+                .await;
+        }
+        Ok(self.failed(
+            po,
+            "create",
+            None,
+            format!("Cin7 did not create the PO in {CREATE_ATTEMPTS} attempts"),
+        ))
+    }
+
+    /// Rewrites the lines of the tool's own draft.
+    async fn update(
+        &mut self,
+        store: &mut Store,
+        draft: &OpenDraft,
+        entry: Option<&LedgerEntry>,
+        po: &PurchaseOrder,
+    ) -> Result<PoOutcome> {
+        let Some(purchase_id) = entry.and_then(|e| e.purchase_id.clone()) else {
+            return Ok(self.failed(
+                po,
+                "update",
+                draft.order_number.clone(),
+                "the ledger entry of this draft has no purchase id".into(),
+            ));
+        };
+        let lines = written_lines(po);
+        store.write(|w| w.ledger_updating(&draft.intent_id, &lines, self.now, self.run_id))?;
+        self.write_lines(
+            store,
+            po,
+            "update",
+            &draft.intent_id,
+            &purchase_id,
+            draft.order_number.clone(),
+            &lines,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_lines(
+        &mut self,
+        store: &mut Store,
+        po: &PurchaseOrder,
+        action: &'static str,
+        intent_id: &str,
+        purchase_id: &str,
+        order_number: Option<String>,
+        lines: &[WrittenLine],
+    ) -> Result<PoOutcome> {
+        match self
+            .cin7
+            .write_purchase_order(purchase_id, &self.draft_lines(po))
+            .await
+        {
+            Ok(()) => {
+                store.write(|w| w.ledger_lines_written(intent_id, lines, self.now))?;
+                crash_point("after_lines");
+                let result = if action == "create" { "created" } else { "updated" };
+                Ok(self.outcome(po, action, result, order_number, None))
+            }
+            Err(e) if e.class == ErrorClass::Client => Ok(self.rejected(po, action, &e)),
+            Err(e) => Ok(self.failed(
+                po,
+                action,
+                order_number,
+                format!(
+                    "the lines were not written ({}); the next run writes them",
+                    e.message
+                ),
+            )),
+        }
+    }
+}
+
+/// A PO's lines as the ledger keeps them.
+fn written_lines(po: &PurchaseOrder) -> Vec<WrittenLine> {
+    po.lines
+        .iter()
+        .map(|l| WrittenLine {
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+            price: l.price,
+        })
+        .collect()
+}
+
+/// Asks a yes/no question on the terminal (stderr, stdin).
+fn ask(question: &str) -> Result<bool> {
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}

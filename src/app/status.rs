@@ -1,0 +1,224 @@
+//! `replenish status`: what the operations engineer checks first — the last runs and how they
+//! ended, the tool's open drafts in Cin7, alerts waiting to be delivered, and how old the data is.
+//! Reads the store only (no network); a report, so it exits 0.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::app::sync::ORDERS_WATERMARK;
+use crate::cli::{Format, StatusArgs};
+use crate::config::Settings;
+use crate::store::Store;
+
+/// How many runs the report lists.
+const RUNS_SHOWN: usize = 10;
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub store: String,
+    pub now: String,
+    pub data: DataAge,
+    pub runs: Vec<RunOut>,
+    pub open_drafts: Vec<DraftOut>,
+    pub pending_alerts: Vec<AlertOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DataAge {
+    pub snapshot_taken_at: Option<String>,
+    pub snapshot_age_minutes: Option<i64>,
+    pub max_data_age_minutes: u64,
+    /// Whether `draft` would hold every PO for stale data now.
+    pub stale: bool,
+    pub orders_watermark: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunOut {
+    pub id: i64,
+    pub command: String,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DraftOut {
+    pub supplier: String,
+    pub location: String,
+    pub order_number: Option<String>,
+    pub state: &'static str,
+    pub lines: usize,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertOut {
+    pub kind: String,
+    pub sku: Option<String>,
+    pub supplier: Option<String>,
+    pub location: Option<String>,
+    pub message: String,
+    pub occurrences: i64,
+    pub last_raised_at: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Gathers the report from the store.
+pub fn status(settings: &Settings, store: &Store, now: DateTime<Utc>) -> Result<StatusReport> {
+    let snapshot = store.latest_snapshot()?;
+    let age = snapshot
+        .as_ref()
+        .map(|s| (now - s.taken_at).num_minutes());
+    let max = settings.policy.max_data_age_minutes;
+    let stale = age.is_none_or(|a| a > i64::try_from(max).unwrap_or(i64::MAX));
+    Ok(StatusReport {
+        store: settings.store.path.display().to_string(),
+        now: ts(&now),
+        data: DataAge {
+            snapshot_taken_at: snapshot.as_ref().map(|s| ts(&s.taken_at)),
+            snapshot_age_minutes: age,
+            max_data_age_minutes: max,
+            stale,
+            orders_watermark: store.state(ORDERS_WATERMARK)?,
+        },
+        runs: store
+            .runs(RUNS_SHOWN)?
+            .into_iter()
+            .map(|r| RunOut {
+                id: r.id,
+                command: r.command,
+                started_at: ts(&r.started_at),
+                ended_at: r.ended_at.as_ref().map(ts),
+                outcome: r.outcome,
+                error: r.error,
+            })
+            .collect(),
+        open_drafts: store
+            .open_drafts()?
+            .into_iter()
+            .map(|e| DraftOut {
+                supplier: e.supplier,
+                location: e.location,
+                order_number: e.order_number,
+                state: e.state.as_str(),
+                lines: e.lines.len(),
+                updated_at: ts(&e.updated_at),
+            })
+            .collect(),
+        pending_alerts: store
+            .pending_alerts()?
+            .into_iter()
+            .map(|a| AlertOut {
+                kind: a.kind,
+                sku: a.sku,
+                supplier: a.supplier,
+                location: a.location,
+                message: a.message,
+                occurrences: a.occurrences,
+                last_raised_at: ts(&a.last_raised_at),
+                attempts: a.attempts,
+                last_error: a.last_error,
+            })
+            .collect(),
+    })
+}
+
+pub fn exec(settings: &Settings, args: &StatusArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let store = Store::open(&settings.store.path)?;
+    let report = status(settings, &store, now)?;
+    let text = match crate::app::resolve_format(args.format) {
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        Format::Table => table(&report),
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table(r: &StatusReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "store {} at {}", r.store, r.now);
+    match (&r.data.snapshot_taken_at, r.data.snapshot_age_minutes) {
+        (Some(at), Some(age)) => {
+            let _ = writeln!(
+                out,
+                "stock data: snapshot {at}, {age} min old (limit {}){}",
+                r.data.max_data_age_minutes,
+                if r.data.stale {
+                    " — STALE: draft would hold every PO"
+                } else {
+                    ""
+                }
+            );
+        }
+        _ => out.push_str("stock data: no snapshot yet — run `replenish sync`\n"),
+    }
+    if let Some(w) = &r.data.orders_watermark {
+        let _ = writeln!(out, "orders synced up to {w}");
+    }
+    out.push_str("\nlast runs:\n");
+    if r.runs.is_empty() {
+        out.push_str("  none\n");
+    }
+    for run in &r.runs {
+        let _ = writeln!(
+            out,
+            "  #{} {} {} {}{}",
+            run.id,
+            run.command,
+            run.started_at,
+            run.outcome,
+            run.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        );
+    }
+    out.push_str("\nopen tool drafts:\n");
+    if r.open_drafts.is_empty() {
+        out.push_str("  none\n");
+    }
+    for d in &r.open_drafts {
+        let _ = writeln!(
+            out,
+            "  {} at {}: {} ({}, {} lines, {})",
+            d.supplier,
+            d.location,
+            d.order_number.as_deref().unwrap_or("no PO yet"),
+            d.state,
+            d.lines,
+            d.updated_at
+        );
+    }
+    out.push_str("\nalerts waiting to be delivered:\n");
+    if r.pending_alerts.is_empty() {
+        out.push_str("  none\n");
+    }
+    for a in &r.pending_alerts {
+        let _ = writeln!(
+            out,
+            "  [{}] {} (×{}, last {}, {} failed attempts{})",
+            a.kind,
+            a.message,
+            a.occurrences,
+            a.last_raised_at,
+            a.attempts,
+            a.last_error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        );
+    }
+    out
+}

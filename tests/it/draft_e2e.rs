@@ -1,0 +1,422 @@
+//! `draft` end to end against the in-process sandbox: exactly one draft per (supplier, location),
+//! reruns that change nothing, updates of the tool's own untouched drafts, a person's edit left
+//! alone, `--dry-run` writing nothing, injected faults (lost answers included) and a binary killed
+//! at exact steps — always zero duplicates and zero missing POs.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use replenish::app::draft::{Confirm, DraftOptions, DraftReport, draft};
+use replenish::app::plan::plan_from_store;
+use replenish::config::Settings;
+use replenish::core::plan::{Explain, PurchaseOrder};
+use replenish::output::progress::Progress;
+use replenish::sandbox::SandboxHandle;
+use replenish::store::Store;
+use serde_json::Value;
+
+use crate::sync_e2e::{first_sync, sandbox_state, start_sandbox, t0};
+
+/// (supplier ID, location) → the tool-tagged purchases there: (order number, status, lines).
+type Drafts = BTreeMap<(String, String), Vec<(String, String, Vec<(String, f64, f64)>)>>;
+
+/// The sandbox's purchases whose Note carries the tool's tag.
+fn tool_drafts(state: &Value) -> Drafts {
+    let mut out: Drafts = BTreeMap::new();
+    for p in state["purchases"].as_array().into_iter().flatten() {
+        let note = p["Note"].as_str().unwrap_or("");
+        if !note.starts_with("replenish:") {
+            continue;
+        }
+        // The sandbox's own person-made draft carries the prefix but no ledger uuid.
+        if note.len() < "replenish:".len() + 36 {
+            continue;
+        }
+        let lines = p["Order"]["Lines"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| {
+                (
+                    l["SKU"].as_str().unwrap_or("").to_string(),
+                    l["Quantity"].as_f64().unwrap_or(f64::NAN),
+                    l["Price"].as_f64().unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        out.entry((
+            p["SupplierID"].as_str().unwrap_or("").to_string(),
+            p["Location"].as_str().unwrap_or("").to_string(),
+        ))
+        .or_default()
+        .push((
+            p["OrderNumber"].as_str().unwrap_or("").to_string(),
+            p["Status"].as_str().unwrap_or("").to_string(),
+            lines,
+        ));
+    }
+    out
+}
+
+fn sorted_lines(po: &PurchaseOrder) -> Vec<(String, f64, f64)> {
+    use rust_decimal::prelude::ToPrimitive;
+    let mut v: Vec<_> = po
+        .lines
+        .iter()
+        .map(|l| (l.sku.clone(), l.quantity, l.price.to_f64().unwrap_or(f64::NAN)))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Every pushable PO of the current plan has exactly one open tool draft in the sandbox, with
+/// exactly its lines, and no tool draft exists anywhere else.
+async fn assert_exactly_the_plan(
+    handle: &SandboxHandle,
+    settings: &Settings,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> usize {
+    let plan = plan_from_store(
+        settings,
+        store,
+        now,
+        replenish::app::plan::today(settings, now),
+        Explain::None,
+    )
+    .unwrap();
+    let drafts = tool_drafts(&sandbox_state(handle).await);
+    let mut expected = 0;
+    for po in plan.purchase_orders.iter().filter(|p| p.status != "hold") {
+        expected += 1;
+        let key = (po.supplier_id.clone(), po.location.clone());
+        let found = drafts.get(&key).cloned().unwrap_or_default();
+        let open: Vec<_> = found.iter().filter(|d| d.1 == "ORDERING").collect();
+        assert_eq!(
+            open.len(),
+            1,
+            "exactly one open tool draft for {} at {}: {found:?}",
+            po.supplier,
+            po.location
+        );
+        let mut got = open[0].2.clone();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, sorted_lines(po), "lines of {} at {}", po.supplier, po.location);
+    }
+    let total: usize = drafts.values().map(Vec::len).sum();
+    assert_eq!(
+        total, expected,
+        "no tool draft outside the plan's POs (no duplicates): {drafts:#?}"
+    );
+    expected
+}
+
+async fn run(settings: &Settings, store: &mut Store, now: DateTime<Utc>, dry_run: bool) -> DraftReport {
+    try_run(settings, store, now, dry_run).await.unwrap()
+}
+
+async fn try_run(
+    settings: &Settings,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> anyhow::Result<DraftReport> {
+    draft(
+        settings,
+        store,
+        now,
+        &DraftOptions {
+            sync: true,
+            dry_run,
+            confirm: Confirm::Yes,
+        },
+        &Progress::hidden(),
+    )
+    .await
+}
+
+fn results(r: &DraftReport) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    for p in &r.purchase_orders {
+        *m.entry(p.result).or_default() += 1;
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_draft_creates_one_po_per_supplier_and_location_and_a_rerun_nothing() {
+    let handle = start_sandbox(80, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+
+    let first = run(&settings, &mut store, t0(), false).await;
+    let created = results(&first).get("created").copied().unwrap_or(0);
+    assert!(created >= 2, "the fixed world orders from several suppliers: {first:#?}");
+    assert_ne!(first.outcome, "failed", "{first:#?}");
+    let expected = assert_exactly_the_plan(&handle, &settings, &store, t0()).await;
+    assert_eq!(created, expected);
+    assert_eq!(store.open_drafts().unwrap().len(), expected);
+
+    let before = tool_drafts(&sandbox_state(&handle).await);
+    let again = run(&settings, &mut store, t0(), false).await;
+    assert_eq!(results(&again).get("created"), None, "{again:#?}");
+    assert_eq!(results(&again).get("updated"), None, "{again:#?}");
+    assert_eq!(
+        results(&again).get("unchanged").copied().unwrap_or(0),
+        expected
+    );
+    assert_eq!(tool_drafts(&sandbox_state(&handle).await), before);
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_changes_nothing_anywhere() {
+    let handle = start_sandbox(60, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    let before = sandbox_state(&handle).await["purchases"].clone();
+    let runs_before = store.runs(100).unwrap().len();
+    let report = run(&settings, &mut store, t0(), true).await;
+    assert!(report.dry_run);
+    assert!(
+        results(&report).get("would_create").copied().unwrap_or(0) >= 2,
+        "{report:#?}"
+    );
+    assert_eq!(sandbox_state(&handle).await["purchases"], before);
+    assert!(store.open_drafts().unwrap().is_empty());
+    assert!(store.recent_drafts(10).unwrap().is_empty());
+    // Only the sync's own run was recorded; the dry run recorded nothing.
+    assert_eq!(store.runs(100).unwrap().len(), runs_before + 1);
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_plan_updates_the_untouched_draft_and_a_person_edit_is_left_alone() {
+    let handle = start_sandbox(80, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    run(&settings, &mut store, t0(), false).await;
+    let ledger = store.open_drafts().unwrap();
+    assert!(ledger.len() >= 2);
+
+    // A buyer edits one draft in Cin7: a quantity changed.
+    let edited = &ledger[0];
+    let purchase_id = edited.purchase_id.clone().unwrap();
+    let state = sandbox_state(&handle).await;
+    let purchase = state["purchases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ID"] == purchase_id.as_str())
+        .unwrap()
+        .clone();
+    let mut lines = purchase["Order"]["Lines"].as_array().unwrap().clone();
+    let q = lines[0]["Quantity"].as_f64().unwrap() + 5.0;
+    let price = lines[0]["Price"].as_f64().unwrap();
+    lines[0]["Quantity"] = serde_json::json!(q);
+    lines[0]["Total"] = serde_json::json!(((q * price) * 100.0).round() / 100.0);
+    let client = reqwest::Client::new();
+    let answer = client
+        .post(format!("{}/cin7/ExternalApi/v2/purchase/order", handle.base_url()))
+        .header("api-auth-accountid", "sandbox")
+        .header("api-auth-applicationkey", "sandbox")
+        .json(&serde_json::json!({"TaskID": purchase_id, "Status": "DRAFT", "Lines": lines}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{:?}", answer.text().await);
+    let person_lines = sandbox_state(&handle).await["purchases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ID"] == purchase_id.as_str())
+        .unwrap()["Order"]["Lines"]
+        .clone();
+
+    // A day later, new orders: the plan changes.
+    let later = t0() + Duration::hours(24);
+    client
+        .post(format!("{}/sandbox/tick?hours=24", handle.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let report = run(&settings, &mut store, later, false).await;
+    assert!(
+        report
+            .recovered
+            .iter()
+            .any(|r| r.what == "closed: edited_by_person"),
+        "{report:#?}"
+    );
+    let after = sandbox_state(&handle).await;
+    let still = after["purchases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ID"] == purchase_id.as_str())
+        .unwrap();
+    assert_eq!(still["Order"]["Lines"], person_lines, "the person's draft is untouched");
+    assert!(
+        results(&report).get("updated").copied().unwrap_or(0) >= 1,
+        "new demand changes some untouched draft: {report:#?}"
+    );
+    // Every open tool draft matches the new plan; the edited one is no longer the tool's.
+    let open = store.open_drafts().unwrap();
+    assert!(open.iter().all(|e| e.intent_id != edited.intent_id));
+    let plan = plan_from_store(
+        &settings,
+        &store,
+        later,
+        replenish::app::plan::today(&settings, later),
+        Explain::None,
+    )
+    .unwrap();
+    let drafts = tool_drafts(&after);
+    for po in plan.purchase_orders.iter().filter(|p| p.status != "hold") {
+        let key = (po.supplier_id.clone(), po.location.clone());
+        let tool_open: Vec<_> = drafts
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter(|d| d.1 == "ORDERING" && open.iter().any(|e| e.order_number.as_deref() == Some(d.0.as_str())))
+            .collect();
+        assert_eq!(tool_open.len(), 1, "{} at {}", po.supplier, po.location);
+        let mut got = tool_open[0].2.clone();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, sorted_lines(po));
+    }
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
+    let handle = start_sandbox(80, 2, 0.3).await;
+    let dir = tempfile::tempdir().unwrap();
+    // The sync itself retries through the faults.
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    // A run that gives up (the sync or a check exhausting its retries, or a PO left for later)
+    // is simply run again, as cron would.
+    let mut last = None;
+    for _ in 0..6 {
+        match try_run(&settings, &mut store, t0(), false).await {
+            Ok(report) if report.outcome != "failed" => {
+                last = Some(report);
+                break;
+            }
+            Ok(report) => last = Some(report),
+            Err(e) => eprintln!("run gave up: {e:#}"),
+        }
+    }
+    let last = last.expect("some run finished");
+    assert_ne!(last.outcome, "failed", "{last:#?}");
+    let state = sandbox_state(&handle).await;
+    assert!(
+        state["faults"].as_u64().unwrap_or(0) > 0,
+        "faults were injected: {}",
+        state["faults_by_kind"]
+    );
+    assert_exactly_the_plan(&handle, &settings, &store, t0()).await;
+    handle.shutdown().await;
+}
+
+/// A replenish.toml for the binary, pointing at `handle` with a store in `dir`.
+fn binary_config(handle: &SandboxHandle, dir: &std::path::Path) -> std::path::PathBuf {
+    let shopify: String = handle
+        .shopify_locations()
+        .into_iter()
+        .map(|(gid, name)| format!("\"{gid}\" = \"{name}\"\n"))
+        .collect();
+    let text = format!(
+        "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\
+         [cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\
+         [http]\nretry_initial_ms = 10\nretry_max_ms = 2000\nmax_retries = 3\n\
+         [store]\npath = \"s.db\"\n\
+         [locations]\ndefault = \"{}\"\nignore = [\"Returns\"]\n[locations.shopify]\n{shopify}",
+        handle.shopify_base_url(),
+        handle.cin7_base_url(),
+        handle.default_location(),
+    );
+    let path = dir.join("replenish.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs `replenish draft --yes` in a child process; `crash_at` stops it at that step.
+async fn draft_binary(config: &std::path::Path, crash_at: Option<&str>) -> std::process::Output {
+    let config = config.to_path_buf();
+    let crash_at = crash_at.map(str::to_string);
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = assert_cmd::Command::cargo_bin("replenish").unwrap();
+        cmd.arg("--config")
+            .arg(&config)
+            .args(["--now", &t0().to_rfc3339(), "draft", "--yes", "--format", "json"])
+            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
+            .env("CIN7_ACCOUNT_ID", "sandbox")
+            .env("CIN7_APPLICATION_KEY", "sandbox")
+            .env_remove("RUST_LOG")
+            .env_remove(replenish::app::draft::CRASH_AT_ENV);
+        if let Some(step) = crash_at {
+            cmd.env(replenish::app::draft::CRASH_AT_ENV, step);
+        }
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
+    for step in ["after_intent", "after_header", "after_lines"] {
+        let handle = start_sandbox(60, 2, 0.0).await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = binary_config(&handle, dir.path());
+
+        let crashed = draft_binary(&config, Some(step)).await;
+        assert!(
+            !crashed.status.success() && crashed.status.code() != Some(3),
+            "{step}: the process was stopped: {:?}\n{}",
+            crashed.status,
+            String::from_utf8_lossy(&crashed.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&crashed.stderr).contains(step),
+            "{step}: {}",
+            String::from_utf8_lossy(&crashed.stderr)
+        );
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let interrupted = store.open_drafts().unwrap();
+        assert_eq!(interrupted.len(), 1, "{step}: one PO was under way");
+        drop(store);
+
+        let rerun = draft_binary(&config, None).await;
+        assert!(
+            matches!(rerun.status.code(), Some(0) | Some(3)),
+            "{step}: {}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        let report: Value = serde_json::from_slice(&rerun.stdout).unwrap();
+        let recovered = report["recovered"].to_string();
+        let results: Vec<&str> = report["purchase_orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["result"].as_str())
+            .collect();
+        let count = |r: &str| results.iter().filter(|x| **x == r).count();
+        match step {
+            // The create was never sent: the intent is closed and the PO created afresh.
+            "after_intent" => {
+                assert!(recovered.contains("closed: never_created"), "{recovered}");
+                assert_eq!(count("updated") + count("unchanged"), 0, "{results:?}");
+            }
+            // The purchase exists without lines: the rerun writes them into it.
+            "after_header" => assert_eq!(count("updated"), 1, "{results:?}"),
+            // Everything was recorded: nothing to redo for that PO.
+            _ => assert_eq!(count("unchanged"), 1, "{results:?}"),
+        }
+        let settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        assert_exactly_the_plan(&handle, &settings, &store, t0()).await;
+        handle.shutdown().await;
+    }
+}
