@@ -1,17 +1,30 @@
-//! The Cin7 client against wiremock: paging, throttling, ErrorCode bodies, decode errors.
+//! The Cin7 client against wiremock: paging, throttling, ErrorCode bodies, decode errors; the
+//! write half (creating a draft purchase order, finding a tagged purchase) against wiremock and,
+//! for one round trip, the sandbox.
 
-use replenish::adapters::cin7::Cin7Client;
+use chrono::{DateTime, NaiveDate, Utc};
+use replenish::adapters::cin7::{
+    Cin7Client, DraftLine, NewPurchase, TaggedPurchase, create_outcome_unknown,
+};
 use replenish::adapters::http::{Counters, ErrorClass, build_client};
+use replenish::config::Settings;
+use rust_decimal::Decimal;
+use secrecy::SecretString;
 use serde_json::{Value, json};
-use wiremock::matchers::{header, method, path, query_param};
+use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::settings_for;
 
 fn client(server: &MockServer, page_size: u32) -> (Cin7Client, Counters) {
+    client_with(server, |s| s.cin7.page_size = page_size)
+}
+
+/// A client for `server` with the test settings, adjusted by `tweak`.
+fn client_with(server: &MockServer, tweak: impl FnOnce(&mut Settings)) -> (Cin7Client, Counters) {
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings_for(&server.uri(), &dir.path().join("x.db"));
-    s.cin7.page_size = page_size;
+    tweak(&mut s);
     let counters = Counters::default();
     (
         Cin7Client::new(&s, build_client(&s.http), counters.clone()).unwrap(),
@@ -222,4 +235,564 @@ async fn malformed_json_and_bad_fields_name_endpoint_record_and_path() {
     let err = c.locations(&mut |_| {}).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Decode);
     assert!(err.message.contains("malformed JSON"), "{}", err.message);
+}
+
+// ---- the write half ----
+
+fn new_purchase() -> NewPurchase {
+    NewPurchase {
+        supplier_id: "6a1f7c2e-0b5d-4c8e-9f3a-2d4b6c8e0f12".into(),
+        location: "Main Warehouse".into(),
+        approach: "INVOICE".into(),
+        required_by: NaiveDate::from_ymd_opt(2026, 12, 15).unwrap(),
+        terms: None,
+        tax_rule: None,
+        currency_rate: 1.25,
+        note: "replenish: run 42 key=acme-main-20261127".into(),
+    }
+}
+
+/// The full purchase Cin7 answers to `POST purchase` (the fields the example shows).
+fn created_answer() -> Value {
+    json!({
+        "ID": "0f3c9a4e-1d2b-4e6f-8a7c-5b9d1e3f2a40",
+        "SupplierID": "6a1f7c2e-0b5d-4c8e-9f3a-2d4b6c8e0f12",
+        "Supplier": "Acme Supplies",
+        "Location": "Main Warehouse",
+        "Approach": "INVOICE",
+        "RequiredBy": "2026-12-15T00:00:00",
+        "Note": "replenish: run 42 key=acme-main-20261127",
+        "OrderNumber": "PO-00042",
+        "Status": "DRAFT",
+        "Type": "Simple Purchase",
+        "CurrencyRate": 1.25,
+        "Order": {"Status": "NOT AVAILABLE", "Lines": []}
+    })
+}
+
+#[tokio::test]
+async fn create_purchase_sends_the_header_and_reads_id_and_order_number() {
+    let server = MockServer::start().await;
+    // The exact body: Terms and TaxRule are None, so they must be absent.
+    Mock::given(method("POST"))
+        .and(path("/purchase"))
+        .and(header("api-auth-accountid", "sandbox"))
+        .and(header("api-auth-applicationkey", "sandbox"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({
+            "SupplierID": "6a1f7c2e-0b5d-4c8e-9f3a-2d4b6c8e0f12",
+            "Location": "Main Warehouse",
+            "Approach": "INVOICE",
+            "RequiredBy": "2026-12-15T00:00:00",
+            "CurrencyRate": 1.25,
+            "Note": "replenish: run 42 key=acme-main-20261127"
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(created_answer()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, counters) = client(&server, 1000);
+    let created = c.create_purchase(&new_purchase()).await.unwrap();
+    assert_eq!(created.id, "0f3c9a4e-1d2b-4e6f-8a7c-5b9d1e3f2a40");
+    assert_eq!(created.order_number, "PO-00042");
+    let count = counters.get("cin7 POST purchase");
+    assert_eq!((count.requests, count.retries), (1, 0));
+}
+
+#[tokio::test]
+async fn create_purchase_sends_terms_and_tax_rule_when_given() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/purchase"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(created_answer()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let p = NewPurchase {
+        terms: Some("30 days".into()),
+        tax_rule: Some("Tax on Purchases".into()),
+        approach: "STOCK".into(),
+        ..new_purchase()
+    };
+    c.create_purchase(&p).await.unwrap();
+    let sent = &server.received_requests().await.unwrap()[0];
+    let body: Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(body["Terms"], "30 days");
+    assert_eq!(body["TaxRule"], "Tax on Purchases");
+    assert_eq!(body["Approach"], "STOCK");
+    assert_eq!(body.as_object().unwrap().len(), 8, "{body}");
+}
+
+#[tokio::test]
+async fn create_purchase_answer_without_an_order_number_is_a_decode_error_of_unknown_outcome() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/purchase"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ID": "abc", "Status": "DRAFT"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let err = c.create_purchase(&new_purchase()).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::Decode);
+    assert_eq!(err.endpoint, "cin7 POST purchase");
+    assert!(err.message.contains("OrderNumber"), "{}", err.message);
+    assert!(
+        create_outcome_unknown(&err),
+        "Cin7 answered 200: it was created"
+    );
+}
+
+#[tokio::test]
+async fn create_purchase_is_not_retried_after_a_503_and_its_outcome_is_unknown() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/purchase"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, counters) = client(&server, 1000);
+    let err = c.create_purchase(&new_purchase()).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::Server);
+    assert_eq!(err.status, Some(503));
+    assert!(create_outcome_unknown(&err));
+    let count = counters.get("cin7 POST purchase");
+    assert_eq!((count.requests, count.retries), (1, 0));
+}
+
+#[tokio::test]
+async fn create_purchase_is_not_retried_after_a_timeout_and_its_outcome_is_unknown() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/purchase"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(created_answer())
+                .set_delay(std::time::Duration::from_millis(2500)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, counters) = client_with(&server, |s| s.http.timeout_secs = 1);
+    let err = c.create_purchase(&new_purchase()).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::Transient, "{err}");
+    assert!(create_outcome_unknown(&err));
+    assert_eq!(counters.get("cin7 POST purchase").retries, 0);
+}
+
+#[tokio::test]
+async fn create_purchase_throttled_is_refused_not_processed_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/purchase"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_string("You reached 60 calls per minute API limit"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, counters) = client(&server, 1000);
+    let err = c.create_purchase(&new_purchase()).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::Throttling);
+    assert!(!create_outcome_unknown(&err));
+    let count = counters.get("cin7 POST purchase");
+    assert_eq!((count.requests, count.throttled, count.retries), (1, 1, 0));
+}
+
+#[tokio::test]
+async fn a_cin7_rejection_is_a_client_error_carrying_its_text_and_no_secret() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/purchase"))
+        .and(header("api-auth-accountid", "acct-7f3e-SECRET"))
+        .and(header("api-auth-applicationkey", "key-91ab-SECRET"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!([
+            {"ErrorCode": 400, "Exception": "Supplier with ID = '6a1f7c2e-0b5d-4c8e-9f3a-2d4b6c8e0f12' was not found."}
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client_with(&server, |s| {
+        s.cin7.account_id = Some(SecretString::from("acct-7f3e-SECRET"));
+        s.cin7.application_key = Some(SecretString::from("key-91ab-SECRET"));
+    });
+    let err = c.create_purchase(&new_purchase()).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::Client);
+    assert_eq!(err.status, Some(400));
+    assert!(
+        err.message
+            .contains("Supplier with ID = '6a1f7c2e-0b5d-4c8e-9f3a-2d4b6c8e0f12' was not found."),
+        "{}",
+        err.message
+    );
+    assert!(!create_outcome_unknown(&err));
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("SECRET"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_rejection_with_a_message_object_carries_the_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/purchase"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"Message": "Location 'Nowhere' was not found."})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let err = c.create_purchase(&new_purchase()).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::Client);
+    assert_eq!(err.message, "HTTP 400: Location 'Nowhere' was not found.");
+    assert!(!create_outcome_unknown(&err));
+}
+
+fn draft_lines() -> Vec<DraftLine> {
+    vec![
+        DraftLine {
+            product_id: "p-1".into(),
+            sku: "A-1".into(),
+            name: "Apple".into(),
+            quantity: 3.0,
+            price: "1.005".parse().unwrap(),
+            tax_rule: Some("Tax on Purchases".into()),
+            supplier_sku: Some("AC-1".into()),
+        },
+        DraftLine {
+            product_id: "p-2".into(),
+            sku: "B-2".into(),
+            name: "Banana".into(),
+            quantity: 7.0,
+            price: "2.3333".parse().unwrap(),
+            tax_rule: None,
+            supplier_sku: None,
+        },
+        DraftLine {
+            product_id: "p-3".into(),
+            sku: "C-3".into(),
+            name: "Cherry".into(),
+            quantity: 2.5,
+            price: "12.345678".parse().unwrap(),
+            tax_rule: None,
+            supplier_sku: Some("".into()),
+        },
+    ]
+}
+
+fn order_body() -> Value {
+    json!({
+        "TaskID": "0f3c9a4e-1d2b-4e6f-8a7c-5b9d1e3f2a40",
+        "CombineAdditionalCharges": false,
+        "Memo": "",
+        "Status": "DRAFT",
+        "Lines": [
+            {"ProductID": "p-1", "SKU": "A-1", "Name": "Apple", "Quantity": 3, "Price": 1.005,
+             "Discount": 0, "Tax": 0, "TaxRule": "Tax on Purchases", "SupplierSKU": "AC-1", "Total": 3.02},
+            {"ProductID": "p-2", "SKU": "B-2", "Name": "Banana", "Quantity": 7, "Price": 2.3333,
+             "Discount": 0, "Tax": 0, "Total": 16.33},
+            // Price to 4 places (12.3457), Total 2.5 × 12.3457 = 30.86425 → 30.86.
+            {"ProductID": "p-3", "SKU": "C-3", "Name": "Cherry", "Quantity": 2.5, "Price": 12.3457,
+             "Discount": 0, "Tax": 0, "Total": 30.86}
+        ],
+        "AdditionalCharges": []
+    })
+}
+
+#[tokio::test]
+async fn write_purchase_order_sends_a_draft_with_exact_totals_and_is_retried_after_a_503() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/purchase/order"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/purchase/order"))
+        .and(header("api-auth-accountid", "sandbox"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(order_body()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "TaskID": "0f3c9a4e-1d2b-4e6f-8a7c-5b9d1e3f2a40", "Status": "DRAFT", "Lines": []
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, counters) = client(&server, 1000);
+    c.write_purchase_order("0f3c9a4e-1d2b-4e6f-8a7c-5b9d1e3f2a40", &draft_lines())
+        .await
+        .unwrap();
+    let count = counters.get("cin7 POST purchase/order");
+    assert_eq!((count.requests, count.retries), (2, 1));
+    // Numbers went out as JSON numbers, the same body both times.
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 2);
+    for r in &sent {
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert!(body["Lines"][0]["Quantity"].is_number());
+        assert!(body["Lines"][0]["Price"].is_number());
+        assert!(body["Lines"][0]["Total"].is_number());
+        assert!(body["Lines"][1].get("TaxRule").is_none());
+        assert!(
+            body["Lines"][2].get("SupplierSKU").is_none(),
+            "blank is left out"
+        );
+    }
+}
+
+#[tokio::test]
+async fn write_purchase_order_rejection_is_not_retried_and_carries_cin7_text() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/purchase/order"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!([
+            {"ErrorCode": 400, "Exception": "Lines[0]: Product with ID = 'p-1' was not found."}
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let err = c
+        .write_purchase_order("t", &draft_lines()[..1])
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Client);
+    assert_eq!(err.endpoint, "cin7 POST purchase/order");
+    assert!(
+        err.message
+            .contains("Lines[0]: Product with ID = 'p-1' was not found."),
+        "{}",
+        err.message
+    );
+}
+
+const ACME: &str = "6a1f7c2e-0b5d-4c8e-9f3a-2d4b6c8e0f12";
+
+fn since() -> DateTime<Utc> {
+    "2026-11-27T07:30:00.250Z".parse().unwrap()
+}
+
+/// purchaseList with two purchases of Acme (its ID in another letter case on one) and one of a
+/// supplier whose name also matches the search; the details of Acme's two.
+async fn mount_tagged_purchases(server: &MockServer, calls: u64) {
+    Mock::given(method("GET"))
+        .and(path("/purchaseList"))
+        .and(query_param("UpdatedSince", "2026-11-27T07:30:00"))
+        .and(query_param("Search", "Acme Supplies"))
+        .and(query_param("Page", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "Total": 3, "Page": 1,
+            "PurchaseList": [
+                {"ID": "pur-a", "OrderNumber": "PO-00012", "Status": "ORDERING", "OrderStatus": "DRAFT",
+                 "Supplier": "Acme Supplies", "SupplierID": ACME.to_uppercase(),
+                 "LastUpdatedDate": "2026-11-27T07:45:10.123"},
+                {"ID": "pur-b", "OrderNumber": "PO-00011", "Status": "ORDERING", "OrderStatus": "DRAFT",
+                 "Supplier": "Acme Supplies", "SupplierID": ACME,
+                 "LastUpdatedDate": "2026-11-27T07:40:00.000"},
+                {"ID": "pur-c", "OrderNumber": "PO-00010", "Status": "ORDERING", "OrderStatus": "DRAFT",
+                 "Supplier": "Acme Supplies West", "SupplierID": "d2c4e6f8-0000-4000-8000-000000000001",
+                 "Note": "replenish: run 42 key=acme-main-20261127",
+                 "LastUpdatedDate": "2026-11-27T07:41:00.000"}
+            ]
+        })))
+        .expect(calls)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/purchase"))
+        .and(query_param("ID", "pur-b"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ID": "pur-b", "Location": "Main Warehouse", "Note": "ordered by Sam", "Status": "ORDERING",
+            "Order": {"Status": "DRAFT", "Lines": [{"ProductID": "p-9", "SKU": "Z-9", "Quantity": 1, "Price": 5, "Total": 5}]}
+        })))
+        .expect(calls)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/purchase"))
+        .and(query_param("ID", "pur-a"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ID": "pur-a", "Location": "Main Warehouse", "Status": "ORDERING",
+            "Note": "replenish: run 42 key=acme-main-20261127",
+            "Order": {"Status": "DRAFT", "Lines": [
+                {"ProductID": "p-1", "SKU": "A-1", "Name": "Apple", "Quantity": 3, "Price": 1.005, "Total": 3.02,
+                 "SupplierSKU": "AC-1"}
+            ]}
+        })))
+        .expect(calls)
+        .mount(server)
+        .await;
+    // Another supplier's purchase is never read, whatever its note.
+    Mock::given(method("GET"))
+        .and(path("/purchase"))
+        .and(query_param("ID", "pur-c"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn find_tagged_purchase_reads_the_suppliers_candidates_and_returns_the_tagged_one() {
+    let server = MockServer::start().await;
+    mount_tagged_purchases(&server, 1).await;
+    let (c, counters) = client(&server, 1000);
+    let found: TaggedPurchase = c
+        .find_tagged_purchase(ACME, "Acme Supplies", since(), "key=acme-main-20261127")
+        .await
+        .unwrap()
+        .expect("the tagged purchase");
+    assert_eq!(found.id(), "pur-a");
+    assert_eq!(found.order_number(), "PO-00012");
+    assert_eq!(found.status(), "ORDERING");
+    assert_eq!(found.order_status(), Some("DRAFT"));
+    assert_eq!(found.note(), "replenish: run 42 key=acme-main-20261127");
+    assert_eq!(found.lines().len(), 1);
+    assert_eq!(found.lines()[0].sku, "A-1");
+    assert_eq!(found.lines()[0].quantity, 3.0);
+    assert_eq!(found.lines()[0].price, "1.005".parse::<Decimal>().unwrap());
+    assert_eq!(found.detail.location.as_deref(), Some("Main Warehouse"));
+    let stored = found.into_purchase();
+    assert!(stored.detail.is_some());
+    // The list, then PO-00011 (no tag) before PO-00012.
+    assert_eq!(counters.get("cin7 GET purchaseList").requests, 1);
+    assert_eq!(counters.get("cin7 GET purchase").requests, 2);
+    let sent = server.received_requests().await.unwrap();
+    let order: Vec<String> = sent
+        .iter()
+        .filter(|r| r.url.path() == "/purchase")
+        .filter_map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "ID")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect();
+    assert_eq!(order, ["pur-b", "pur-a"]);
+}
+
+#[tokio::test]
+async fn find_tagged_purchase_without_a_match_is_none() {
+    let server = MockServer::start().await;
+    mount_tagged_purchases(&server, 1).await;
+    let (c, _) = client(&server, 1000);
+    let found = c
+        .find_tagged_purchase(ACME, "Acme Supplies", since(), "key=acme-main-20261128")
+        .await
+        .unwrap();
+    assert_eq!(found, None);
+    let err = c
+        .find_tagged_purchase(ACME, "Acme Supplies", since(), " ")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.class,
+        ErrorClass::Client,
+        "an empty tag matches anything"
+    );
+}
+
+/// One round trip against the sandbox: create, write lines, find it by its tag.
+#[tokio::test]
+async fn draft_round_trip_against_the_sandbox() {
+    let handle = crate::sync_e2e::start_sandbox(40, 1, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
+    let c = Cin7Client::new(&settings, build_client(&settings.http), Counters::default()).unwrap();
+
+    let suppliers = c.suppliers(&mut |_| {}).await.unwrap();
+    let products = c.products(&mut |_| {}).await.unwrap();
+    // An active supplier with at least two active products.
+    let (supplier, mine) = suppliers
+        .iter()
+        .filter(|s| s.status.as_deref() == Some("Active"))
+        .find_map(|s| {
+            let mine: Vec<_> = products
+                .iter()
+                .filter(|p| p.status == "Active")
+                .filter(|p| p.suppliers.iter().any(|l| l.supplier_id == s.id))
+                .take(2)
+                .collect();
+            (mine.len() == 2).then_some((s, mine))
+        })
+        .expect("a supplier with two products");
+
+    let tag = "replenish: key=round-trip-1";
+    let created = c
+        .create_purchase(&NewPurchase {
+            supplier_id: supplier.id.to_lowercase(),
+            location: settings.locations.default.clone(),
+            approach: "INVOICE".into(),
+            required_by: NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(),
+            terms: None,
+            tax_rule: None,
+            currency_rate: 1.0,
+            note: tag.into(),
+        })
+        .await
+        .unwrap();
+    assert!(created.order_number.starts_with("PO-"), "{created:?}");
+
+    let lines: Vec<DraftLine> = mine
+        .iter()
+        .zip([(3.0, "1.005"), (7.0, "2.3333")])
+        .map(|(p, (q, price))| DraftLine {
+            product_id: p.id.clone(),
+            sku: p.sku.clone(),
+            name: p.name.clone(),
+            quantity: q,
+            price: price.parse().unwrap(),
+            tax_rule: None,
+            supplier_sku: None,
+        })
+        .collect();
+    c.write_purchase_order(&created.id, &lines).await.unwrap();
+    // Writing again replaces the lines (no duplicates).
+    c.write_purchase_order(&created.id, &lines).await.unwrap();
+
+    let since: DateTime<Utc> = crate::sync_e2e::t0() - chrono::Duration::hours(1);
+    let found = c
+        .find_tagged_purchase(&supplier.id, &supplier.name, since, "key=round-trip-1")
+        .await
+        .unwrap()
+        .expect("found by its tag");
+    assert_eq!(found.id(), created.id);
+    assert_eq!(found.order_number(), created.order_number);
+    assert_eq!(found.status(), "ORDERING");
+    assert_eq!(found.order_status(), Some("DRAFT"));
+    assert_eq!(found.note(), tag);
+    let got: Vec<(String, f64, Decimal, Decimal)> = found
+        .lines()
+        .iter()
+        .map(|l| (l.sku.clone(), l.quantity, l.price, l.total))
+        .collect();
+    let want: Vec<(String, f64, Decimal, Decimal)> = vec![
+        (
+            lines[0].sku.clone(),
+            3.0,
+            "1.005".parse().unwrap(),
+            "3.02".parse().unwrap(),
+        ),
+        (
+            lines[1].sku.clone(),
+            7.0,
+            "2.3333".parse().unwrap(),
+            "16.33".parse().unwrap(),
+        ),
+    ];
+    assert_eq!(got, want);
+
+    assert_eq!(
+        c.find_tagged_purchase(&supplier.id, &supplier.name, since, "key=round-trip-2")
+            .await
+            .unwrap(),
+        None
+    );
 }

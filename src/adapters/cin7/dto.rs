@@ -4,7 +4,10 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer};
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use serde_json::Value;
 
 use crate::core::model::{
     Address, AvailabilityRow, Location, Product, ProductSupplier, Purchase, PurchaseDetail,
@@ -475,6 +478,92 @@ impl From<PurchaseDetailDto> for PurchaseDetail {
     }
 }
 
+/// An exact decimal as a JSON number (Cin7 wants numbers, not strings): a whole number as an
+/// integer, anything else as the f64 whose shortest representation is the decimal's own digits
+/// (exact up to 15 significant digits, far more than any quantity or price sent here has).
+fn json_number<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    let n = d.normalize();
+    if n.scale() == 0
+        && let Some(i) = n.to_i64()
+    {
+        return s.serialize_i64(i);
+    }
+    let f: f64 = n
+        .to_string()
+        .parse()
+        .map_err(|e| serde::ser::Error::custom(format!("{n} as a JSON number: {e}")))?;
+    s.serialize_f64(f)
+}
+
+/// `POST purchase`: the header of a new Simple Purchase. Absent options are left out, so Cin7
+/// applies the supplier's defaults.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PurchasePostDto<'a> {
+    #[serde(rename = "SupplierID")]
+    pub supplier_id: &'a str,
+    pub location: &'a str,
+    pub approach: &'a str,
+    /// `yyyy-MM-ddT00:00:00`.
+    pub required_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_rule: Option<&'a str>,
+    pub currency_rate: f64,
+    pub note: &'a str,
+}
+
+/// What the tool reads from the `POST purchase` answer (the full purchase).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreatedPurchaseDto {
+    #[serde(rename = "ID")]
+    pub id: String,
+    pub order_number: String,
+}
+
+/// `POST purchase/order`: the order task (lines) of a purchase.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PurchaseOrderPostDto<'a> {
+    #[serde(rename = "TaskID")]
+    pub task_id: &'a str,
+    pub combine_additional_charges: bool,
+    pub memo: &'a str,
+    /// `DRAFT` or `AUTHORISED`.
+    pub status: &'a str,
+    pub lines: Vec<PurchaseOrderLinePostDto<'a>>,
+    /// Always empty: the tool adds no freight or other charges.
+    pub additional_charges: Vec<Value>,
+}
+
+/// One line of `POST purchase/order`. Numbers go out as JSON numbers; `Total` must equal
+/// Quantity × Price × (1 − Discount/100) + Tax, which Cin7 validates.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PurchaseOrderLinePostDto<'a> {
+    #[serde(rename = "ProductID")]
+    pub product_id: &'a str,
+    #[serde(rename = "SKU")]
+    pub sku: &'a str,
+    pub name: &'a str,
+    #[serde(serialize_with = "json_number")]
+    pub quantity: Decimal,
+    #[serde(serialize_with = "json_number")]
+    pub price: Decimal,
+    #[serde(serialize_with = "json_number")]
+    pub discount: Decimal,
+    #[serde(serialize_with = "json_number")]
+    pub tax: Decimal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_rule: Option<&'a str>,
+    #[serde(rename = "SupplierSKU", skip_serializing_if = "Option::is_none")]
+    pub supplier_sku: Option<&'a str>,
+    #[serde(serialize_with = "json_number")]
+    pub total: Decimal,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,6 +583,29 @@ mod tests {
         assert_eq!(m.v.to_string(), "7.1234");
         let m: M = serde_json::from_str(r#"{"v": null}"#).unwrap();
         assert_eq!(m.v, Decimal::ZERO);
+    }
+
+    #[test]
+    fn decimals_go_out_as_json_numbers_with_their_own_digits() {
+        #[derive(Serialize)]
+        struct N {
+            #[serde(serialize_with = "json_number")]
+            v: Decimal,
+        }
+        let out = |s: &str| {
+            serde_json::to_string(&N {
+                v: s.parse().unwrap(),
+            })
+            .unwrap()
+        };
+        assert_eq!(out("3"), r#"{"v":3}"#);
+        assert_eq!(out("3.000"), r#"{"v":3}"#);
+        assert_eq!(out("0"), r#"{"v":0}"#);
+        assert_eq!(out("3.02"), r#"{"v":3.02}"#);
+        assert_eq!(out("2.3333"), r#"{"v":2.3333}"#);
+        assert_eq!(out("16.33"), r#"{"v":16.33}"#);
+        assert_eq!(out("1234567.8901"), r#"{"v":1234567.8901}"#);
+        assert_eq!(out("-0.1"), r#"{"v":-0.1}"#);
     }
 
     #[test]

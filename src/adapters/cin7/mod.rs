@@ -1,5 +1,7 @@
-//! Cin7 Core API v2 client (read half): locations, availability, products with suppliers and
-//! reorder levels, suppliers, the purchase list and purchase detail.
+//! Cin7 Core API v2 client. Read half (here): locations, availability, products with suppliers
+//! and reorder levels, suppliers, the purchase list and purchase detail. Write half (`write.rs`):
+//! draft purchase orders (`POST purchase`, `POST purchase/order`) and finding a purchase the tool
+//! created by the tag in its note.
 //!
 //! Every request is paced by the process-wide [`Pacer`] (GCRA, `cin7.requests_per_minute`,
 //! lowered when Cin7 throttles), retried through [`with_retry`], and counted per endpoint. List
@@ -8,6 +10,11 @@
 //! body with HTTP 200; those are failures too.
 
 pub mod dto;
+mod write;
+
+pub use write::{
+    CreatedPurchase, DraftLine, NewPurchase, TaggedPurchase, create_outcome_unknown, line_total,
+};
 
 use std::sync::Arc;
 
@@ -25,7 +32,9 @@ use crate::core::model::{AvailabilityRow, Location, Product, Purchase, PurchaseD
 /// Where paging stands, for progress reporting.
 #[derive(Debug, Clone, Copy)]
 pub struct PageProgress {
+    /// Records read so far.
     pub rows: usize,
+    /// All matching records, when the answer said (`Total`).
     pub total: Option<usize>,
 }
 
@@ -43,6 +52,8 @@ pub struct Cin7Client {
 }
 
 impl Cin7Client {
+    /// A client for `settings.cin7` (base URL, credentials, page size, rate) on `http`, counting
+    /// requests into `counters`.
     pub fn new(
         settings: &Settings,
         http: reqwest::Client,
@@ -94,18 +105,37 @@ impl Cin7Client {
 
     /// One GET with pacing, retries, counting and classification; returns the parsed JSON body.
     async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ApiError> {
-        let label = format!("cin7 GET {path}");
+        self.send(reqwest::Method::GET, path, query, None, true)
+            .await
+    }
+
+    /// One request with pacing, counting and classification, labelled `cin7 {METHOD} {path}`;
+    /// retried through [`with_retry`] only when `idempotent`. `body` goes out as JSON. Returns
+    /// the parsed JSON answer.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<Value, ApiError> {
+        let label = format!("cin7 {method} {path}");
         let url = format!("{}{}", self.base, path);
         let headers = self.auth_headers()?;
-        with_retry(&self.retry, &self.counters, &label, true, || async {
+        with_retry(&self.retry, &self.counters, &label, idempotent, || async {
             self.pacer.until_ready().await;
             self.counters.request(&label);
             tracing::debug!(endpoint = %label, ?query, "request");
-            let resp = self
+            let mut request = self
                 .http
-                .get(&url)
+                .request(method.clone(), &url)
                 .headers(headers.clone())
-                .query(query)
+                .query(query);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let resp = request
                 .send()
                 .await
                 .map_err(|e| ApiError::from_transport(&label, &e))?;
@@ -190,6 +220,7 @@ impl Cin7Client {
         }
     }
 
+    /// Every location (`ref/location`).
     pub async fn locations(
         &self,
         on_page: &mut dyn FnMut(PageProgress),
@@ -234,6 +265,7 @@ impl Cin7Client {
         Ok(rows.into_iter().map(Product::from).collect())
     }
 
+    /// Every supplier (`GET supplier`).
     pub async fn suppliers(
         &self,
         on_page: &mut dyn FnMut(PageProgress),
@@ -270,6 +302,7 @@ impl Cin7Client {
         Ok(dto.into())
     }
 
+    /// The request counters this client adds to.
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
@@ -336,7 +369,7 @@ pub fn named_limit(text: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// The `ErrorCode`/`Exception` of a Cin7 Error Model body (object or list of objects).
+/// The `ErrorCode` and text of a Cin7 Error Model body (object or list of objects).
 fn error_model(body: &Value) -> Option<(i64, String)> {
     let first = match body {
         Value::Array(items) => items.first()?,
@@ -347,19 +380,30 @@ fn error_model(body: &Value) -> Option<(i64, String)> {
         .as_i64()
         .or_else(|| code.as_str().and_then(|s| s.parse().ok()))
         .unwrap_or(0);
-    let message = match body {
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|i| i.get("Exception").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other
-            .get("Exception")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+    Some((code, error_text(body).unwrap_or_default()))
+}
+
+/// Cin7's own words in an error body: the `Exception` (else `Message`) of an object, or of each
+/// object of a list, joined with "; ". `None` when the body carries neither.
+fn error_text(body: &Value) -> Option<String> {
+    let text_of = |item: &Value| {
+        ["Exception", "Message"].iter().find_map(|key| {
+            item.get(*key)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+        })
     };
-    Some((code, message))
+    let texts: Vec<String> = match body {
+        Value::Array(items) => items.iter().filter_map(text_of).collect(),
+        other => text_of(other).into_iter().collect(),
+    };
+    if texts.is_empty() {
+        None
+    } else {
+        Some(texts.join("; "))
+    }
 }
 
 /// Turns one Cin7 answer into JSON or a classified error.
@@ -406,6 +450,13 @@ pub fn classify(
         )
         .with_status(status));
     }
+    // For other failures, Cin7's own words (`Exception`/`Message`) when the body has them.
+    let said = || {
+        parsed
+            .as_ref()
+            .and_then(error_text)
+            .unwrap_or_else(|| excerpt(body))
+    };
     match status {
         200..=299 => parsed.ok_or_else(|| {
             let detail = serde_json::from_slice::<Value>(body)
@@ -428,13 +479,13 @@ pub fn classify(
         500..=599 => Err(ApiError::new(
             label,
             ErrorClass::Server,
-            format!("server error {status}: {}", excerpt(body)),
+            format!("server error {status}: {}", said()),
         )
         .with_status(status)),
         _ => Err(ApiError::new(
             label,
             ErrorClass::Client,
-            format!("HTTP {status}: {}", excerpt(body)),
+            format!("HTTP {status}: {}", said()),
         )
         .with_status(status)),
     }
@@ -502,5 +553,39 @@ mod tests {
             ErrorClass::Client
         );
         assert!(c(200, r#"{"Total":0}"#).is_ok());
+        assert!(
+            c(200, r#"{"Message":"ok","ID":"x"}"#).is_ok(),
+            "a Message without ErrorCode in a 200 is not an error"
+        );
+    }
+
+    #[test]
+    fn failures_carry_cin7s_own_words_when_the_body_has_them() {
+        let h = HeaderMap::new();
+        let c = |status, body: &str| classify("ep", status, &h, body.as_bytes()).unwrap_err();
+        let e = c(
+            400,
+            r#"[{"ErrorCode":400,"Exception":"Supplier with ID = 'x' was not found."},{"ErrorCode":400,"Exception":"Location is required."}]"#,
+        );
+        assert_eq!(
+            e.message,
+            "Cin7 error 400 (HTTP 400): Supplier with ID = 'x' was not found.; Location is required."
+        );
+        let e = c(
+            400,
+            r#"{"ErrorCode":400,"Exception":" ","Message":"Approach is required."}"#,
+        );
+        assert_eq!(
+            e.message,
+            "Cin7 error 400 (HTTP 400): Approach is required."
+        );
+        let e = c(400, r#"{"Message":"The request is invalid."}"#);
+        assert_eq!(e.class, ErrorClass::Client);
+        assert_eq!(e.message, "HTTP 400: The request is invalid.");
+        let e = c(502, r#"[{"Exception":"Upstream failed"}]"#);
+        assert_eq!(e.class, ErrorClass::Server);
+        assert_eq!(e.message, "server error 502: Upstream failed");
+        let e = c(404, "<html> Not   Found </html>");
+        assert_eq!(e.message, "HTTP 404: <html> Not Found </html>");
     }
 }
