@@ -33,9 +33,7 @@ use crate::core::model::Purchase;
 use crate::core::plan::{Explain, Plan, PurchaseOrder};
 use crate::core::push::{self, Action, OpenDraft};
 use crate::output::progress::Progress;
-use crate::store::{
-    LedgerEntry, LedgerState, NewAlert, NewIntent, Store, WriterLock, WrittenLine,
-};
+use crate::store::{LedgerEntry, LedgerState, NewAlert, NewIntent, Store, WriterLock, WrittenLine};
 
 /// The test-only environment variable that stops the process (abort, like a kill) right after a
 /// named step of the first PO it reaches: `after_intent`, `after_header` or `after_lines`.
@@ -199,11 +197,7 @@ pub async fn exec(settings: &Settings, args: &DraftArgs, now: DateTime<Utc>) -> 
     if !args.no_sync {
         settings.shopify_token()?;
     }
-    let lock = acquire_lock(
-        &settings.store.path,
-        Duration::from_secs(args.lock_timeout),
-    )
-    .await?;
+    let lock = acquire_lock(&settings.store.path, Duration::from_secs(args.lock_timeout)).await?;
     let mut store = Store::open(&settings.store.path)?;
     let confirm = if args.yes || args.dry_run {
         Confirm::Yes
@@ -292,13 +286,18 @@ pub async fn draft(
         Err(err) => {
             let message = format!("{err:#}");
             let mut alerts = new_alerts(&run.alerts_out());
-            alerts.push(NewAlert {
-                kind: "run_failed".into(),
-                sku: None,
-                supplier: None,
-                location: None,
-                message: format!("replenish draft failed: {message}"),
-            });
+            // Refusing to write without confirmation is not a failure a person must be told of.
+            let refused = err.downcast_ref::<UsageError>().is_some();
+            if !refused {
+                alerts.push(NewAlert {
+                    kind: "run_failed".into(),
+                    sku: None,
+                    supplier: None,
+                    location: None,
+                    message: format!("replenish draft failed: {message}"),
+                });
+            }
+            let outcome = if refused { "refused" } else { "failed" };
             if let Err(record_err) = store.write(|w| {
                 w.raise_alerts(
                     &alerts,
@@ -307,7 +306,7 @@ pub async fn draft(
                     crate::store::Channels::of(&settings.alerts),
                     ChronoDuration::hours(i64::from(settings.alerts.repeat_after_hours)),
                 )?;
-                w.finish_run(run_id, now, "failed", Some(&message), &requests, None)
+                w.finish_run(run_id, now, outcome, Some(&message), &requests, None)
             }) {
                 tracing::error!("could not record the failed run: {record_err}");
             }
@@ -519,8 +518,7 @@ impl Run<'_> {
                     .into());
                 }
                 Confirm::Ask => {
-                    let preview: Vec<PoOutcome> =
-                        actions.iter().map(|a| self.preview(a)).collect();
+                    let preview: Vec<PoOutcome> = actions.iter().map(|a| self.preview(a)).collect();
                     eprint!("{}", crate::output::draft::actions_table(&preview));
                     if !ask(&format!("Write {writes} purchase order(s) to Cin7? [y/N] "))? {
                         return Err(UsageError("nothing written: not confirmed".into()).into());
@@ -709,7 +707,7 @@ impl Run<'_> {
                         continue;
                     }
                     Some(p) => {
-                        let (id, number) = (p.id.clone(), p.order_number.clone());
+                        let (id, number) = (p.id().to_string(), p.order_number().to_string());
                         self.record(store, |w| {
                             w.ledger_created(&e.intent_id, &id, &number, self.now)
                         })?;
@@ -728,18 +726,14 @@ impl Run<'_> {
             let Some(purchase_id) = e.purchase_id.clone() else {
                 continue;
             };
-            let purchase = self
-                .cin7
-                .purchase(&purchase_id)
-                .await
-                .with_context(|| {
-                    format!(
-                        "checking the tool's draft {} for {} at {}",
-                        e.order_number.as_deref().unwrap_or(&purchase_id),
-                        e.supplier,
-                        e.location
-                    )
-                })?;
+            let purchase = self.cin7.purchase(&purchase_id).await.with_context(|| {
+                format!(
+                    "checking the tool's draft {} for {} at {}",
+                    e.order_number.as_deref().unwrap_or(&purchase_id),
+                    e.supplier,
+                    e.location
+                )
+            })?;
             let Some(purchase) = purchase else {
                 self.close(store, &e, "gone")?;
                 continue;
@@ -839,7 +833,10 @@ impl Run<'_> {
             None,
             Some(&po.supplier),
             Some(&po.location),
-            format!("{message} (supplier {}, location {})", po.supplier, po.location),
+            format!(
+                "{message} (supplier {}, location {})",
+                po.supplier, po.location
+            ),
         );
         self.outcome(po, action, "rejected", None, Some(message))
     }
@@ -922,8 +919,8 @@ impl Run<'_> {
                         .await
                     {
                         Ok(Some(p)) => CreatedPurchase {
-                            id: p.id,
-                            order_number: p.order_number,
+                            id: p.id().to_string(),
+                            order_number: p.order_number().to_string(),
                         },
                         // Cin7 answered (an error status or a broken body) and shows no such
                         // purchase: it did not create one, so trying again is not blind.
@@ -983,7 +980,15 @@ impl Run<'_> {
             })?;
             crash_point("after_header");
             return self
-                .write_lines(store, po, "create", &intent_id, &created.id, Some(created.order_number), &lines)
+                .write_lines(
+                    store,
+                    po,
+                    "create",
+                    &intent_id,
+                    &created.id,
+                    Some(created.order_number),
+                    &lines,
+                )
                 .await;
         }
         Ok(self.failed(
@@ -1043,7 +1048,11 @@ impl Run<'_> {
             Ok(()) => {
                 store.write(|w| w.ledger_lines_written(intent_id, lines, self.now))?;
                 crash_point("after_lines");
-                let result = if action == "create" { "created" } else { "updated" };
+                let result = if action == "create" {
+                    "created"
+                } else {
+                    "updated"
+                };
                 Ok(self.outcome(po, action, result, order_number, None))
             }
             Err(e) if e.class == ErrorClass::Client => Ok(self.rejected(po, action, &e)),

@@ -78,9 +78,7 @@ fn ts(t: &DateTime<Utc>) -> String {
 /// Gathers the report from the store.
 pub fn status(settings: &Settings, store: &Store, now: DateTime<Utc>) -> Result<StatusReport> {
     let snapshot = store.latest_snapshot()?;
-    let age = snapshot
-        .as_ref()
-        .map(|s| (now - s.taken_at).num_minutes());
+    let age = snapshot.as_ref().map(|s| (now - s.taken_at).num_minutes());
     let max = settings.policy.max_data_age_minutes;
     let stale = age.is_none_or(|a| a > i64::try_from(max).unwrap_or(i64::MAX));
     Ok(StatusReport {

@@ -302,6 +302,27 @@ impl Cin7Client {
         Ok(dto.into())
     }
 
+    /// One purchase, header and detail (`GET purchase?ID=`), or `None` when Cin7 answers 404 (no
+    /// such purchase). The order status is the detail's `Order.Status`.
+    pub async fn purchase(&self, id: &str) -> Result<Option<Purchase>, ApiError> {
+        let label = "cin7 GET purchase";
+        let body = match self.get("purchase", &[("ID", id.to_string())]).await {
+            Ok(body) => body,
+            Err(e) if e.status == Some(404) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let record = format!("purchase {id}");
+        let header: dto::PurchaseListDto = decode_value(label, &record, &body)?;
+        let detail: dto::PurchaseDetailDto = decode_value(label, &record, &body)?;
+        let detail: PurchaseDetail = detail.into();
+        let mut purchase = Purchase::from(header);
+        if detail.order_status.is_some() {
+            purchase.order_status = detail.order_status.clone();
+        }
+        purchase.detail = Some(detail);
+        Ok(Some(purchase))
+    }
+
     /// The request counters this client adds to.
     pub fn counters(&self) -> &Counters {
         &self.counters
