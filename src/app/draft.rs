@@ -268,7 +268,7 @@ pub async fn draft(
                     &alerts,
                     now,
                     Some(run_id),
-                    crate::store::Channels::of(&settings.alerts),
+                    crate::adapters::alerts::configured_channels(&settings.alerts),
                     ChronoDuration::hours(i64::from(settings.alerts.repeat_after_hours)),
                 )?;
                 w.finish_run(
@@ -303,7 +303,7 @@ pub async fn draft(
                     &alerts,
                     now,
                     Some(run_id),
-                    crate::store::Channels::of(&settings.alerts),
+                    crate::adapters::alerts::configured_channels(&settings.alerts),
                     ChronoDuration::hours(i64::from(settings.alerts.repeat_after_hours)),
                 )?;
                 w.finish_run(run_id, now, outcome, Some(&message), &requests, None)

@@ -65,9 +65,9 @@ pub struct AlertOut {
     pub supplier: Option<String>,
     pub location: Option<String>,
     pub message: String,
-    pub occurrences: i64,
+    pub occurrences: u64,
     pub last_raised_at: String,
-    pub attempts: i64,
+    pub attempts: u64,
     pub last_error: Option<String>,
 }
 

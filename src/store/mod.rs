@@ -7,8 +7,10 @@
 //!
 //! Layout: `migrations` (the schema), `codec` (column encodings, error context), then one file per
 //! table family: `orders`, `catalog`, `purchases`, `snapshots` (availability and the out-of-stock
-//! record) and `runs` (run history and the `state` key/value table). This file is the API.
+//! record), `runs` (run history and the `state` key/value table) and `alerts` (the alert outbox).
+//! This file is the API.
 
+mod alerts;
 mod catalog;
 mod codec;
 mod ledger;
@@ -32,6 +34,7 @@ use codec::Context;
 
 pub use ledger::{LedgerEntry, LedgerState, NewIntent, WrittenLine, tag};
 pub use lock::WriterLock;
+pub use alerts::{Channel, ChannelState, Channels, NewAlert, RaiseCounts, StoredAlert};
 pub use snapshots::STOCK_EPSILON;
 
 /// How long a statement waits for another process's lock before failing.
@@ -285,6 +288,18 @@ impl Store {
     pub fn ledger_entry(&self, intent_id: &str) -> Result<Option<LedgerEntry>, StoreError> {
         ledger::entry(&self.conn, intent_id)
     }
+
+    // --- The alert outbox (`alerts.rs`). ---
+
+    /// Every alert still pending on some channel, oldest first (by id).
+    pub fn pending_alerts(&self) -> Result<Vec<StoredAlert>, StoreError> {
+        alerts::pending_alerts(&self.conn)
+    }
+    /// The newest `limit` alerts with their channel states, delivered or not, for `status`:
+    /// latest `last_raised_at` first, then highest id.
+    pub fn recent_alerts(&self, limit: usize) -> Result<Vec<StoredAlert>, StoreError> {
+        alerts::recent_alerts(&self.conn, limit)
+    }
 }
 
 impl Writer<'_> {
@@ -411,6 +426,37 @@ impl Writer<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         ledger::close(self.tx, intent_id, reason, now)
+    }
+
+    // --- The alert outbox (`alerts.rs`). ---
+
+    /// Records alerts raised at `now` by run `run_id` (in the caller's transaction), grouping
+    /// repeats: the same alert (kind, supplier, SKU, location, message) still undelivered, or
+    /// delivered less than `repeat_after` ago, is counted on its row instead of added. New rows
+    /// are `pending` on the `channels` configured, `off` on the others. Rules in detail:
+    /// `alerts::raise_alerts`.
+    pub fn raise_alerts(
+        &self,
+        alerts: &[NewAlert],
+        now: DateTime<Utc>,
+        run_id: Option<i64>,
+        channels: Channels,
+        repeat_after: chrono::Duration,
+    ) -> Result<RaiseCounts, StoreError> {
+        alerts::raise_alerts(self.tx, alerts, now, run_id, channels, repeat_after)
+    }
+    /// Records one delivery outcome of alert `id` on `channel` (only a `pending` channel
+    /// changes): `Ok` → `sent` (and `delivered_at = now` once no channel is pending); `Err` →
+    /// still pending, `attempts + 1`, `last_error` = the message, which must hold no secret.
+    /// Fails if the alert does not exist.
+    pub fn mark_alert_channel(
+        &self,
+        id: i64,
+        channel: Channel,
+        outcome: Result<(), String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        alerts::mark_alert_channel(self.tx, id, channel, outcome, now)
     }
 }
 

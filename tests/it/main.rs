@@ -1,5 +1,6 @@
 //! The one integration-test binary: adapters against wiremock, commands against the sandbox.
 
+mod alerts;
 mod cin7_client;
 mod cli;
 mod common;
