@@ -183,6 +183,10 @@ pub struct SandboxArgs {
     /// Share of API requests that fail at random (503, 429, 500, slow, dropped connection).
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
+    /// Share of `POST purchase` requests that create the purchase and then lose the answer, on
+    /// top of --fault-rate (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub lost_answer_rate: f64,
     /// Cin7 requests allowed per rolling minute (Cin7 Core's documented limit is 60).
     #[arg(long, default_value_t = 60)]
     pub cin7_rpm: u32,

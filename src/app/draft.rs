@@ -627,7 +627,7 @@ impl Run<'_> {
                         i.sku.as_deref(),
                         None,
                         i.location.as_deref(),
-                        format!("PO draft failed: missing supplier data: {}", i.detail),
+                        i.detail.clone(),
                     );
                 }
                 issues::UNMAPPED_SKU => self.alert(
@@ -641,17 +641,24 @@ impl Run<'_> {
             }
         }
         for po in gated.orders.iter().filter(|p| p.status == "hold") {
+            let total = if po.lines.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (total {} {})",
+                    po.total,
+                    po.currency.as_deref().unwrap_or("")
+                )
+            };
             self.alert(
                 "po_held",
                 None,
                 Some(&po.supplier),
                 Some(&po.location),
                 format!(
-                    "PO for {} at {} held ({} {}): {}",
+                    "PO for {} at {} held{total}: {}",
                     po.supplier,
                     po.location,
-                    po.total,
-                    po.currency.as_deref().unwrap_or(""),
                     po.hold_reason.as_deref().unwrap_or("held")
                 ),
             );
@@ -1046,7 +1053,14 @@ impl Run<'_> {
             .await
         {
             Ok(()) => {
-                store.write(|w| w.ledger_lines_written(intent_id, lines, self.now))?;
+                // The store's copy of the purchase becomes what Cin7 now holds, so a plan made
+                // before the next sync sees the tool's draft as written (and untouched).
+                let purchase =
+                    written_purchase(po, purchase_id, order_number.as_deref(), intent_id);
+                store.write(|w| {
+                    w.ledger_lines_written(intent_id, lines, self.now)?;
+                    w.upsert_purchases(std::slice::from_ref(&purchase))
+                })?;
                 crash_point("after_lines");
                 let result = if action == "create" {
                     "created"
@@ -1066,6 +1080,45 @@ impl Run<'_> {
                 ),
             )),
         }
+    }
+}
+
+/// The purchase as the tool just wrote it: header, tag and lines, order status DRAFT.
+fn written_purchase(
+    po: &PurchaseOrder,
+    purchase_id: &str,
+    order_number: Option<&str>,
+    intent_id: &str,
+) -> Purchase {
+    use crate::core::model::{PurchaseDetail, PurchaseLine};
+    Purchase {
+        id: purchase_id.to_string(),
+        order_number: order_number.unwrap_or_default().to_string(),
+        status: "ORDERING".into(),
+        order_status: Some("DRAFT".into()),
+        supplier_id: Some(po.supplier_id.clone()),
+        supplier: Some(po.supplier.clone()),
+        required_by: Some(po.required_by),
+        // Unknown until the next sync reads it, which then refreshes the detail too.
+        last_updated: None,
+        detail: Some(PurchaseDetail {
+            location: Some(po.location.clone()),
+            note: Some(crate::store::tag(intent_id)),
+            order_status: Some("DRAFT".into()),
+            lines: po
+                .lines
+                .iter()
+                .map(|l| PurchaseLine {
+                    product_id: Some(l.product_id.clone()),
+                    sku: l.sku.clone(),
+                    name: Some(l.name.clone()),
+                    quantity: l.quantity,
+                    price: l.price,
+                    total: l.total,
+                    supplier_sku: l.supplier_sku.clone(),
+                })
+                .collect(),
+        }),
     }
 }
 

@@ -20,6 +20,7 @@ pub fn options(args: &SandboxArgs, now: DateTime<Utc>) -> Result<SandboxOptions>
         orders_per_day: args.orders_per_day,
         mismatch_rate: args.mismatch_rate,
         fault_rate: args.fault_rate,
+        lost_answer_rate: args.lost_answer_rate,
         cin7_rpm: args.cin7_rpm,
         throttle_status: args.throttle_status,
         retry_after_secs: args.retry_after_secs,

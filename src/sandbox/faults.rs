@@ -49,6 +49,14 @@ impl Fault {
 /// Draws whether this request fails and how. `cin7` enables the Cin7-only kind; `creates` (for
 /// `POST purchase`) enables "created but the answer was lost".
 pub fn draw(w: &mut World, cin7: bool, creates: bool) -> Option<Fault> {
+    if creates && w.opts.lost_answer_rate > 0.0 && w.rng_faults.f64() < w.opts.lost_answer_rate {
+        let fault = Fault::CreatedLost;
+        w.faults += 1;
+        *w.faults_by_kind
+            .entry(fault.name().to_string())
+            .or_insert(0) += 1;
+        return Some(fault);
+    }
     let rate = w.opts.fault_rate;
     let r = w.rng_faults.f64();
     let k = w.rng_faults.next_u64();

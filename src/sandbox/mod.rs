@@ -59,6 +59,9 @@ pub struct SandboxOptions {
     pub mismatch_rate: f64,
     /// Share of API requests that fail at random.
     pub fault_rate: f64,
+    /// Share of `POST purchase` requests that create the purchase and then lose the answer, on
+    /// top of `fault_rate` (1.0: every create; for exactly-once tests).
+    pub lost_answer_rate: f64,
     /// Cin7 requests allowed per rolling 60 s.
     pub cin7_rpm: u32,
     /// 503 (Cin7's documented answer) or 429 (with `Retry-After`).
@@ -86,6 +89,7 @@ impl SandboxOptions {
         }
         for (flag, rate) in [
             ("--fault-rate", self.fault_rate),
+            ("--lost-answer-rate", self.lost_answer_rate),
             ("--mismatch-rate", self.mismatch_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
@@ -110,6 +114,7 @@ impl Default for SandboxOptions {
             orders_per_day: 200,
             mismatch_rate: 0.08,
             fault_rate: 0.0,
+            lost_answer_rate: 0.0,
             cin7_rpm: 60,
             throttle_status: 503,
             retry_after_secs: 60,

@@ -397,7 +397,17 @@ fn make_order(
             .min(end)
             .max(t)
     };
-    let mut updated = later(rng, 0, 36 * 3600);
+    // An order's last update lands up to 36 h after it was placed; for orders placed less than
+    // 36 h before the end of the history the offset is scaled into the time left, so that the
+    // newest orders' updates spread out instead of all landing on "now".
+    let mut updated = {
+        let max_s: i64 = 36 * 3600;
+        let offset = rng.range(0, max_s);
+        let left = (end - t).num_seconds().clamp(0, max_s);
+        (t + Duration::seconds(offset * left / max_s))
+            .min(end)
+            .max(t)
+    };
     let mut cancelled = None;
     if cancel {
         let c = later(rng, 600, 3 * 86_400);

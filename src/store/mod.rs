@@ -32,9 +32,9 @@ use crate::core::model::{AvailabilityRow, Location, Order, Product, Purchase, Su
 use crate::core::sales::Sales;
 use codec::Context;
 
+pub use alerts::{Channel, ChannelState, Channels, NewAlert, RaiseCounts, StoredAlert};
 pub use ledger::{LedgerEntry, LedgerState, NewIntent, WrittenLine, tag};
 pub use lock::WriterLock;
-pub use alerts::{Channel, ChannelState, Channels, NewAlert, RaiseCounts, StoredAlert};
 pub use snapshots::STOCK_EPSILON;
 
 /// How long a statement waits for another process's lock before failing.

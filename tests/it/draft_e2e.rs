@@ -20,16 +20,20 @@ use crate::sync_e2e::{first_sync, sandbox_state, start_sandbox, t0};
 /// (supplier ID, location) → the tool-tagged purchases there: (order number, status, lines).
 type Drafts = BTreeMap<(String, String), Vec<(String, String, Vec<(String, f64, f64)>)>>;
 
-/// The sandbox's purchases whose Note carries the tool's tag.
-fn tool_drafts(state: &Value) -> Drafts {
+/// The sandbox's purchases tagged with any intent the tool ever recorded (open or closed): a
+/// second purchase for one PO would carry a different intent's tag, so counting these catches
+/// duplicates. (The sandbox's own person-made `replenish:` draft is in no ledger.)
+fn tool_drafts(state: &Value, store: &Store) -> Drafts {
+    let intents: std::collections::BTreeSet<String> = store
+        .recent_drafts(100_000)
+        .unwrap()
+        .into_iter()
+        .map(|e| replenish::store::tag(&e.intent_id))
+        .collect();
     let mut out: Drafts = BTreeMap::new();
     for p in state["purchases"].as_array().into_iter().flatten() {
         let note = p["Note"].as_str().unwrap_or("");
-        if !note.starts_with("replenish:") {
-            continue;
-        }
-        // The sandbox's own person-made draft carries the prefix but no ledger uuid.
-        if note.len() < "replenish:".len() + 36 {
+        if !intents.contains(note) {
             continue;
         }
         let lines = p["Order"]["Lines"]
@@ -91,9 +95,11 @@ async fn assert_exactly_the_plan(
         Explain::None,
     )
     .unwrap();
-    let drafts = tool_drafts(&sandbox_state(handle).await);
+    // What draft pushes: the plan's POs after the data-quality gates.
+    let gated = replenish::core::push::gate(&plan, &settings.suppliers);
+    let drafts = tool_drafts(&sandbox_state(handle).await, store);
     let mut expected = 0;
-    for po in plan.purchase_orders.iter().filter(|p| p.status != "hold") {
+    for po in gated.orders.iter().filter(|p| p.status != "hold") {
         expected += 1;
         let key = (po.supplier_id.clone(), po.location.clone());
         let found = drafts.get(&key).cloned().unwrap_or_default();
@@ -177,7 +183,7 @@ async fn a_fresh_draft_creates_one_po_per_supplier_and_location_and_a_rerun_noth
     assert_eq!(created, expected);
     assert_eq!(store.open_drafts().unwrap().len(), expected);
 
-    let before = tool_drafts(&sandbox_state(&handle).await);
+    let before = tool_drafts(&sandbox_state(&handle).await, &store);
     let again = run(&settings, &mut store, t0(), false).await;
     assert_eq!(results(&again).get("created"), None, "{again:#?}");
     assert_eq!(results(&again).get("updated"), None, "{again:#?}");
@@ -185,7 +191,7 @@ async fn a_fresh_draft_creates_one_po_per_supplier_and_location_and_a_rerun_noth
         results(&again).get("unchanged").copied().unwrap_or(0),
         expected
     );
-    assert_eq!(tool_drafts(&sandbox_state(&handle).await), before);
+    assert_eq!(tool_drafts(&sandbox_state(&handle).await, &store), before);
     handle.shutdown().await;
 }
 
@@ -297,8 +303,9 @@ async fn a_changed_plan_updates_the_untouched_draft_and_a_person_edit_is_left_al
         Explain::None,
     )
     .unwrap();
-    let drafts = tool_drafts(&after);
-    for po in plan.purchase_orders.iter().filter(|p| p.status != "hold") {
+    let drafts = tool_drafts(&after, &store);
+    let gated = replenish::core::push::gate(&plan, &settings.suppliers);
+    for po in gated.orders.iter().filter(|p| p.status != "hold") {
         let key = (po.supplier_id.clone(), po.location.clone());
         let tool_open: Vec<_> = drafts
             .get(&key)
@@ -459,4 +466,96 @@ async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
         assert_exactly_the_plan(&handle, &settings, &store, t0()).await;
         handle.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_create_losing_its_answer_still_gives_exactly_one_po_each() {
+    let opts = replenish::sandbox::SandboxOptions {
+        skus: 60,
+        locations: 2,
+        days: 40,
+        orders_per_day: 60,
+        cin7_rpm: 100_000,
+        lost_answer_rate: 1.0,
+        now: t0(),
+        ..replenish::sandbox::SandboxOptions::default()
+    };
+    let handle = replenish::sandbox::start("127.0.0.1:0", opts)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    let report = run(&settings, &mut store, t0(), false).await;
+    let created = results(&report).get("created").copied().unwrap_or(0);
+    let state = sandbox_state(&handle).await;
+    assert_eq!(
+        state["faults_by_kind"]["created_but_answer_lost"].as_u64(),
+        Some(created as u64),
+        "every create lost its answer, and each was found by its tag instead of made again"
+    );
+    assert!(created >= 2, "{report:#?}");
+    assert_eq!(
+        assert_exactly_the_plan(&handle, &settings, &store, t0()).await,
+        created
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
+    let handle = start_sandbox(60, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = binary_config(&handle, dir.path());
+    let bin = assert_cmd::cargo::cargo_bin("replenish");
+    let command = |args: &[&str]| {
+        let mut c = std::process::Command::new(&bin);
+        c.arg("--config")
+            .arg(&config)
+            .args(["--now", &t0().to_rfc3339()])
+            .args(args)
+            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
+            .env("CIN7_ACCOUNT_ID", "sandbox")
+            .env("CIN7_APPLICATION_KEY", "sandbox")
+            .env_remove("RUST_LOG")
+            .env_remove(replenish::app::draft::CRASH_AT_ENV)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    // Synced once, so that the kills land in the drafting itself (a few hundred ms of work).
+    let synced = command(&["sync"]).status().unwrap();
+    assert!(synced.success());
+    // SIGKILL after these many milliseconds, one run after another, then a run left alone.
+    for delay_ms in [40u64, 70, 100, 130, 160, 200, 240, 280, 330, 400] {
+        let mut child = command(&["draft", "--yes", "--no-sync"]).spawn().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        let _ = child.kill(); // SIGKILL; it may already have finished
+        let _ = child.wait();
+    }
+    let started = std::time::Instant::now();
+    let last = draft_binary(&config, None).await;
+    eprintln!("the last run took {:?}", started.elapsed());
+    let report: Value = serde_json::from_slice(&last.stdout).unwrap_or_default();
+    eprintln!("it recovered: {}", report["recovered"]);
+    eprintln!("stderr: {}", String::from_utf8_lossy(&last.stderr));
+    eprintln!(
+        "results: {}",
+        report["purchase_orders"]
+            .as_array()
+            .map(|a| a
+                .iter()
+                .map(|p| p["result"].to_string())
+                .collect::<Vec<_>>()
+                .join(","))
+            .unwrap_or_default()
+    );
+    assert!(
+        matches!(last.status.code(), Some(0) | Some(3)),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    assert!(assert_exactly_the_plan(&handle, &settings, &store, t0()).await >= 2);
+    handle.shutdown().await;
 }

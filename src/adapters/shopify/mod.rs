@@ -388,38 +388,51 @@ impl ShopifyClient {
         let document =
             queries::BULK_ORDERS_TEMPLATE.replace("{SEARCH}", &search.replace('"', "\\\""));
         let label = "shopify bulkOperationRunQuery";
-        let data = self
-            .graphql(
-                "bulkOperationRunQuery",
-                queries::BULK_RUN,
-                json!({ "query": document }),
-                10,
-            )
-            .await?;
-        let run = data.get("bulkOperationRunQuery").unwrap_or(&Value::Null);
-        if let Some(errors) = run
-            .get("userErrors")
-            .and_then(Value::as_array)
-            .filter(|e| !e.is_empty())
-        {
-            let text = joined_messages(errors);
-            return Err(ApiError::new(
-                label,
-                ErrorClass::Client,
-                format!("Shopify refused the bulk query: {text}"),
-            ));
-        }
-        let id = run
-            .pointer("/bulkOperation/id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                ApiError::new(
-                    label,
-                    ErrorClass::Decode,
-                    "no bulkOperation.id in the answer",
+        // An earlier run killed mid-backfill may have left its operation running, and Shopify
+        // refuses a new one while too many run: wait for the one it names, then ask again.
+        let mut waited = 0;
+        let id = loop {
+            let data = self
+                .graphql(
+                    "bulkOperationRunQuery",
+                    queries::BULK_RUN,
+                    json!({ "query": document }),
+                    10,
                 )
-            })?
-            .to_string();
+                .await?;
+            let run = data.get("bulkOperationRunQuery").unwrap_or(&Value::Null);
+            if let Some(errors) = run
+                .get("userErrors")
+                .and_then(Value::as_array)
+                .filter(|e| !e.is_empty())
+            {
+                let text = joined_messages(errors);
+                if let Some(busy) = bulk_in_progress(&text).filter(|_| waited < 5) {
+                    tracing::warn!(
+                        "Shopify is still running an earlier bulk operation ({busy}); waiting for it to finish"
+                    );
+                    let _ = self.wait_for_bulk(&busy, &mut |_| {}).await;
+                    waited += 1;
+                    continue;
+                }
+                return Err(ApiError::new(
+                    label,
+                    ErrorClass::Client,
+                    format!("Shopify refused the bulk query: {text}"),
+                ));
+            }
+            break run
+                .pointer("/bulkOperation/id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        label,
+                        ErrorClass::Decode,
+                        "no bulkOperation.id in the answer",
+                    )
+                })?
+                .to_string();
+        };
         let op = self.wait_for_bulk(&id, on_progress).await?;
         let Some(url) = op.url else {
             // A completed operation with no objects has no file.
@@ -694,6 +707,21 @@ pub fn assemble_bulk_orders(label: &str, lines: &[Vec<u8>]) -> Result<Vec<Order>
     assembler.finish()
 }
 
+/// The gid of the bulk operation a "… already in progress: gid://shopify/BulkOperation/N" refusal
+/// names.
+fn bulk_in_progress(text: &str) -> Option<String> {
+    if !text.contains("already in progress") {
+        return None;
+    }
+    let prefix = "gid://shopify/BulkOperation/";
+    let at = text.find(prefix)?;
+    let digits: String = text[at + prefix.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (!digits.is_empty()).then(|| format!("{prefix}{digits}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -750,5 +778,21 @@ mod tests {
         let w = b.wait_for(600.0).as_secs_f64();
         assert!((9.9..=10.0).contains(&w), "(600-100)/50 = 10 s, got {w}");
         assert_eq!(b.wait_for(50.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_refusal_names_the_bulk_operation_still_running() {
+        assert_eq!(
+            bulk_in_progress(
+                "A bulk query operation for this app and shop is already in progress: gid://shopify/BulkOperation/5."
+            )
+            .as_deref(),
+            Some("gid://shopify/BulkOperation/5")
+        );
+        assert_eq!(bulk_in_progress("Invalid bulk query: syntax error"), None);
+        assert_eq!(
+            bulk_in_progress("already in progress: gid://shopify/BulkOperation/"),
+            None
+        );
     }
 }
