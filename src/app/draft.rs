@@ -237,7 +237,16 @@ pub async fn draft(
     let run_id = if options.dry_run {
         None
     } else {
-        Some(store.write(|w| w.start_run("draft", now))?)
+        Some(store.write(|w| {
+            // Under the writer lock no other draft is alive: one still "running" was killed.
+            let interrupted = w.mark_interrupted("draft")?;
+            if interrupted > 0 {
+                tracing::warn!(
+                    "{interrupted} earlier draft run(s) were interrupted; finishing what they left"
+                );
+            }
+            w.start_run("draft", now)
+        })?)
     };
     let counters = Counters::default();
     let cin7 = Cin7Client::new(settings, build_client(&settings.http), counters.clone())?;

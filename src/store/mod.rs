@@ -352,6 +352,11 @@ impl Writer<'_> {
     pub fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
         runs::set_state(self.tx, key, value)
     }
+    /// Marks earlier `command` runs that never finished (killed) as `interrupted`. Only for a
+    /// caller holding the writer lock.
+    pub fn mark_interrupted(&self, command: &str) -> Result<usize, StoreError> {
+        runs::mark_interrupted(self.tx, command)
+    }
     /// Starts a run record with outcome `running`; returns its id.
     pub fn start_run(&self, command: &str, started_at: DateTime<Utc>) -> Result<i64, StoreError> {
         runs::start_run(self.tx, command, started_at)

@@ -525,30 +525,50 @@ async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
     // Synced once, so that the kills land in the drafting itself (a few hundred ms of work).
     let synced = command(&["sync"]).status().unwrap();
     assert!(synced.success());
-    // SIGKILL after these many milliseconds, one run after another, then a run left alone.
-    for delay_ms in [40u64, 70, 100, 130, 160, 200, 240, 280, 330, 400] {
+    // SIGKILL after these many milliseconds (a whole draft of this world takes ~100 ms in a debug
+    // build), one run after another, then a run left alone.
+    for delay_ms in [10u64, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120] {
         let mut child = command(&["draft", "--yes", "--no-sync"]).spawn().unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
         let _ = child.kill(); // SIGKILL; it may already have finished
         let _ = child.wait();
     }
-    let started = std::time::Instant::now();
+    {
+        // Where the kills landed, for the log (timing-dependent, so not asserted).
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let ledger: Vec<String> = store
+            .recent_drafts(1000)
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e.state.as_str(),
+                    e.closed_reason.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        let runs: Vec<String> = store
+            .runs(100)
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r.command, r.outcome))
+            .collect();
+        eprintln!("ledger after the kills: {ledger:?}\nruns: {runs:?}");
+    }
     let last = draft_binary(&config, None).await;
-    eprintln!("the last run took {:?}", started.elapsed());
     let report: Value = serde_json::from_slice(&last.stdout).unwrap_or_default();
-    eprintln!("it recovered: {}", report["recovered"]);
-    eprintln!("stderr: {}", String::from_utf8_lossy(&last.stderr));
-    eprintln!(
-        "results: {}",
-        report["purchase_orders"]
-            .as_array()
-            .map(|a| a
-                .iter()
-                .map(|p| p["result"].to_string())
-                .collect::<Vec<_>>()
-                .join(","))
-            .unwrap_or_default()
+    eprintln!("the last run recovered: {}", report["recovered"]);
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    assert!(
+        store
+            .runs(100)
+            .unwrap()
+            .iter()
+            .all(|r| r.outcome != "running"),
+        "killed runs are marked interrupted by the next one"
     );
+    drop(store);
     assert!(
         matches!(last.status.code(), Some(0) | Some(3)),
         "{}",
@@ -557,5 +577,111 @@ async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
     let settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
     let store = Store::open(&dir.path().join("s.db")).unwrap();
     assert!(assert_exactly_the_plan(&handle, &settings, &store, t0()).await >= 2);
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_draft_waits_for_the_lock_then_gives_up_with_exit_1() {
+    let handle = start_sandbox(40, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = binary_config(&handle, dir.path());
+    let before = sandbox_state(&handle).await["purchases"].clone();
+    let held = replenish::store::WriterLock::try_acquire(&dir.path().join("s.db"))
+        .unwrap()
+        .expect("the lock is free");
+    let out = tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::cargo_bin("replenish")
+            .unwrap()
+            .arg("--config")
+            .arg(&config)
+            .args(["draft", "--yes", "--no-sync", "--lock-timeout", "1"])
+            .env("CIN7_ACCOUNT_ID", "sandbox")
+            .env("CIN7_APPLICATION_KEY", "sandbox")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    drop(held);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("holds the writer lock") && stderr.contains("s.db.lock"),
+        "{stderr}"
+    );
+    assert_eq!(
+        sandbox_state(&handle).await["purchases"],
+        before,
+        "nothing was written"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_reach_slack_and_wait_in_the_outbox_while_it_is_down() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let handle = start_sandbox(80, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    let slack = MockServer::start().await;
+    settings.alerts.slack_webhook_url = Some(secrecy::SecretString::from(format!(
+        "{}/services/T000/B000/XXXX",
+        slack.uri()
+    )));
+
+    // Slack is down: the run still finishes, its alerts stay in the outbox.
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&slack)
+        .await;
+    let first = run(&settings, &mut store, t0(), false).await;
+    assert_eq!(
+        first.outcome, "attention",
+        "the fixed world has alerts: {first:#?}"
+    );
+    assert!(!first.alerts.is_empty());
+    let pending = store.pending_alerts().unwrap();
+    assert_eq!(
+        pending.len(),
+        first.alerts.len(),
+        "every alert waits to be sent"
+    );
+
+    // Slack is back: the next run delivers them (and groups the repeats instead of adding rows).
+    slack.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/services/T000/B000/XXXX"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    run(&settings, &mut store, t0(), false).await;
+    assert!(store.pending_alerts().unwrap().is_empty());
+    let bodies: Vec<String> = slack
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .collect();
+    let all = bodies.join("\n");
+    let example = &first.alerts[0];
+    assert!(all.contains("\"text\""), "{all}");
+    assert!(
+        all.contains(
+            example
+                .sku
+                .as_deref()
+                .or(example.supplier.as_deref())
+                .unwrap_or("")
+        ),
+        "{all}"
+    );
+    assert_eq!(
+        store.recent_alerts(1000).unwrap().len(),
+        first.alerts.len(),
+        "the second run's identical alerts were grouped, not added"
+    );
     handle.shutdown().await;
 }
