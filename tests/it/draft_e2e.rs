@@ -182,6 +182,17 @@ async fn a_fresh_draft_creates_one_po_per_supplier_and_location_and_a_rerun_noth
     let expected = assert_exactly_the_plan(&handle, &settings, &store, t0()).await;
     assert_eq!(created, expected);
     assert_eq!(store.open_drafts().unwrap().len(), expected);
+    // `status` shows them, with the run and fresh data.
+    let status = replenish::app::status::status(&settings, &store, t0()).unwrap();
+    assert_eq!(status.open_drafts.len(), expected);
+    assert!(
+        status
+            .open_drafts
+            .iter()
+            .all(|d| d.state == "done" && d.order_number.is_some())
+    );
+    assert_eq!(status.runs[0].command, "draft");
+    assert!(!status.data.stale);
 
     let before = tool_drafts(&sandbox_state(&handle).await, &store);
     let again = run(&settings, &mut store, t0(), false).await;
@@ -682,6 +693,109 @@ async fn alerts_reach_slack_and_wait_in_the_outbox_while_it_is_down() {
         store.recent_alerts(1000).unwrap().len(),
         first.alerts.len(),
         "the second run's identical alerts were grouped, not added"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_or_voided_draft_is_no_longer_the_tools() {
+    let handle = start_sandbox(80, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    run(&settings, &mut store, t0(), false).await;
+    let ledger = store.open_drafts().unwrap();
+    assert!(ledger.len() >= 2);
+    let approved = ledger[0].purchase_id.clone().unwrap();
+    let voided = ledger[1].purchase_id.clone().unwrap();
+    let client = reqwest::Client::new();
+    let answer = client
+        .post(format!(
+            "{}/sandbox/purchase/{approved}/approve",
+            handle.base_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{:?}", answer.text().await);
+    let answer = client
+        .delete(format!(
+            "{}/cin7/ExternalApi/v2/purchase?ID={voided}&Void=true",
+            handle.base_url()
+        ))
+        .header("api-auth-accountid", "sandbox")
+        .header("api-auth-applicationkey", "sandbox")
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{:?}", answer.text().await);
+    let before: Vec<Value> = sandbox_state(&handle).await["purchases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["ID"] == approved.as_str() || p["ID"] == voided.as_str())
+        .cloned()
+        .collect();
+
+    let report = run(&settings, &mut store, t0(), false).await;
+    let closed: Vec<&str> = report.recovered.iter().map(|r| r.what.as_str()).collect();
+    assert!(
+        closed.iter().any(|w| w.starts_with("closed: approved")),
+        "{closed:?}"
+    );
+    assert!(closed.contains(&"closed: voided"), "{closed:?}");
+    let open: Vec<String> = store
+        .open_drafts()
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.purchase_id)
+        .collect();
+    assert!(!open.contains(&approved) && !open.contains(&voided));
+    let after: Vec<Value> = sandbox_state(&handle).await["purchases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["ID"] == approved.as_str() || p["ID"] == voided.as_str())
+        .cloned()
+        .collect();
+    assert_eq!(after, before, "the tool never touches them again");
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draft_without_yes_and_without_a_terminal_refuses_to_write() {
+    let handle = start_sandbox(60, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = binary_config(&handle, dir.path());
+    let before = sandbox_state(&handle).await["purchases"].clone();
+    let out = tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::cargo_bin("replenish")
+            .unwrap()
+            .arg("--config")
+            .arg(&config)
+            .args(["--now", &t0().to_rfc3339(), "draft"])
+            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
+            .env("CIN7_ACCOUNT_ID", "sandbox")
+            .env("CIN7_APPLICATION_KEY", "sandbox")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--yes") && stderr.contains("--dry-run"),
+        "{stderr}"
+    );
+    assert_eq!(
+        sandbox_state(&handle).await["purchases"],
+        before,
+        "nothing written"
+    );
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    assert!(
+        store.open_drafts().unwrap().is_empty(),
+        "no intent recorded"
     );
     handle.shutdown().await;
 }
