@@ -4,6 +4,7 @@ mod alerts;
 mod cin7_client;
 mod cli;
 mod common;
+mod cron;
 mod draft_e2e;
 mod plan_e2e;
 mod shopify_client;
