@@ -14,7 +14,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Serialize;
 
@@ -27,13 +27,13 @@ use crate::app::sync::{SyncOptions, SyncSummary, sync};
 use crate::app::{EXIT_ATTENTION, UsageError};
 use crate::cli::{DraftArgs, Format};
 use crate::config::Settings;
-use crate::core::drafts::{is_open_draft, same_lines};
+use crate::core::drafts::same_lines;
 use crate::core::issues;
 use crate::core::model::Purchase;
 use crate::core::plan::{Explain, Plan, PurchaseOrder};
 use crate::core::push::{self, Action, OpenDraft};
 use crate::output::progress::Progress;
-use crate::store::{LedgerEntry, LedgerState, NewAlert, NewIntent, Store, WriterLock, WrittenLine};
+use crate::store::{LedgerEntry, LedgerState, NewAlert, NewIntent, Store, WrittenLine};
 
 /// The test-only environment variable that stops the process (abort, like a kill) right after a
 /// named step of the first PO it reaches: `after_intent`, `after_header` or `after_lines`.
@@ -43,8 +43,9 @@ pub const CRASH_AT_ENV: &str = "REPLENISH_TEST_CRASH_AT";
 /// unknown outcome was checked and nothing was found.
 const CREATE_ATTEMPTS: u32 = 3;
 
-/// How far before the intent the lookup of a lost purchase starts (clock skew between us and Cin7).
-const LOOKUP_MARGIN_MINUTES: i64 = 60;
+/// How far before the intent the lookup of a lost purchase starts (clock skew between us and Cin7,
+/// or a `--now` left set).
+const LOOKUP_MARGIN_HOURS: i64 = 24;
 
 /// Whether `draft` may write without asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,49 +156,15 @@ fn money_opt<S: serde::Serializer>(
     }
 }
 
-/// The lock was not obtained in time (exit code 1).
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "another replenish process holds the writer lock {path} (waited {waited_secs} s); try again later or raise --lock-timeout"
-)]
-pub struct LockTimeout {
-    pub path: String,
-    pub waited_secs: u64,
-}
-
-/// Waits up to `timeout` for the store's writer lock.
-pub async fn acquire_lock(store: &std::path::Path, timeout: Duration) -> Result<WriterLock> {
-    let started = std::time::Instant::now();
-    let mut logged = false;
-    loop {
-        if let Some(lock) = WriterLock::try_acquire(store)? {
-            return Ok(lock);
-        }
-        if started.elapsed() >= timeout {
-            return Err(LockTimeout {
-                path: WriterLock::path_for(store).display().to_string(),
-                waited_secs: timeout.as_secs(),
-            }
-            .into());
-        }
-        if !logged {
-            tracing::warn!(
-                "another replenish process holds the writer lock; waiting up to {} s",
-                timeout.as_secs()
-            );
-            logged = true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The CLI entry point.
 pub async fn exec(settings: &Settings, args: &DraftArgs, now: DateTime<Utc>) -> Result<ExitCode> {
     settings.cin7_credentials()?;
     if !args.no_sync {
         settings.shopify_token()?;
     }
-    let lock = acquire_lock(&settings.store.path, Duration::from_secs(args.lock_timeout)).await?;
+    let lock =
+        crate::app::acquire_lock(&settings.store.path, Duration::from_secs(args.lock_timeout))
+            .await?;
     let mut store = Store::open(&settings.store.path)?;
     let confirm = if args.yes || args.dry_run {
         Confirm::Yes
@@ -229,20 +196,16 @@ pub async fn draft(
     options: &DraftOptions,
     progress: &Progress,
 ) -> Result<DraftReport> {
-    let synced = if options.sync {
-        Some(sync(settings, store, now, &SyncOptions::default(), progress).await?)
-    } else {
-        None
-    };
     let run_id = if options.dry_run {
         None
     } else {
         Some(store.write(|w| {
             // Under the writer lock no other draft is alive: one still "running" was killed.
-            let interrupted = w.mark_interrupted("draft")?;
+            // (Every sync that writes this store also takes the lock, so the same holds for them.)
+            let interrupted = w.mark_interrupted("draft")? + w.mark_interrupted("sync")?;
             if interrupted > 0 {
                 tracing::warn!(
-                    "{interrupted} earlier draft run(s) were interrupted; finishing what they left"
+                    "{interrupted} earlier run(s) were interrupted; finishing what they left"
                 );
             }
             w.start_run("draft", now)
@@ -259,16 +222,27 @@ pub async fn draft(
         alerts: Vec::new(),
         recovered: Vec::new(),
         failed: false,
+        blocked: BTreeMap::new(),
     };
-    let result = run.go(store, options.confirm).await;
+    // The sync runs inside the draft run, so that its failure is recorded and alerted too.
+    let result = async {
+        let synced = if options.sync {
+            Some(sync(settings, store, now, &SyncOptions::default(), progress).await?)
+        } else {
+            None
+        };
+        let (orders, held) = run.go(store, options.confirm).await?;
+        Ok::<_, anyhow::Error>((synced, orders, held))
+    }
+    .await;
     let requests = counters.snapshot();
     let Some(run_id) = run_id else {
-        // A dry run records nothing.
-        let (orders, held) = result?;
+        // A dry run records nothing (the sync it starts records its own run, like any sync).
+        let (synced, orders, held) = result?;
         return Ok(report(run, synced, None, orders, held, requests));
     };
     match result {
-        Ok((orders, held)) => {
+        Ok((synced, orders, held)) => {
             let report = report(run, synced, Some(run_id), orders, held, requests);
             let summary = serde_json::to_string(&report).ok();
             let alerts = new_alerts(&report.alerts);
@@ -395,6 +369,8 @@ struct Run<'a> {
     recovered: Vec<Recovery>,
     /// Some PO could not be written now (the next run finishes it).
     failed: bool,
+    /// (supplier ID, location) that must not be written this run, and why.
+    blocked: BTreeMap<(String, String), String>,
 }
 
 /// A purchase's lines as (SKU, quantity, price).
@@ -472,18 +448,7 @@ impl Run<'_> {
         confirm: Confirm,
     ) -> Result<(Vec<PoOutcome>, Vec<HeldLineOut>)> {
         let open = self.check_ledger(store).await?;
-        let own = own_drafts(&open);
         let settings = self.settings;
-        let plan = plan_with_drafts(
-            settings,
-            store,
-            self.now,
-            today(settings, self.now),
-            Explain::None,
-            &own,
-        )?;
-        let gated = push::gate(&plan, &settings.suppliers);
-        self.plan_alerts(&plan, &gated);
         let open_drafts: Vec<OpenDraft> = open
             .iter()
             .filter(|e| e.purchase_id.is_some())
@@ -499,7 +464,42 @@ impl Run<'_> {
             .collect();
         let by_intent: BTreeMap<&str, &LedgerEntry> =
             open.iter().map(|e| (e.intent_id.as_str(), e)).collect();
-        let actions = push::decide(&gated.orders, &open_drafts);
+
+        // The tool's own drafts are left out of on_draft because the plan replaces them. One the
+        // plan has no PO for is left as it is, so it must count after all (else its SKUs are
+        // ordered again elsewhere, say from a new supplier): plan again with it counted.
+        let mut own = own_drafts(&open);
+        let (plan, gated, actions) = loop {
+            let plan = plan_with_drafts(
+                settings,
+                store,
+                self.now,
+                today(settings, self.now),
+                Explain::None,
+                &own,
+            )?;
+            let gated = push::gate(&plan, &settings.suppliers);
+            let actions = push::decide(&gated.orders, &open_drafts);
+            let orphans: Vec<&str> = actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::LeaveAlone { draft } => by_intent
+                        .get(draft.intent_id.as_str())
+                        .and_then(|e| e.purchase_id.as_deref()),
+                    _ => None,
+                })
+                .collect();
+            let before = own.len();
+            own.retain(|d| !orphans.contains(&d.purchase_id.as_str()));
+            if own.len() == before {
+                break (plan, gated, actions);
+            }
+        };
+        self.plan_alerts(&plan, &gated);
+        let actions: Vec<Action> = actions
+            .into_iter()
+            .map(|a| keep_held_lines(a, &plan, &gated))
+            .collect();
         let held: Vec<HeldLineOut> = gated
             .held
             .iter()
@@ -538,7 +538,20 @@ impl Run<'_> {
 
         let mut outcomes = Vec::with_capacity(actions.len());
         for action in &actions {
-            let outcome = if self.dry_run {
+            let blocked = match action {
+                Action::Create { po } | Action::Update { po, .. } => self
+                    .blocked
+                    .get(&(po.supplier_id.clone(), po.location.clone()))
+                    .cloned(),
+                _ => None,
+            };
+            let outcome = if let Some(why) = blocked {
+                let mut o = self.preview(action);
+                o.result = "failed";
+                o.detail = Some(format!("not written this run: {why}"));
+                self.failed = true;
+                o
+            } else if self.dry_run {
                 self.preview(action)
             } else {
                 match action {
@@ -701,91 +714,133 @@ impl Run<'_> {
     /// Settles every open ledger entry against Cin7 before planning: adopts purchases an
     /// interrupted run created, finishes or rolls back interrupted line writes, and closes entries
     /// that are no longer the tool's (approved, voided, edited by a person, gone). Returns the
-    /// entries still open.
+    /// entries still open. An entry that cannot be checked now blocks only its own (supplier,
+    /// location) for this run, with an alert; the others go on.
     async fn check_ledger(&mut self, store: &mut Store) -> Result<Vec<LedgerEntry>> {
+        let snapshot_at = store.latest_snapshot()?.map(|s| s.taken_at);
         let mut open = Vec::new();
-        for mut e in store.open_drafts()? {
-            if e.state == LedgerState::Intent {
-                let since = e.created_at - ChronoDuration::minutes(LOOKUP_MARGIN_MINUTES);
-                let found = self
-                    .cin7
-                    .find_tagged_purchase(&e.supplier_id, &e.supplier, since, &e.tag())
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "looking for the purchase an interrupted run may have created for {} at {}",
-                            e.supplier, e.location
-                        )
-                    })?;
-                match found {
-                    None => {
-                        self.close(store, &e, "never_created")?;
-                        continue;
-                    }
-                    Some(p) => {
-                        let (id, number) = (p.id().to_string(), p.order_number().to_string());
-                        self.record(store, |w| {
-                            w.ledger_created(&e.intent_id, &id, &number, self.now)
-                        })?;
-                        self.recovered.push(Recovery {
-                            supplier: e.supplier.clone(),
-                            location: e.location.clone(),
-                            order_number: Some(number.clone()),
-                            what: "adopted".into(),
-                        });
-                        e.state = LedgerState::Created;
-                        e.purchase_id = Some(id);
-                        e.order_number = Some(number);
-                    }
+        for e in store.open_drafts()? {
+            let key = (e.supplier_id.clone(), e.location.clone());
+            let what = format!(
+                "the tool's draft {} for {} at {}",
+                e.order_number.as_deref().unwrap_or("(not created yet)"),
+                e.supplier,
+                e.location
+            );
+            match self.check_entry(store, e, snapshot_at).await {
+                Ok(Some(e)) => open.push(e),
+                Ok(None) => {}
+                Err(err) => {
+                    let reason = format!("could not check {what} in Cin7: {err:#}");
+                    self.alert(
+                        "draft_unchecked",
+                        None,
+                        Some(&key.0),
+                        Some(&key.1),
+                        format!("{reason}; nothing is written for it until it can be checked"),
+                    );
+                    self.blocked.insert(key, reason);
+                    self.failed = true;
                 }
             }
-            let Some(purchase_id) = e.purchase_id.clone() else {
-                continue;
-            };
-            let purchase = self.cin7.purchase(&purchase_id).await.with_context(|| {
-                format!(
-                    "checking the tool's draft {} for {} at {}",
-                    e.order_number.as_deref().unwrap_or(&purchase_id),
-                    e.supplier,
-                    e.location
+        }
+        Ok(open)
+    }
+
+    /// One ledger entry against Cin7: `Some` while it stays the tool's open draft.
+    async fn check_entry(
+        &mut self,
+        store: &mut Store,
+        mut e: LedgerEntry,
+        snapshot_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<LedgerEntry>> {
+        let key = (e.supplier_id.clone(), e.location.clone());
+        if e.state == LedgerState::Intent {
+            let found = self
+                .cin7
+                .find_tagged_purchase(
+                    &e.supplier_id,
+                    &e.supplier,
+                    self.lookup_since(e.created_at),
+                    &e.tag(),
                 )
-            })?;
-            let Some(purchase) = purchase else {
-                self.close(store, &e, "gone")?;
-                continue;
-            };
-            // The planning store sees Cin7 as it is now.
+                .await?;
+            match found {
+                None if Utc::now() - e.created_at >= self.confirm_after() => {
+                    self.close(store, &e, "never_created")?;
+                    return Ok(None);
+                }
+                None => {
+                    // Too young to be sure Cin7 is not still working on it: ask again next run.
+                    self.blocked.insert(
+                        key,
+                        "an earlier create is not confirmed yet; the next run looks for it again"
+                            .into(),
+                    );
+                    self.failed = true;
+                    return Ok(None);
+                }
+                Some(p) => {
+                    let (id, number) = (p.id().to_string(), p.order_number().to_string());
+                    self.record(store, |w| {
+                        w.ledger_created(&e.intent_id, &id, &number, Utc::now())
+                    })?;
+                    self.recovered.push(Recovery {
+                        supplier: e.supplier.clone(),
+                        location: e.location.clone(),
+                        order_number: Some(number.clone()),
+                        what: "adopted".into(),
+                    });
+                    e.state = LedgerState::Created;
+                    e.purchase_id = Some(id);
+                    e.order_number = Some(number);
+                }
+            }
+        }
+        let Some(purchase_id) = e.purchase_id.clone() else {
+            return Ok(Some(e));
+        };
+        let Some(purchase) = self.cin7.purchase(&purchase_id).await? else {
             if !self.dry_run {
-                store.write(|w| w.upsert_purchases(std::slice::from_ref(&purchase)))?;
+                store.write(|w| w.delete_purchase(&purchase_id))?;
             }
-            let status = purchase.status.trim().to_ascii_uppercase();
-            let note = purchase
-                .detail
-                .as_ref()
-                .and_then(|d| d.note.clone())
-                .unwrap_or_default();
-            let header_only = status == "DRAFT";
-            if status == "VOIDED" {
+            self.close(store, &e, "gone")?;
+            return Ok(None);
+        };
+        // The planning store sees Cin7 as it is now.
+        if !self.dry_run {
+            store.write(|w| w.upsert_purchases(std::slice::from_ref(&purchase)))?;
+        }
+        match verdict(&e, &purchase) {
+            Verdict::Voided => {
                 self.close(store, &e, "voided")?;
-                continue;
+                Ok(None)
             }
-            if !header_only && !is_open_draft(&purchase) {
-                self.close(store, &e, &format!("approved (status {status})"))?;
-                continue;
+            Verdict::Approved(status) => {
+                self.close(store, &e, &format!("approved ({status})"))?;
+                // Approved after the stock snapshot, it is in neither on_draft (no longer a
+                // draft) nor the snapshot's OnOrder: ordering this key now would order it twice.
+                let after_snapshot = match (purchase.last_updated, snapshot_at) {
+                    (Some(at), Some(snap)) => at.and_utc() >= snap,
+                    _ => true,
+                };
+                if after_snapshot {
+                    self.blocked.insert(
+                        key,
+                        "its draft was approved after the stock snapshot; the next run plans it with fresh stock"
+                            .into(),
+                    );
+                }
+                Ok(None)
             }
-            if !note.contains(&e.tag()) {
-                self.close(store, &e, "edited_by_person (tag removed from the Note)")?;
-                continue;
+            Verdict::Edited(why) => {
+                self.close(store, &e, &format!("edited_by_person ({why})"))?;
+                Ok(None)
             }
-            let current = purchase_lines(&purchase);
-            let pending = e.pending_lines.clone();
-            if e.state != LedgerState::Done
-                && let Some(p) = pending.as_ref().filter(|p| same(&current, p))
-            {
+            Verdict::Landed(lines) => {
                 // An interrupted write had landed.
-                let lines = p.clone();
                 self.record(store, |w| {
-                    w.ledger_lines_written(&e.intent_id, &lines, self.now)
+                    w.ledger_lines_written(&e.intent_id, &lines, Utc::now())
                 })?;
                 self.recovered.push(Recovery {
                     supplier: e.supplier.clone(),
@@ -796,21 +851,28 @@ impl Run<'_> {
                 e.lines = lines;
                 e.state = LedgerState::Done;
                 e.pending_lines = None;
-            } else if (e.state == LedgerState::Created && current.is_empty())
-                || same(&current, &e.lines)
-            {
-                // Untouched; an unfinished write will simply be redone.
-            } else {
-                self.close(store, &e, "edited_by_person")?;
-                continue;
+                Ok(Some(e))
             }
-            open.push(e);
+            // Untouched; an unfinished write will simply be redone.
+            Verdict::Untouched => Ok(Some(e)),
         }
-        Ok(open)
+    }
+
+    /// Where a lookup for a lost purchase starts: well before the intent, on the earlier of the
+    /// run's clock and the wall clock (Cin7's clock may differ from ours; `--now` may be set).
+    fn lookup_since(&self, intent_at: DateTime<Utc>) -> DateTime<Utc> {
+        intent_at.min(self.now) - ChronoDuration::hours(LOOKUP_MARGIN_HOURS)
+    }
+
+    /// How old an unconfirmed intent must be before "Cin7 shows no such purchase" is believed:
+    /// twice the request timeout, so that no request of the run that wrote it can still be in
+    /// flight.
+    fn confirm_after(&self) -> ChronoDuration {
+        ChronoDuration::seconds(2 * i64::try_from(self.settings.http.timeout_secs).unwrap_or(30))
     }
 
     fn close(&mut self, store: &mut Store, e: &LedgerEntry, reason: &str) -> Result<()> {
-        self.record(store, |w| w.ledger_close(&e.intent_id, reason, self.now))?;
+        self.record(store, |w| w.ledger_close(&e.intent_id, reason, Utc::now()))?;
         self.recovered.push(Recovery {
             supplier: e.supplier.clone(),
             location: e.location.clone(),
@@ -842,19 +904,29 @@ impl Run<'_> {
         }
     }
 
-    fn rejected(&mut self, po: &PurchaseOrder, action: &'static str, e: &ApiError) -> PoOutcome {
+    fn rejected(
+        &mut self,
+        po: &PurchaseOrder,
+        action: &'static str,
+        order_number: Option<String>,
+        e: &ApiError,
+    ) -> PoOutcome {
         let message = format!("Cin7 rejected PO: {}", e.message);
+        let number = order_number
+            .as_deref()
+            .map(|n| format!(", {n}"))
+            .unwrap_or_default();
         self.alert(
             "po_rejected",
             None,
             Some(&po.supplier),
             Some(&po.location),
             format!(
-                "{message} (supplier {}, location {})",
+                "{message} (supplier {}, location {}{number})",
                 po.supplier, po.location
             ),
         );
-        self.outcome(po, action, "rejected", None, Some(message))
+        self.outcome(po, action, "rejected", order_number, Some(message))
     }
 
     fn failed(
@@ -866,6 +938,16 @@ impl Run<'_> {
     ) -> PoOutcome {
         self.failed = true;
         tracing::warn!(supplier = %po.supplier, location = %po.location, "{detail}");
+        self.alert(
+            "po_failed",
+            None,
+            Some(&po.supplier),
+            Some(&po.location),
+            format!(
+                "PO for {} at {} not written this run: {detail}",
+                po.supplier, po.location
+            ),
+        );
         self.outcome(po, action, "failed", order_number, Some(detail))
     }
 
@@ -897,7 +979,8 @@ impl Run<'_> {
                 location: &po.location,
                 lines: &lines,
             };
-            store.write(|w| w.ledger_intent(&intent, self.now, self.run_id))?;
+            let intent_at = Utc::now();
+            store.write(|w| w.ledger_intent(&intent, intent_at, self.run_id))?;
             crash_point("after_intent");
             let header = NewPurchase {
                 supplier_id: po.supplier_id.clone(),
@@ -923,13 +1006,12 @@ impl Run<'_> {
                         po.location,
                         e.message
                     );
-                    let since = self.now - ChronoDuration::minutes(LOOKUP_MARGIN_MINUTES);
                     match self
                         .cin7
                         .find_tagged_purchase(
                             &po.supplier_id,
                             &po.supplier,
-                            since,
+                            self.lookup_since(intent_at),
                             &crate::store::tag(&intent_id),
                         )
                         .await
@@ -938,33 +1020,27 @@ impl Run<'_> {
                             id: p.id().to_string(),
                             order_number: p.order_number().to_string(),
                         },
-                        // Cin7 answered (an error status or a broken body) and shows no such
-                        // purchase: it did not create one, so trying again is not blind.
-                        Ok(None) if e.status.is_some() => {
-                            store.write(|w| w.ledger_close(&intent_id, "not_created", self.now))?;
-                            continue;
-                        }
-                        // No answer at all (timeout, dropped connection): Cin7 may still be
-                        // working on it. The intent stays open; the next run looks again first.
+                        // Not there (yet): Cin7 may still be working on it, whatever it
+                        // answered. The intent stays open and nothing more is sent for this PO
+                        // now; the next run looks again before creating anything.
                         Ok(None) => {
                             return Ok(self.failed(
                                 po,
                                 "create",
                                 None,
                                 format!(
-                                    "Cin7 did not answer whether it created the PO ({}) and does not show it yet; the next run looks for it again before creating anything",
+                                    "Cin7 may or may not have created the PO ({}) and does not show it yet; the next run looks for it again before creating anything",
                                     e.message
                                 ),
                             ));
                         }
                         Err(lookup) => {
-                            // The intent stays open: the next run looks again before anything else.
                             return Ok(self.failed(
                                 po,
                                 "create",
                                 None,
                                 format!(
-                                    "Cin7 may or may not have created the PO ({}), and looking for it failed ({}); the next run checks again before creating anything",
+                                    "Cin7 may or may not have created the PO ({}), and looking for it failed ({}); the next run looks again before creating anything",
                                     e.message, lookup.message
                                 ),
                             ));
@@ -973,7 +1049,9 @@ impl Run<'_> {
                 }
                 Err(e) if e.class == ErrorClass::Throttling => {
                     // Refused, not processed: safe to try again once the pacer allows.
-                    store.write(|w| w.ledger_close(&intent_id, "not_created", self.now))?;
+                    store.write(|w| {
+                        w.ledger_close(&intent_id, "not_created (throttled)", Utc::now())
+                    })?;
                     if attempt == CREATE_ATTEMPTS {
                         return Ok(self.failed(
                             po,
@@ -986,13 +1064,13 @@ impl Run<'_> {
                 }
                 Err(e) => {
                     store.write(|w| {
-                        w.ledger_close(&intent_id, &format!("rejected: {}", e.message), self.now)
+                        w.ledger_close(&intent_id, &format!("rejected: {}", e.message), Utc::now())
                     })?;
-                    return Ok(self.rejected(po, "create", &e));
+                    return Ok(self.rejected(po, "create", None, &e));
                 }
             };
             store.write(|w| {
-                w.ledger_created(&intent_id, &created.id, &created.order_number, self.now)
+                w.ledger_created(&intent_id, &created.id, &created.order_number, Utc::now())
             })?;
             crash_point("after_header");
             return self
@@ -1015,7 +1093,8 @@ impl Run<'_> {
         ))
     }
 
-    /// Rewrites the lines of the tool's own draft.
+    /// Rewrites the lines of the tool's own draft — after reading it once more, so that a change
+    /// a person made while this run worked (or waited for confirmation) is never overwritten.
     async fn update(
         &mut self,
         store: &mut Store,
@@ -1023,7 +1102,15 @@ impl Run<'_> {
         entry: Option<&LedgerEntry>,
         po: &PurchaseOrder,
     ) -> Result<PoOutcome> {
-        let Some(purchase_id) = entry.and_then(|e| e.purchase_id.clone()) else {
+        let Some(entry) = entry else {
+            return Ok(self.failed(
+                po,
+                "update",
+                draft.order_number.clone(),
+                "the ledger entry of this draft is missing".into(),
+            ));
+        };
+        let Some(purchase_id) = entry.purchase_id.clone() else {
             return Ok(self.failed(
                 po,
                 "update",
@@ -1031,8 +1118,43 @@ impl Run<'_> {
                 "the ledger entry of this draft has no purchase id".into(),
             ));
         };
+        let fresh = match self.cin7.purchase(&purchase_id).await {
+            Ok(p) => p,
+            Err(e) => {
+                return Ok(self.failed(
+                    po,
+                    "update",
+                    draft.order_number.clone(),
+                    format!(
+                        "could not read the draft again before updating it: {}",
+                        e.message
+                    ),
+                ));
+            }
+        };
+        let still_ours = match &fresh {
+            None => Some("it is gone from Cin7".to_string()),
+            Some(p) => match verdict(entry, p) {
+                Verdict::Untouched | Verdict::Landed(_) => None,
+                Verdict::Voided => Some("it was voided".into()),
+                Verdict::Approved(s) => Some(format!("it was approved ({s})")),
+                Verdict::Edited(why) => Some(format!("a person edited it ({why})")),
+            },
+        };
+        if let Some(why) = still_ours {
+            // Settled by the next run's check; nothing is written now.
+            return Ok(self.outcome(
+                po,
+                "update",
+                "left_alone",
+                draft.order_number.clone(),
+                Some(format!(
+                    "changed while this run worked: {why}; left as it is"
+                )),
+            ));
+        }
         let lines = written_lines(po);
-        store.write(|w| w.ledger_updating(&draft.intent_id, &lines, self.now, self.run_id))?;
+        store.write(|w| w.ledger_updating(&draft.intent_id, &lines, Utc::now(), self.run_id))?;
         self.write_lines(
             store,
             po,
@@ -1067,7 +1189,7 @@ impl Run<'_> {
                 let purchase =
                     written_purchase(po, purchase_id, order_number.as_deref(), intent_id);
                 store.write(|w| {
-                    w.ledger_lines_written(intent_id, lines, self.now)?;
+                    w.ledger_lines_written(intent_id, lines, Utc::now())?;
                     w.upsert_purchases(std::slice::from_ref(&purchase))
                 })?;
                 crash_point("after_lines");
@@ -1078,7 +1200,28 @@ impl Run<'_> {
                 };
                 Ok(self.outcome(po, action, result, order_number, None))
             }
-            Err(e) if e.class == ErrorClass::Client => Ok(self.rejected(po, action, &e)),
+            Err(e) if e.class == ErrorClass::Client && action == "create" => {
+                // Cin7 took the header but refuses these lines: withdraw the empty purchase
+                // rather than leave it for a buyer to find, and let go of it.
+                let voided = self.cin7.void_purchase(purchase_id).await;
+                let reason = match &voided {
+                    Ok(()) => format!(
+                        "rejected (lines): {}; the empty purchase was voided",
+                        e.message
+                    ),
+                    Err(v) => format!(
+                        "rejected (lines): {}; voiding the empty purchase failed too: {}",
+                        e.message, v.message
+                    ),
+                };
+                store.write(|w| w.ledger_close(intent_id, &reason, Utc::now()))?;
+                Ok(self.rejected(po, action, order_number, &e))
+            }
+            // The tool's draft keeps its old lines (the ledger's pending lines are settled by the
+            // next run's check).
+            Err(e) if e.class == ErrorClass::Client => {
+                Ok(self.rejected(po, action, order_number, &e))
+            }
             Err(e) => Ok(self.failed(
                 po,
                 action,
@@ -1090,6 +1233,55 @@ impl Run<'_> {
             )),
         }
     }
+}
+
+/// An update must not take away lines a data-quality gate held: the tool's draft keeps them at
+/// the quantity it last wrote (held means "not changed now", not "cancelled").
+fn keep_held_lines(action: Action, plan: &Plan, gated: &push::Gated) -> Action {
+    let Action::Update { draft, mut po } = action else {
+        return action;
+    };
+    let mut kept = false;
+    for h in gated
+        .held
+        .iter()
+        .filter(|h| h.supplier == po.supplier && h.location == po.location)
+    {
+        let Some((_, quantity, _)) = draft.written.iter().find(|(sku, _, _)| *sku == h.sku) else {
+            continue;
+        };
+        let original = plan
+            .purchase_orders
+            .iter()
+            .filter(|p| p.supplier_id == po.supplier_id && p.location == po.location)
+            .flat_map(|p| p.lines.iter())
+            .find(|l| l.sku == h.sku);
+        if let Some(line) = original
+            && !po.lines.iter().any(|l| l.sku == h.sku)
+        {
+            let mut line = line.clone();
+            line.quantity = *quantity;
+            line.total =
+                rust_decimal::Decimal::try_from(*quantity).unwrap_or_default() * line.price;
+            po.lines.push(line);
+            kept = true;
+        }
+    }
+    if kept {
+        po.lines.sort_by(|a, b| a.sku.cmp(&b.sku));
+        po.total = po.lines.iter().map(|l| l.total).sum();
+        if draft.settled
+            && same_lines(
+                po.lines
+                    .iter()
+                    .map(|l| (l.sku.as_str(), l.quantity, l.price)),
+                draft.written.iter().map(|(s, q, p)| (s.as_str(), *q, *p)),
+            )
+        {
+            return Action::Unchanged { draft, po };
+        }
+    }
+    Action::Update { draft, po }
 }
 
 /// The purchase as the tool just wrote it: header, tag and lines, order status DRAFT.
@@ -1129,6 +1321,82 @@ fn written_purchase(
                 .collect(),
         }),
     }
+}
+
+/// What a tool draft's purchase in Cin7 says about it.
+enum Verdict {
+    Voided,
+    /// Authorised (or further along): the buyer's now.
+    Approved(String),
+    /// A person changed it: the reason in words.
+    Edited(String),
+    /// An interrupted write of these lines had landed.
+    Landed(Vec<WrittenLine>),
+    /// As the tool left it (a header without lines yet counts too).
+    Untouched,
+}
+
+fn upper(s: Option<&str>) -> String {
+    s.unwrap_or_default().trim().to_ascii_uppercase()
+}
+
+/// Judges a tool draft by its purchase in Cin7. Not by the purchase `Status` right after the
+/// create (cin7-core-api.md: Cin7 may answer `ORDERING` with `Order.Status: NOT AVAILABLE`): a
+/// purchase is the buyer's once its order is `AUTHORISED` or its status is past ORDERING; it is
+/// a person's edit when its Note no longer starts with the tag, it moved to another location or
+/// supplier, a line carries a discount or tax (its Total is not Quantity × Price), or its lines
+/// are neither what the tool wrote nor what it was writing.
+fn verdict(e: &LedgerEntry, p: &Purchase) -> Verdict {
+    let status = upper(Some(&p.status));
+    let order_status = upper(
+        p.detail
+            .as_ref()
+            .and_then(|d| d.order_status.as_deref())
+            .or(p.order_status.as_deref()),
+    );
+    if status == "VOIDED" || order_status == "VOIDED" {
+        return Verdict::Voided;
+    }
+    if order_status == "AUTHORISED" || !matches!(status.as_str(), "DRAFT" | "ORDERING" | "") {
+        return Verdict::Approved(format!("status {status}, order {order_status}"));
+    }
+    let detail = p.detail.as_ref();
+    let note = detail.and_then(|d| d.note.as_deref()).unwrap_or("");
+    if !note.starts_with(&e.tag()) {
+        return Verdict::Edited("its Note no longer starts with the tool's tag".into());
+    }
+    if let Some(location) = detail.and_then(|d| d.location.as_deref())
+        && !location.trim().eq_ignore_ascii_case(e.location.trim())
+    {
+        return Verdict::Edited(format!("moved to location {location}"));
+    }
+    if let Some(supplier) = p.supplier_id.as_deref()
+        && !supplier.trim().eq_ignore_ascii_case(e.supplier_id.trim())
+    {
+        return Verdict::Edited("moved to another supplier".into());
+    }
+    let lines = detail.map(|d| d.lines.as_slice()).unwrap_or(&[]);
+    let priced_as_written = lines.iter().all(|l| {
+        let q = crate::adapters::cin7::dto::decimal_from_f64(l.quantity);
+        match q.and_then(|q| crate::adapters::cin7::line_total(q, l.price)) {
+            Some(t) => (t - l.total).abs() <= rust_decimal::Decimal::new(1, 2),
+            None => false,
+        }
+    });
+    if !priced_as_written {
+        return Verdict::Edited("a line carries a discount or tax".into());
+    }
+    let current = purchase_lines(p);
+    if e.state != LedgerState::Done
+        && let Some(pending) = e.pending_lines.as_ref().filter(|pl| same(&current, pl))
+    {
+        return Verdict::Landed(pending.clone());
+    }
+    let nothing_written_yet = e.state == LedgerState::Created && e.lines.is_empty();
+    if (nothing_written_yet && current.is_empty()) || same(&current, &e.lines) {
+        return Verdict::Untouched;
+    }
+    Verdict::Edited("its lines differ from what the tool wrote".into())
 }
 
 /// A PO's lines as the ledger keeps them.

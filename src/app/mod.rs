@@ -11,12 +11,14 @@ pub mod sync;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use crate::cli::{Cli, Command, Format};
 use crate::config::{ConfigError, ProcessEnv, Settings};
+use crate::store::WriterLock;
 
 /// Exit code: done, but something needs a person.
 pub const EXIT_ATTENTION: u8 = 3;
@@ -25,6 +27,45 @@ pub const EXIT_ATTENTION: u8 = 3;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// The lock was not obtained in time (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another replenish process holds the writer lock {path} (waited {waited_secs} s); try again later or raise --lock-timeout"
+)]
+pub struct LockTimeout {
+    pub path: String,
+    pub waited_secs: u64,
+}
+
+/// Waits up to `timeout` for the store's writer lock.
+pub async fn acquire_lock(store: &std::path::Path, timeout: Duration) -> Result<WriterLock> {
+    let started = std::time::Instant::now();
+    let mut logged = false;
+    loop {
+        if let Some(lock) = WriterLock::try_acquire(store)? {
+            return Ok(lock);
+        }
+        if started.elapsed() >= timeout {
+            return Err(LockTimeout {
+                path: WriterLock::path_for(store).display().to_string(),
+                waited_secs: timeout.as_secs(),
+            }
+            .into());
+        }
+        if !logged {
+            tracing::warn!(
+                "another replenish process holds the writer lock; waiting up to {} s",
+                timeout.as_secs()
+            );
+            logged = true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How long `sync` and `plan --sync` wait for the writer lock (`draft` has `--lock-timeout`).
+pub const SYNC_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Logs go to stderr; `RUST_LOG` overrides the verbosity flags.
 pub fn init_tracing(verbose: u8, quiet: bool) {

@@ -29,6 +29,8 @@ pub async fn exec(settings: &Settings, args: &PlanArgs, now: DateTime<Utc>) -> R
     if args.sync {
         settings.cin7_credentials()?;
         settings.shopify_token()?;
+        let _lock =
+            crate::app::acquire_lock(&settings.store.path, crate::app::SYNC_LOCK_TIMEOUT).await?;
         sync(
             settings,
             &mut store,

@@ -793,7 +793,8 @@ fn post_purchase(w: &mut World, body: &[u8]) -> Response {
         supplier,
         location: location as u16,
         approach,
-        status: "DRAFT".into(),
+        // As the API reference's `POST purchase` example answers: ORDERING, with no order yet.
+        status: "ORDERING".into(),
         order_status: "NOT AVAILABLE".into(),
         stock_received_status: "NOT AVAILABLE".into(),
         invoice_status: "NOT AVAILABLE".into(),

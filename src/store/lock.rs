@@ -17,11 +17,24 @@ pub struct WriterLock {
 }
 
 impl WriterLock {
-    /// The lock file of a store.
+    /// The lock file of a store: beside it, in its folder's canonical path, so that two spellings
+    /// of one store (relative, absolute, through a symlinked folder) share one lock.
     pub fn path_for(store: &Path) -> PathBuf {
-        let mut name = store.as_os_str().to_owned();
-        name.push(".lock");
-        PathBuf::from(name)
+        let name = store
+            .file_name()
+            .map(|n| {
+                let mut n = n.to_owned();
+                n.push(".lock");
+                n
+            })
+            .unwrap_or_else(|| "replenish.lock".into());
+        let parent = store
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::canonicalize(parent)
+            .unwrap_or_else(|_| parent.to_path_buf())
+            .join(name)
     }
 
     /// Takes the lock if no other process holds it (`Ok(None)` when one does).
@@ -60,7 +73,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("replenish.db");
         let first = WriterLock::try_acquire(&store).unwrap().unwrap();
-        assert_eq!(first.path(), dir.path().join("replenish.db.lock"));
+        assert_eq!(
+            first.path(),
+            std::fs::canonicalize(dir.path())
+                .unwrap()
+                .join("replenish.db.lock")
+        );
         // Locks are per open file description: a second open in this process is refused too.
         assert!(WriterLock::try_acquire(&store).unwrap().is_none());
         drop(first);

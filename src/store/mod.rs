@@ -322,6 +322,10 @@ impl Writer<'_> {
     pub fn upsert_purchases(&self, purchases: &[Purchase]) -> Result<(), StoreError> {
         purchases::upsert_purchases(self.tx, purchases)
     }
+    /// Forgets a purchase Cin7 no longer has, with its lines.
+    pub fn delete_purchase(&self, id: &str) -> Result<(), StoreError> {
+        purchases::delete_purchase(self.tx, id)
+    }
     /// Records a full snapshot: replaces the latest availability, updates the per-day out-of-stock
     /// record, keeps the newest `keep_full` full snapshots' rows, and prunes history older than
     /// `retention_days` before `input.day`.

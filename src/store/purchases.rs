@@ -131,6 +131,14 @@ pub(crate) fn upsert_purchases(
 }
 
 /// Every purchase sorted by id, with its detail (lines in stored order) when stored.
+/// Forgets a purchase Cin7 no longer has (its lines go with it).
+pub(crate) fn delete_purchase(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM purchases WHERE id = ?1")
+        .and_then(|mut s| s.execute([id]))
+        .with_ctx(|| format!("deleting purchase {id}"))?;
+    Ok(())
+}
+
 pub(crate) fn purchases(conn: &Connection) -> Result<Vec<Purchase>, StoreError> {
     let context = "reading purchases";
     let tx = conn.unchecked_transaction().ctx(context)?;

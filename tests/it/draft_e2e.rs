@@ -191,7 +191,12 @@ async fn a_fresh_draft_creates_one_po_per_supplier_and_location_and_a_rerun_noth
             .iter()
             .all(|d| d.state == "done" && d.order_number.is_some())
     );
-    assert_eq!(status.runs[0].command, "draft");
+    assert!(
+        status
+            .runs
+            .iter()
+            .any(|r| r.command == "draft" && r.outcome != "running")
+    );
     assert!(!status.data.stale);
 
     let before = tool_drafts(&sandbox_state(&handle).await, &store);
@@ -285,7 +290,7 @@ async fn a_changed_plan_updates_the_untouched_draft_and_a_person_edit_is_left_al
         report
             .recovered
             .iter()
-            .any(|r| r.what == "closed: edited_by_person"),
+            .any(|r| r.what.starts_with("closed: edited_by_person")),
         "{report:#?}"
     );
     let after = sandbox_state(&handle).await;
@@ -343,6 +348,8 @@ async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
     settings.http.max_retries = 5;
+    // Above the sandbox's 2 s "slow" answers; an unconfirmed create is re-checked after 2 × this.
+    settings.http.timeout_secs = 3;
     let mut store = Store::open(&settings.store.path).unwrap();
     // A run that gives up (the sync or a check exhausting its retries, or a PO left for later)
     // is simply run again, as cron would.
@@ -356,6 +363,8 @@ async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
             Ok(report) => last = Some(report),
             Err(e) => eprintln!("run gave up: {e:#}"),
         }
+        // A create whose outcome was unknown is settled once it is old enough to be sure.
+        tokio::time::sleep(std::time::Duration::from_millis(6100)).await;
     }
     let last = last.expect("some run finished");
     assert_ne!(last.outcome, "failed", "{last:#?}");
@@ -380,7 +389,7 @@ fn binary_config(handle: &SandboxHandle, dir: &std::path::Path) -> std::path::Pa
     let text = format!(
         "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\
          [cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\
-         [http]\nretry_initial_ms = 10\nretry_max_ms = 2000\nmax_retries = 3\n\
+         [http]\nretry_initial_ms = 10\nretry_max_ms = 2000\nmax_retries = 3\ntimeout_secs = 1\n\
          [store]\npath = \"s.db\"\n\
          [locations]\ndefault = \"{}\"\nignore = [\"Returns\"]\n[locations.shopify]\n{shopify}",
         handle.shopify_base_url(),
@@ -445,6 +454,11 @@ async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
         let interrupted = store.open_drafts().unwrap();
         assert_eq!(interrupted.len(), 1, "{step}: one PO was under way");
         drop(store);
+        if step == "after_intent" {
+            // An intent Cin7 shows nothing for is only believed "never created" once no request
+            // of the run that wrote it can still be in flight: 2 × timeout_secs (1 s here).
+            tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+        }
 
         let rerun = draft_binary(&config, None).await;
         assert!(
@@ -567,6 +581,8 @@ async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
             .collect();
         eprintln!("ledger after the kills: {ledger:?}\nruns: {runs:?}");
     }
+    // An intent a killed run left unconfirmed is settled once old enough (2 × timeout_secs).
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
     let last = draft_binary(&config, None).await;
     let report: Value = serde_json::from_slice(&last.stdout).unwrap_or_default();
     eprintln!("the last run recovered: {}", report["recovered"]);

@@ -144,7 +144,10 @@ impl TaggedPurchase {
 pub fn create_outcome_unknown(e: &ApiError) -> bool {
     match e.class {
         ErrorClass::Transient | ErrorClass::Server | ErrorClass::Decode => true,
-        ErrorClass::Client | ErrorClass::Throttling => false,
+        // Timeouts and conflicts a proxy or the server reports with a 4xx say nothing about
+        // whether the purchase was written.
+        ErrorClass::Client => matches!(e.status, Some(408 | 409 | 425 | 499)),
+        ErrorClass::Throttling => false,
     }
 }
 
@@ -291,12 +294,27 @@ impl Cin7Client {
         Ok(())
     }
 
+    /// Voids a purchase (`DELETE purchase?ID=&Void=true`): how the tool withdraws an empty
+    /// purchase header of its own whose lines Cin7 rejected. Voiding twice is harmless, so it is
+    /// retried like a read.
+    pub async fn void_purchase(&self, id: &str) -> Result<(), ApiError> {
+        self.send(
+            Method::DELETE,
+            "purchase",
+            &[("ID", id.to_string()), ("Void", "true".to_string())],
+            None,
+            true,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Finds the purchase of supplier `supplier_id` whose `Note` contains `tag`, among those
     /// updated since `updated_since` — how the tool finds a purchase it created when the answer
     /// to `POST purchase` was lost.
     ///
-    /// Pages `purchaseList` with `UpdatedSince` and `Search=<supplier_name>` (Cin7's search
-    /// matches the supplier name, among other fields), keeps the rows whose `SupplierID` equals
+    /// Pages `purchaseList` with `UpdatedSince` only (not `Search` by supplier name: a supplier
+    /// renamed since the create would hide its purchase), keeps the rows whose `SupplierID` equals
     /// `supplier_id` ignoring ASCII case (GUIDs), and reads each one's detail (`GET purchase`), in
     /// order-number order, until a note contains `tag` (case-sensitive). Pass an `updated_since` a
     /// little before the create attempt: Cin7's clock may differ from ours. Candidates come at
@@ -316,16 +334,15 @@ impl Cin7Client {
                 "looking for a tagged purchase needs a non-empty tag",
             ));
         }
-        let mut params = vec![(
+        let params = vec![(
             "UpdatedSince",
             updated_since
                 .naive_utc()
                 .format("%Y-%m-%dT%H:%M:%S")
                 .to_string(),
         )];
-        if !supplier_name.trim().is_empty() {
-            params.push(("Search", supplier_name.trim().to_string()));
-        }
+        // Kept for the log line only: the filter is the supplier ID.
+        tracing::debug!(supplier = supplier_name, "looking for a tagged purchase");
         let rows: Vec<dto::PurchaseListDto> = self
             .list("purchaseList", "PurchaseList", &params, &mut |_| {})
             .await?;
