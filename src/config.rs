@@ -29,6 +29,7 @@ pub struct Settings {
     pub suppliers: BTreeMap<String, SupplierOverride>,
     pub alerts: AlertSettings,
     pub listen: ListenSettings,
+    pub reconcile: ReconcileSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +176,25 @@ pub struct AlertSettings {
     pub smtp_tls: SmtpTls,
     /// An alert already delivered is not sent again for the same thing within this many hours.
     pub repeat_after_hours: u32,
+}
+
+/// `[reconcile]` (an addition to the fixed keys): the nightly audit's thresholds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconcileSettings {
+    /// A tool draft still a draft after this many days is reported.
+    pub stale_draft_days: u32,
+    /// A velocity above the previous reconcile's by more than this many standard deviations is
+    /// reported.
+    pub velocity_jump_sigma: f64,
+}
+
+impl Default for ReconcileSettings {
+    fn default() -> Self {
+        ReconcileSettings {
+            stale_draft_days: 3,
+            velocity_jump_sigma: 3.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -438,6 +458,7 @@ impl Settings {
             "suppliers",
             "alerts",
             "listen",
+            "reconcile",
         ])?;
         let base_dir = path.parent().unwrap_or_else(|| Path::new(""));
 
@@ -453,6 +474,7 @@ impl Settings {
             suppliers: parse_suppliers(&root.table("suppliers")?)?,
             alerts: parse_alerts(&root.table("alerts")?, env)?,
             listen: parse_listen(&root.table("listen")?)?,
+            reconcile: parse_reconcile(&root.table("reconcile")?)?,
         })
     }
 
@@ -494,6 +516,7 @@ impl Settings {
             suppliers: BTreeMap::new(),
             alerts: AlertSettings::default(),
             listen: ListenSettings::default(),
+            reconcile: ReconcileSettings::default(),
         }
     }
 
@@ -1555,6 +1578,16 @@ fn parse_listen(t: &Tbl<'_, '_>) -> Res<ListenSettings> {
     Ok(l)
 }
 
+fn parse_reconcile(t: &Tbl<'_, '_>) -> Res<ReconcileSettings> {
+    t.deny_unknown(&["stale_draft_days", "velocity_jump_sigma"])?;
+    let mut r = ReconcileSettings::default();
+    r.stale_draft_days = t.u32("stale_draft_days", 1, 3650, r.stale_draft_days)?;
+    if let Some(k) = t.non_negative("velocity_jump_sigma", true)? {
+        r.velocity_jump_sigma = k;
+    }
+    Ok(r)
+}
+
 fn is_bind_address(s: &str) -> bool {
     if s.parse::<std::net::SocketAddr>().is_ok() {
         return true;
@@ -1710,6 +1743,12 @@ repeat_after_hours = 24
 bind = "127.0.0.1:8080"
 # Milliseconds to wait after a webhook for more before replanning the SKUs it touched (default 500).
 debounce_ms = 500
+
+[reconcile]
+# Report a tool draft that is still a draft (not approved or voided) after this many days (default 3).
+stale_draft_days = 3
+# Report a velocity that rose by more than this many standard deviations since the last reconcile (default 3).
+velocity_jump_sigma = 3
 "#;
 
 /// The commented `replenish.toml` that `replenish init` writes (every key, with a comment).
@@ -2860,6 +2899,10 @@ debounce_ms = 500
                 "retry_max_ms",
             ],
         ),
+        ("cin7", &["purchase_approach"]),
+        ("suppliers.\"Acme Ltd\"", &["currency_rate"]),
+        ("alerts", &["smtp_tls", "repeat_after_hours"]),
+        ("reconcile", &["stale_draft_days", "velocity_jump_sigma"]),
     ];
 
     #[test]

@@ -208,6 +208,14 @@ impl Store {
     ) -> Result<Sales, StoreError> {
         orders::sales_between(&self.conn, from, to)
     }
+    /// Whole orders with `from <= created_at < to` (lines included), in (created_at, id) order.
+    pub fn orders_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Order>, StoreError> {
+        orders::orders_between(&self.conn, from, to)
+    }
     pub fn order_count(&self) -> Result<u64, StoreError> {
         orders::order_count(&self.conn)
     }

@@ -174,6 +174,26 @@ pub(crate) fn sales_between(
     Ok(sales.finish())
 }
 
+/// Whole orders with `from <= created_at < to`, lines included, in (created_at, id) order: for
+/// the nightly audit, which needs order names and ids (planning reads [`sales_between`]).
+pub(crate) fn orders_between(
+    conn: &Connection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Order>, StoreError> {
+    let context = format!("reading whole orders created in [{from}, {to})");
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "{SELECT_ORDERS} WHERE o.created_at >= ?1 AND o.created_at < ?2
+             ORDER BY o.created_at, o.id, l.position"
+        ))
+        .ctx(&context)?;
+    let rows = stmt
+        .query([codec::ts(&from), codec::ts(&to)])
+        .ctx(&context)?;
+    collect_orders(rows, &context)
+}
+
 pub(crate) fn order_count(conn: &Connection) -> Result<u64, StoreError> {
     let n: i64 = conn
         .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
