@@ -50,6 +50,11 @@ pub enum Command {
     Draft(DraftArgs),
     /// Last runs, open tool drafts, pending alerts and the age of the data.
     Status(StatusArgs),
+    /// The nightly audit: the tool's drafts vs Cin7, missed or changed orders (a full re-pull of
+    /// the window, fixed in the store), and anomalies (negative stock, velocity jumps, likely
+    /// wholesale orders, SKUs selling with no supplier or lead time, stale data). The findings
+    /// also go out as one alert. Exit code 3 when there are findings.
+    Reconcile(ReconcileArgs),
     /// Serve a local imitation of the Cin7 Core and Shopify Admin APIs with a generated catalog.
     Sandbox(SandboxArgs),
     /// Start the sandbox in-process and run the tool against it: the zero-configuration tour.
@@ -145,6 +150,30 @@ pub struct DraftArgs {
     /// Report format (default: table on a terminal, else json).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+}
+
+/// Formats of the reconcile report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A table for people (the default on a terminal).
+    Table,
+    /// Markdown, for email.
+    Md,
+    /// JSON for programs (the default when stdout is not a terminal).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Audit the store as it is, without syncing first.
+    #[arg(long)]
+    pub no_sync: bool,
+    /// Report format (default: table on a terminal, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// Seconds to wait for another process holding the store's writer lock.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Args)]

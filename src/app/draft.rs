@@ -299,8 +299,46 @@ pub async fn draft(
     }
 }
 
+/// The tool's open drafts after checking each against Cin7, and what that found.
+#[derive(Debug)]
+pub struct Settled {
+    /// Rows adopted, finished or closed (approved, voided, edited, gone, never created).
+    pub recovered: Vec<Recovery>,
+    /// Rows still the tool's open drafts.
+    pub open: Vec<LedgerEntry>,
+    /// (supplier ID, location) that could not be checked, and why.
+    pub unchecked: Vec<((String, String), String)>,
+}
+
+/// What `draft` does first, for `reconcile`: settles every open ledger row against Cin7 (the
+/// caller holds the writer lock).
+pub async fn settle_drafts(
+    settings: &Settings,
+    store: &mut Store,
+    cin7: &Cin7Client,
+    now: DateTime<Utc>,
+) -> Result<Settled> {
+    let mut run = Run {
+        settings,
+        cin7,
+        now,
+        run_id: None,
+        dry_run: false,
+        alerts: Vec::new(),
+        recovered: Vec::new(),
+        failed: false,
+        blocked: BTreeMap::new(),
+    };
+    let open = run.check_ledger(store).await?;
+    Ok(Settled {
+        recovered: run.recovered,
+        open,
+        unchecked: run.blocked.into_iter().collect(),
+    })
+}
+
 /// Sends what the outbox holds; a failure only logs (the alerts stay for the next run).
-async fn deliver_alerts(store: &mut Store, settings: &Settings, now: DateTime<Utc>) {
+pub async fn deliver_alerts(store: &mut Store, settings: &Settings, now: DateTime<Utc>) {
     match crate::adapters::alerts::deliver_pending(store, &settings.alerts, now).await {
         Ok(r) => {
             if r.failed > 0 {

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod draft;
 pub mod init;
 pub mod plan;
+pub mod reconcile;
 pub mod sandbox;
 pub mod status;
 pub mod sync;
@@ -134,6 +135,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Draft(args) => {
             let settings = load_settings(cli.config.as_deref())?;
             runtime()?.block_on(draft::exec(&settings, &args, now))
+        }
+        Command::Reconcile(args) => {
+            let settings = load_settings(cli.config.as_deref())?;
+            runtime()?.block_on(reconcile::exec(&settings, &args, now))
         }
         Command::Status(args) => {
             let settings = load_settings(cli.config.as_deref())?;

@@ -81,7 +81,7 @@ pub fn today(settings: &Settings, now: DateTime<Utc>) -> NaiveDate {
 }
 
 /// The UTC instant at which `day` starts in the shop timezone (the earliest, across a DST change).
-fn start_of_day(settings: &Settings, day: NaiveDate) -> DateTime<Utc> {
+pub(crate) fn start_of_day(settings: &Settings, day: NaiveDate) -> DateTime<Utc> {
     let tz = settings.policy.timezone;
     let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
     match tz.from_local_datetime(&midnight).earliest() {

@@ -10,7 +10,7 @@
 //! - [`position`]: A/O/I from availability; [`drafts`]: D and the tool's own drafts;
 //! - [`policy`]: supplier, lead time, MOQ, pack, reorder level, SS/ROP/target/quantity;
 //! - [`po`]: grouping into purchase orders, supplier minimums; [`issues`]: the issue list;
-//! - [`push`]: the data-quality gates and what `draft` does per PO;
+//! - [`push`]: the data-quality gates and what `draft` does per PO; [`reconcile`]: the audit;
 //! - [`mapping`]: the SKU mapping CSV; [`num`], [`stats`]: numeric helpers.
 
 pub mod catalog;
@@ -27,6 +27,7 @@ pub mod po;
 pub mod policy;
 pub mod position;
 pub mod push;
+pub mod reconcile;
 pub mod sales;
 pub mod stats;
 pub mod velocity;

@@ -1,0 +1,342 @@
+//! `replenish reconcile`: the nightly audit. It syncs (unless `--no-sync`), settles the tool's
+//! drafts against Cin7 (approved, voided, edited by a person, gone — and still draft after
+//! `reconcile.stale_draft_days`), re-pulls the whole order window from Shopify to catch orders the
+//! incremental path or the listener missed and orders whose status changed (fixing the store),
+//! and reports anomalies (negative stock, a velocity jump since the last audit, likely wholesale
+//! orders, SKUs selling with no supplier or lead time, stale data). The findings go out as one
+//! grouped alert through the outbox; exit code 3 when there are any.
+//!
+//! Not built yet (issue 5): comparing received purchases with the change in stock on hand.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde::Serialize;
+
+use crate::adapters::cin7::Cin7Client;
+use crate::adapters::http::{Counters, build_client};
+use crate::adapters::shopify::ShopifyClient;
+use crate::app::draft::{deliver_alerts, settle_drafts};
+use crate::app::plan::{plan_config, plan_from_store, start_of_day, today};
+use crate::app::sync::{SyncOptions, SyncSummary, sync};
+use crate::app::{EXIT_ATTENTION, resolve_format};
+use crate::cli::{Format, ReconcileArgs, ReportFormat};
+use crate::config::Settings;
+use crate::core::plan::Explain;
+use crate::core::reconcile::{
+    Finding, kind, large_orders, missed_orders, plan_anomalies, velocities, velocity_jumps,
+};
+use crate::output::progress::Progress;
+use crate::store::{LedgerState, NewAlert, Store};
+
+/// Where the velocities of the last audit are kept, for the next one's jump check.
+pub const VELOCITIES_STATE: &str = "reconcile.velocities";
+
+/// What the audit found and fixed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReconcileReport {
+    pub run_id: i64,
+    /// `clean` or `findings`.
+    pub outcome: &'static str,
+    pub sync: Option<SyncSummary>,
+    /// Orders in the window as Shopify has them now, and how many the store lacked or held out
+    /// of date (now fixed).
+    pub orders_repulled: usize,
+    pub orders_fixed: usize,
+    /// Findings per kind.
+    pub counts: BTreeMap<String, usize>,
+    pub findings: Vec<Finding>,
+}
+
+impl ReconcileReport {
+    pub fn exit_code(&self) -> ExitCode {
+        if self.findings.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_ATTENTION)
+        }
+    }
+}
+
+pub async fn exec(
+    settings: &Settings,
+    args: &ReconcileArgs,
+    now: DateTime<Utc>,
+) -> Result<ExitCode> {
+    settings.cin7_credentials()?;
+    settings.shopify_token()?;
+    let lock =
+        crate::app::acquire_lock(&settings.store.path, Duration::from_secs(args.lock_timeout))
+            .await?;
+    let mut store = Store::open(&settings.store.path)?;
+    let report = reconcile(settings, &mut store, now, !args.no_sync, &Progress::auto()).await?;
+    drop(lock);
+    let format = args.format.unwrap_or(match resolve_format(None) {
+        Format::Table => ReportFormat::Table,
+        Format::Json => ReportFormat::Json,
+    });
+    let text = match format {
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        ReportFormat::Md => crate::output::reconcile::markdown(&report),
+        ReportFormat::Table => crate::output::reconcile::table(&report),
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(report.exit_code())
+}
+
+/// One audit, recorded as a `reconcile` run (the caller holds the writer lock).
+pub async fn reconcile(
+    settings: &Settings,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    with_sync: bool,
+    progress: &Progress,
+) -> Result<ReconcileReport> {
+    let run_id = store.write(|w| {
+        // Under the writer lock, no earlier run can still be alive.
+        for command in ["draft", "sync", "reconcile"] {
+            w.mark_interrupted(command)?;
+        }
+        w.start_run("reconcile", now)
+    })?;
+    let counters = Counters::default();
+    let result = audit(settings, store, now, with_sync, progress, &counters).await;
+    let requests = counters.snapshot();
+    match result {
+        Ok((synced, repulled, fixed, mut findings)) => {
+            findings.sort();
+            findings.dedup();
+            let mut counts = BTreeMap::new();
+            for f in &findings {
+                *counts.entry(f.kind.clone()).or_insert(0) += 1;
+            }
+            let report = ReconcileReport {
+                run_id,
+                outcome: if findings.is_empty() {
+                    "clean"
+                } else {
+                    "findings"
+                },
+                sync: synced,
+                orders_repulled: repulled,
+                orders_fixed: fixed,
+                counts,
+                findings,
+            };
+            let alerts = grouped_alert(&report);
+            let summary = serde_json::to_string(&report).ok();
+            store.write(|w| {
+                w.raise_alerts(
+                    &alerts,
+                    now,
+                    Some(run_id),
+                    crate::adapters::alerts::configured_channels(&settings.alerts),
+                    ChronoDuration::hours(i64::from(settings.alerts.repeat_after_hours)),
+                )?;
+                w.finish_run(
+                    run_id,
+                    now,
+                    report.outcome,
+                    None,
+                    &requests,
+                    summary.as_deref(),
+                )
+            })?;
+            deliver_alerts(store, settings, now).await;
+            Ok(report)
+        }
+        Err(err) => {
+            let message = format!("{err:#}");
+            let alert = NewAlert {
+                kind: "run_failed".into(),
+                sku: None,
+                supplier: None,
+                location: None,
+                message: format!("replenish reconcile failed: {message}"),
+            };
+            if let Err(e) = store.write(|w| {
+                w.raise_alerts(
+                    std::slice::from_ref(&alert),
+                    now,
+                    Some(run_id),
+                    crate::adapters::alerts::configured_channels(&settings.alerts),
+                    ChronoDuration::hours(i64::from(settings.alerts.repeat_after_hours)),
+                )?;
+                w.finish_run(run_id, now, "failed", Some(&message), &requests, None)
+            }) {
+                tracing::error!("could not record the failed run: {e}");
+            }
+            deliver_alerts(store, settings, now).await;
+            Err(err)
+        }
+    }
+}
+
+/// The findings as one alert (grouped: the same findings tomorrow are counted, not re-sent).
+fn grouped_alert(report: &ReconcileReport) -> Vec<NewAlert> {
+    if report.findings.is_empty() {
+        return Vec::new();
+    }
+    let counts: Vec<String> = report
+        .counts
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    let mut message = format!(
+        "reconcile: {} finding(s): {}",
+        report.findings.len(),
+        counts.join(", ")
+    );
+    for f in report.findings.iter().take(20) {
+        message.push_str(&format!(
+            "\n- [{}] {}{}",
+            f.kind,
+            f.sku
+                .as_deref()
+                .map(|s| format!("{s}: "))
+                .unwrap_or_default(),
+            f.detail
+        ));
+    }
+    if report.findings.len() > 20 {
+        message.push_str(&format!(
+            "\n… and {} more (replenish reconcile --format md)",
+            report.findings.len() - 20
+        ));
+    }
+    vec![NewAlert {
+        kind: "reconcile".into(),
+        sku: None,
+        supplier: None,
+        location: None,
+        message,
+    }]
+}
+
+type Audit = (Option<SyncSummary>, usize, usize, Vec<Finding>);
+
+async fn audit(
+    settings: &Settings,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    with_sync: bool,
+    progress: &Progress,
+    counters: &Counters,
+) -> Result<Audit> {
+    let synced = if with_sync {
+        Some(sync(settings, store, now, &SyncOptions::default(), progress).await?)
+    } else {
+        None
+    };
+    let http = build_client(&settings.http);
+    let cin7 = Cin7Client::new(settings, http.clone(), counters.clone())?;
+    let shopify = ShopifyClient::new(settings, http, counters.clone())?;
+    let mut findings = Vec::new();
+
+    // 1. The tool's drafts vs Cin7.
+    let settled = settle_drafts(settings, store, &cin7, now).await?;
+    for r in &settled.recovered {
+        let k = match r.what.as_str() {
+            w if w.starts_with("closed: approved") => kind::DRAFT_APPROVED,
+            w if w.starts_with("closed: voided") => kind::DRAFT_VOIDED,
+            w if w.starts_with("closed: edited_by_person") => kind::DRAFT_EDITED,
+            w if w.starts_with("closed: gone") => kind::DRAFT_GONE,
+            _ => kind::DRAFT_RECOVERED,
+        };
+        let mut f = Finding::new(
+            k,
+            format!(
+                "{} for {} at {}: {}",
+                r.order_number.as_deref().unwrap_or("a draft"),
+                r.supplier,
+                r.location,
+                r.what
+            ),
+        );
+        f.supplier = Some(r.supplier.clone());
+        f.location = Some(r.location.clone());
+        findings.push(f);
+    }
+    for ((supplier, location), why) in &settled.unchecked {
+        if why.starts_with("could not check") {
+            let mut f = Finding::new(kind::DRAFT_UNCHECKED, why.clone());
+            f.supplier = Some(supplier.clone());
+            f.location = Some(location.clone());
+            findings.push(f);
+        }
+    }
+    let stale_after = ChronoDuration::days(i64::from(settings.reconcile.stale_draft_days));
+    for e in &settled.open {
+        if e.state != LedgerState::Intent && now - e.created_at > stale_after {
+            let mut f = Finding::new(
+                kind::DRAFT_STALE,
+                format!(
+                    "{} for {} at {} is still a draft after {} days: approve or void it in Cin7",
+                    e.order_number.as_deref().unwrap_or("a draft"),
+                    e.supplier,
+                    e.location,
+                    (now - e.created_at).num_days()
+                ),
+            );
+            f.supplier = Some(e.supplier.clone());
+            f.location = Some(e.location.clone());
+            findings.push(f);
+        }
+    }
+
+    // 2. Missed events: the whole window again, compared with the store and fixed in it.
+    let as_of = today(settings, now);
+    let window_days = settings.policy.velocity_window_days;
+    let from = start_of_day(
+        settings,
+        as_of - ChronoDuration::days(i64::from(window_days)),
+    ) - ChronoDuration::days(1);
+    let to = now + ChronoDuration::days(1);
+    let line = progress.line("shopify orders (re-pull)");
+    let fetched = shopify.bulk_orders_created_since(from, &mut |_| {}).await?;
+    line.finish(format!("{} orders", fetched.len()));
+    let stored = store.orders_between(from, to)?;
+    let (order_findings, fixes) = missed_orders(&fetched, &stored);
+    if !fixes.is_empty() {
+        store.write(|w| w.upsert_orders(&fixes))?;
+    }
+    findings.extend(order_findings);
+
+    // 3. Anomalies, on the store as fixed.
+    let plan = plan_from_store(settings, store, now, as_of, Explain::None)?;
+    findings.extend(plan_anomalies(&plan));
+    let previous: BTreeMap<String, (f64, f64)> = store
+        .state(VELOCITIES_STATE)?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default();
+    findings.extend(velocity_jumps(
+        &plan,
+        &previous,
+        settings.reconcile.velocity_jump_sigma,
+    ));
+    let config = plan_config(settings, Explain::None)?;
+    let planned: BTreeSet<&str> = plan.lines.iter().map(|l| l.sku.as_str()).collect();
+    let resolve = |shopify_sku: &str| -> Option<String> {
+        let cin7 = config
+            .mapping
+            .get(shopify_sku)
+            .map(String::as_str)
+            .unwrap_or(shopify_sku);
+        planned.contains(cin7).then(|| cin7.to_string())
+    };
+    let window_orders = store.orders_between(from, to)?;
+    findings.extend(large_orders(
+        &window_orders,
+        as_of,
+        window_days,
+        settings.policy.timezone,
+        &resolve,
+    ));
+    let now_velocities = serde_json::to_string(&velocities(&plan))?;
+    store.write(|w| w.set_state(VELOCITIES_STATE, &now_velocities))?;
+    Ok((synced, fetched.len(), fixes.len(), findings))
+}
