@@ -6,6 +6,7 @@ pub mod draft;
 pub mod init;
 pub mod plan;
 pub mod sandbox;
+pub mod skus;
 pub mod status;
 pub mod sync;
 
@@ -97,6 +98,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(args) => {
             let settings = load_settings(cli.config.as_deref())?;
             status::exec(&settings, &args, now)
+        }
+        Command::Skus(args) => {
+            let settings = load_settings(cli.config.as_deref())?;
+            runtime()?.block_on(skus::exec(&settings, &args, now))
         }
         Command::Sandbox(args) => runtime()?.block_on(sandbox::exec(&args, now)),
         Command::Demo(args) => runtime()?.block_on(demo::exec(&args, now)),

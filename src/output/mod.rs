@@ -3,4 +3,5 @@
 pub mod draft;
 pub mod plan;
 pub mod progress;
+pub mod skus;
 pub mod sync;

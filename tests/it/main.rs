@@ -7,4 +7,5 @@ mod common;
 mod draft_e2e;
 mod plan_e2e;
 mod shopify_client;
+mod skus_e2e;
 mod sync_e2e;
