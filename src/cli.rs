@@ -55,6 +55,22 @@ pub enum Command {
     /// wholesale orders, SKUs selling with no supplier or lead time, stale data). The findings
     /// also go out as one alert. Exit code 3 when there are findings.
     Reconcile(ReconcileArgs),
+    /// Audit the SKU mapping: every Shopify variant SKU against the Cin7 products and the
+    /// mapping table (skus.mapping_file), with the units each sold in the velocity window.
+    ///
+    /// Classes: exact; mapped (through the mapping table); normalized (equal once case, spaces,
+    /// dashes and underscores are ignored: a suggested mapping); fuzzy (a close spelling with the
+    /// same numbers and a score of at least 0.85: a suggestion to check); blank (a variant
+    /// without a SKU); duplicate (a SKU on two variants, or on two Cin7 products); unmatched (no
+    /// Cin7 product); unsold (an active stock product that sold nothing in the window);
+    /// dangling_mapping (a mapping row that points at nothing). The match rate is the share of
+    /// Shopify SKUs that planning resolves: exact or mapped. Planning never applies a suggestion
+    /// by itself; map it with --write-mapping.
+    ///
+    /// Cin7 products and sales come from the store (run `replenish sync` first, or add --sync);
+    /// variants are fetched from Shopify. Exit code 3 when a normalized, fuzzy, unmatched or
+    /// blank SKU sold in the window: its demand is missing from the plan.
+    Skus(SkusArgs),
     /// Serve a local imitation of the Cin7 Core and Shopify Admin APIs with a generated catalog.
     Sandbox(SandboxArgs),
     /// Start the sandbox in-process and run the tool against it: the zero-configuration tour.
@@ -163,6 +179,17 @@ pub enum ReportFormat {
     Json,
 }
 
+/// Formats of the SKU audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SkusFormat {
+    /// The match rate and counts, then one table per class.
+    Table,
+    /// One row per finding, with a header row (spreadsheet-friendly).
+    Csv,
+    /// `{"summary": {<class>: count, "match_rate": r}, "entries": [...]}`.
+    Json,
+}
+
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
     /// Audit the store as it is, without syncing first.
@@ -174,6 +201,26 @@ pub struct ReconcileArgs {
     /// Seconds to wait for another process holding the store's writer lock.
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub lock_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SkusArgs {
+    /// Sync from Shopify and Cin7 first (otherwise Cin7 products and sales come from the store).
+    #[arg(long)]
+    pub sync: bool,
+    /// Report format (default: table on a terminal, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<SkusFormat>,
+    /// Also write a mapping template here: CSV `shopify_sku,cin7_sku,confidence,class,units_sold`
+    /// holding the mapping table's working rows and every suggestion. Check it, delete the rows
+    /// that are wrong, then point skus.mapping_file at it (the extra columns are ignored). Never
+    /// overwrites a file.
+    #[arg(long, value_name = "FILE")]
+    pub write_mapping: Option<PathBuf>,
+    /// Count sales in the velocity_window_days days before this date, in the shop timezone
+    /// (default: today there).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Args)]

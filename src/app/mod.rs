@@ -7,6 +7,7 @@ pub mod init;
 pub mod plan;
 pub mod reconcile;
 pub mod sandbox;
+pub mod skus;
 pub mod status;
 pub mod sync;
 
@@ -143,6 +144,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(args) => {
             let settings = load_settings(cli.config.as_deref())?;
             status::exec(&settings, &args, now)
+        }
+        Command::Skus(args) => {
+            let settings = load_settings(cli.config.as_deref())?;
+            runtime()?.block_on(skus::exec(&settings, &args, now))
         }
         Command::Sandbox(args) => runtime()?.block_on(sandbox::exec(&args, now)),
         Command::Demo(args) => runtime()?.block_on(demo::exec(&args, now)),

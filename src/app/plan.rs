@@ -2,6 +2,7 @@
 //! core, filters it as asked and prints it as a table, CSV, JSON or an explanation in words.
 //! `plan` is a report: it exits 0 whatever it finds.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -95,9 +96,9 @@ pub(crate) fn start_of_day(settings: &Settings, day: NaiveDate) -> DateTime<Utc>
     }
 }
 
-/// The plan's configuration from the settings, with the SKU mapping table read and validated.
-pub fn plan_config(settings: &Settings, explain: Explain) -> Result<PlanConfig> {
-    let mapping = match &settings.skus.mapping_file {
+/// The SKU mapping table (`skus.mapping_file`) read and validated; empty when none is configured.
+pub fn mapping_table(settings: &Settings) -> Result<BTreeMap<String, String>> {
+    Ok(match &settings.skus.mapping_file {
         None => Default::default(),
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -106,7 +107,12 @@ pub fn plan_config(settings: &Settings, explain: Explain) -> Result<PlanConfig> 
             })?;
             crate::core::mapping::parse_mapping(&text, path)?
         }
-    };
+    })
+}
+
+/// The plan's configuration from the settings, with the SKU mapping table read and validated.
+pub fn plan_config(settings: &Settings, explain: Explain) -> Result<PlanConfig> {
+    let mapping = mapping_table(settings)?;
     Ok(PlanConfig {
         policy: settings.policy.clone(),
         locations: settings.locations.clone(),

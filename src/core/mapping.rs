@@ -12,6 +12,10 @@
 //!   Shopify SKU may really carry a space. A field that is empty or only whitespace is an error.
 //! - A line holding only whitespace counts as blank.
 //! - A file with no header at all (empty, or only blank lines) is a bad header.
+//! - Columns after `shopify_sku,cin7_sku` are ignored, whatever their names: the template that
+//!   `replenish skus --write-mapping` writes (`shopify_sku,cin7_sku,confidence,class,units_sold`)
+//!   loads as it is once a person has reviewed it. Every row must still have the header's number
+//!   of columns, so a shifted row is caught.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,6 +56,7 @@ pub fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, String>
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     let mut first_line: BTreeMap<String, u64> = BTreeMap::new();
     let mut header_seen = false;
+    let mut width = 2usize;
     let mut record = csv::StringRecord::new();
     loop {
         let more = reader.read_record(&mut record).map_err(|e| {
@@ -66,7 +71,7 @@ pub fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, String>
             continue; // a blank (or whitespace-only) line
         }
         if !header_seen {
-            let ok = record.len() == 2
+            let ok = record.len() >= 2
                 && record
                     .get(0)
                     .is_some_and(|f| f.trim().eq_ignore_ascii_case("shopify_sku"))
@@ -78,21 +83,29 @@ pub fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, String>
                 return Err(err(
                     line,
                     format!(
-                        "expected the header `shopify_sku,cin7_sku`, found `{}`",
+                        "expected the header `shopify_sku,cin7_sku` (further columns are ignored), found `{}`",
                         got.join(",")
                     ),
                 ));
             }
             header_seen = true;
+            width = record.len();
             continue;
         }
-        if record.len() != 2 {
+        if record.len() != width {
             return Err(err(
                 line,
-                format!(
-                    "expected 2 columns (shopify_sku,cin7_sku), found {}",
-                    record.len()
-                ),
+                if width == 2 {
+                    format!(
+                        "expected 2 columns (shopify_sku,cin7_sku), found {}",
+                        record.len()
+                    )
+                } else {
+                    format!(
+                        "expected {width} columns, as the header has, found {}",
+                        record.len()
+                    )
+                },
             ));
         }
         let (Some(shopify), Some(cin7)) = (record.get(0), record.get(1)) else {
@@ -173,8 +186,10 @@ mod tests {
         assert_eq!(line, 1);
         assert!(msg.contains("header"), "{msg}");
         // Blank lines before the header: the header's own line is named.
-        let (line, _) = invalid("\n\nshopify_sku,cin7_sku,extra\n");
+        let (line, _) = invalid("\n\nshopify,cin7_sku,extra\n");
         assert_eq!(line, 3);
+        let (line, _) = invalid("shopify_sku\na\n");
+        assert_eq!(line, 1);
         let (line, msg) = invalid("");
         assert_eq!(line, 1);
         assert!(msg.contains("empty"), "{msg}");
@@ -187,6 +202,21 @@ mod tests {
         assert!(msg.contains("found 3"), "{msg}");
         let (line, _) = invalid("shopify_sku,cin7_sku\na,b\nc\n");
         assert_eq!(line, 3);
+    }
+
+    #[test]
+    fn columns_after_the_first_two_are_ignored() {
+        // The template `replenish skus --write-mapping` writes, as a person leaves it.
+        let text = "shopify_sku,cin7_sku,confidence,class,units_sold\n\
+                    sku-00012,SKU-00012,1,normalized,14\n\
+                    TEE-BKL-003,TEE-BLK-003,0.8889,fuzzy,0\n";
+        let m = parse(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.get("sku-00012").map(String::as_str), Some("SKU-00012"));
+        // Every row keeps the header's width.
+        let (line, msg) = invalid("shopify_sku,cin7_sku,confidence\na,b,1\nc,d\n");
+        assert_eq!(line, 3);
+        assert!(msg.contains("expected 3 columns"), "{msg}");
     }
 
     #[test]

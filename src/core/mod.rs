@@ -11,6 +11,8 @@
 //! - [`policy`]: supplier, lead time, MOQ, pack, reorder level, SS/ROP/target/quantity;
 //! - [`po`]: grouping into purchase orders, supplier minimums; [`issues`]: the issue list;
 //! - [`push`]: the data-quality gates and what `draft` does per PO; [`reconcile`]: the audit;
+//! - [`push`]: the data-quality gates and what `draft` does per PO;
+//! - [`skumatch`]: the SKU audit (`replenish skus`): classes, suggestions, match rate;
 //! - [`mapping`]: the SKU mapping CSV; [`num`], [`stats`]: numeric helpers.
 
 pub mod catalog;
@@ -29,6 +31,7 @@ pub mod position;
 pub mod push;
 pub mod reconcile;
 pub mod sales;
+pub mod skumatch;
 pub mod stats;
 pub mod velocity;
 

@@ -180,3 +180,20 @@ pub struct PurchaseLine {
     pub total: Decimal,
     pub supplier_sku: Option<String>,
 }
+
+/// A Shopify product variant (`productVariants`), as the SKU audit reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    /// `gid://shopify/ProductVariant/…`
+    pub id: String,
+    /// The SKU verbatim; Shopify allows none, an empty one, or one of spaces.
+    pub sku: Option<String>,
+    /// The variant's title (`Default Title` for a product without options).
+    pub title: String,
+    /// The product's title, to find a variant without a SKU.
+    pub product_title: String,
+    /// The product's status, upper case as GraphQL spells it: `ACTIVE`, `ARCHIVED`, `DRAFT`, …
+    pub product_status: String,
+    /// The product is a gift card (never a stock item).
+    pub gift_card: bool,
+}

@@ -52,13 +52,8 @@ pub struct Gated {
     pub held: Vec<HeldLine>,
 }
 
-/// A SKU compared loosely: upper case, without spaces, dashes or underscores.
-pub fn loose_sku(sku: &str) -> String {
-    sku.chars()
-        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
-        .flat_map(char::to_uppercase)
-        .collect()
-}
+/// A SKU compared loosely (one definition, shared with the SKU audit).
+pub use crate::core::skumatch::loose_sku;
 
 /// Applies the gates to `plan`'s purchase orders.
 pub fn gate(plan: &Plan, suppliers: &BTreeMap<String, SupplierOverride>) -> Gated {

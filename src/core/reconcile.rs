@@ -318,7 +318,7 @@ mod tests {
             ]
         );
         // A clean store: nothing.
-        let (none, no_fixes) = missed_orders(&[a.clone()], &[a]);
+        let (none, no_fixes) = missed_orders(std::slice::from_ref(&a), std::slice::from_ref(&a));
         assert!(none.is_empty() && no_fixes.is_empty());
     }
 

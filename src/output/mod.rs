@@ -4,4 +4,5 @@ pub mod draft;
 pub mod plan;
 pub mod progress;
 pub mod reconcile;
+pub mod skus;
 pub mod sync;

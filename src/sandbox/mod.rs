@@ -1,7 +1,8 @@
 //! The sandbox: a local, stateful imitation of the Cin7 Core API v2 and the Shopify Admin GraphQL
 //! API, served by axum on one port (see docs/sandbox.md).
 //!
-//! - [`SandboxOptions`] / [`start`] / [`SandboxHandle`] / [`banner`]: the public entry points.
+//! - [`SandboxOptions`] / [`start`] / [`SandboxHandle`] / [`banner`]: the public entry points;
+//!   [`VariantTruth`]: the generated catalog's ground truth, for tests of the SKU audit.
 //! - `generator` (catalog), `orders` (the order stream and true demand), `stock` (availability and
 //!   purchases): the world, a pure function of the seed and the options (`rng` is the only source
 //!   of randomness).
@@ -127,6 +128,25 @@ impl Default for SandboxOptions {
     }
 }
 
+/// What a generated Shopify variant really is: the ground truth a SKU audit is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantTruth {
+    /// `gid://shopify/ProductVariant/…`, as `productVariants` answers.
+    pub id: String,
+    /// The SKU Shopify shows (possibly spelled differently from Cin7's, blank, or unknown to Cin7).
+    pub sku: Option<String>,
+    /// `ACTIVE` or `ARCHIVED`.
+    pub product_status: String,
+    pub gift_card: bool,
+    /// The Cin7 product the variant really is; `None` for Shopify-only items.
+    pub cin7_sku: Option<String>,
+    /// That product is active (not deprecated), and of type `Stock`.
+    pub cin7_active: bool,
+    pub cin7_stock: bool,
+    /// The SKU was seeded to differ from the Cin7 SKU (`--mismatch-rate`: case, space or dash).
+    pub mismatched: bool,
+}
+
 /// Shared state of the running sandbox.
 #[derive(Clone)]
 pub(crate) struct App {
@@ -201,6 +221,29 @@ impl SandboxHandle {
             .first()
             .map(|l| l.name.clone())
             .unwrap_or_default()
+    }
+
+    /// Every generated Shopify variant with the Cin7 product it really is (read-only), so tests
+    /// can check the SKU audit against the seeded mismatches: nothing the two APIs answer links a
+    /// misspelt variant to its product.
+    pub fn variant_truth(&self) -> Vec<VariantTruth> {
+        let w = self.app.lock();
+        w.variants
+            .iter()
+            .map(|v| {
+                let p = v.product.and_then(|p| w.products.get(p as usize));
+                VariantTruth {
+                    id: format!("gid://shopify/ProductVariant/{}", v.num),
+                    sku: v.sku.clone(),
+                    product_status: v.product_status.to_string(),
+                    gift_card: v.gift_card,
+                    cin7_sku: p.map(|p| p.sku.clone()),
+                    cin7_active: p.is_some_and(|p| p.active),
+                    cin7_stock: p.is_some_and(|p| p.kind == "Stock"),
+                    mismatched: p.is_some_and(|p| p.mismatched),
+                }
+            })
+            .collect()
     }
 
     /// Settings pointing `replenish` at this sandbox (the same mapping the banner prints), with

@@ -216,6 +216,16 @@ impl Store {
     ) -> Result<Vec<Order>, StoreError> {
         orders::orders_between(&self.conn, from, to)
     }
+    /// Orders with `from <= created_at < to` holding a line of one of `variant_ids`, with only
+    /// those lines, in (created_at, id) order.
+    pub fn orders_with_variants_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        variant_ids: &[String],
+    ) -> Result<Vec<Order>, StoreError> {
+        orders::orders_with_variants_between(&self.conn, from, to, variant_ids)
+    }
     pub fn order_count(&self) -> Result<u64, StoreError> {
         orders::order_count(&self.conn)
     }

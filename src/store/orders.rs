@@ -194,6 +194,39 @@ pub(crate) fn orders_between(
     collect_orders(rows, &context)
 }
 
+/// Orders with `from <= created_at < to` that have a line of one of `variant_ids`, holding only
+/// those lines, in (created_at, id) order (the SKU audit's units per blank-SKU variant).
+pub(crate) fn orders_with_variants_between(
+    conn: &Connection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    variant_ids: &[String],
+) -> Result<Vec<Order>, StoreError> {
+    if variant_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let context = format!(
+        "reading the lines of {} variants in orders created in [{from}, {to})",
+        variant_ids.len()
+    );
+    // The ids travel as one JSON array parameter, whatever their number.
+    let ids = serde_json::to_string(variant_ids).map_err(|e| StoreError::Corrupt {
+        context: context.clone(),
+        message: e.to_string(),
+    })?;
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "{SELECT_ORDERS} WHERE o.created_at >= ?1 AND o.created_at < ?2 \
+             AND l.variant_id IN (SELECT value FROM json_each(?3)) \
+             ORDER BY o.created_at, o.id, l.position"
+        ))
+        .ctx(&context)?;
+    let rows = stmt
+        .query(params![codec::ts(&from), codec::ts(&to), ids])
+        .ctx(&context)?;
+    collect_orders(rows, &context)
+}
+
 pub(crate) fn order_count(conn: &Connection) -> Result<u64, StoreError> {
     let n: i64 = conn
         .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
@@ -380,6 +413,64 @@ mod tests {
         assert_eq!(stored.financial_status, "REFUNDED");
         assert_eq!(store.order_count().unwrap(), 1);
         assert_eq!(store.order("missing").unwrap(), None);
+    }
+
+    #[test]
+    fn orders_with_variants_hold_only_those_lines_in_the_range() {
+        let (_dir, mut store) = open_temp();
+        let mut blank = line("7", "", 2);
+        blank.sku = None;
+        let orders = [
+            order(
+                "A",
+                "2024-05-01T10:00:00Z",
+                "2024-05-01T10:00:00Z",
+                vec![line("1", "RED", 2), blank.clone(), line("8", "X", 1)],
+            ),
+            order(
+                "B",
+                "2024-04-01T10:00:00Z",
+                "2024-04-01T10:00:00Z",
+                vec![blank.clone()],
+            ),
+            order(
+                "C",
+                "2024-05-02T10:00:00Z",
+                "2024-05-02T10:00:00Z",
+                vec![line("1", "RED", 1)],
+            ),
+        ];
+        store.write(|w| w.upsert_orders(&orders)).unwrap();
+        let ids = [
+            "gid://shopify/ProductVariant/7".to_string(),
+            "gid://shopify/ProductVariant/8".to_string(),
+        ];
+        let got = store
+            .orders_with_variants_between(
+                utc("2024-04-15T00:00:00Z"),
+                utc("2024-06-01T00:00:00Z"),
+                &ids,
+            )
+            .unwrap();
+        // B is before the range, C has none of the variants; A keeps only lines 7 and 8.
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].id, "A");
+        let lines: Vec<(&str, Option<&str>)> = got[0]
+            .lines
+            .iter()
+            .map(|l| (l.id.as_str(), l.sku.as_deref()))
+            .collect();
+        assert_eq!(lines, vec![("7", None), ("8", Some("X"))]);
+        assert!(
+            store
+                .orders_with_variants_between(
+                    utc("2024-01-01T00:00:00Z"),
+                    utc("2025-01-01T00:00:00Z"),
+                    &[]
+                )
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

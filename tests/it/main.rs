@@ -8,4 +8,5 @@ mod cron;
 mod draft_e2e;
 mod plan_e2e;
 mod shopify_client;
+mod skus_e2e;
 mod sync_e2e;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::core::model::{Order, OrderLine};
+use crate::core::model::{Order, OrderLine, Variant};
 
 #[derive(Debug, Deserialize)]
 pub struct IdRef {
@@ -154,6 +154,46 @@ impl OrderNode {
             retail_location_id: self.retail_location.map(|l| l.id),
             fulfillment_location_id: first_fulfillment_location(&fos),
             lines: lines.into_iter().map(OrderLine::from).collect(),
+        }
+    }
+}
+
+/// A product variant (`productVariants` query).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantNode {
+    pub id: String,
+    pub sku: Option<String>,
+    pub title: Option<String>,
+    pub product: Option<VariantProduct>,
+}
+
+/// The product of a variant.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantProduct {
+    pub title: Option<String>,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub is_gift_card: bool,
+}
+
+impl From<VariantNode> for Variant {
+    fn from(n: VariantNode) -> Variant {
+        let product = n.product;
+        Variant {
+            id: n.id,
+            sku: n.sku,
+            title: n.title.unwrap_or_default(),
+            product_title: product
+                .as_ref()
+                .and_then(|p| p.title.clone())
+                .unwrap_or_default(),
+            product_status: product
+                .as_ref()
+                .and_then(|p| p.status.clone())
+                .unwrap_or_default(),
+            gift_card: product.is_some_and(|p| p.is_gift_card),
         }
     }
 }

@@ -24,9 +24,10 @@ use crate::adapters::http::{
     ApiError, Counters, ErrorClass, RetryPolicy, excerpt, parse_retry_after, with_retry,
 };
 use crate::config::Settings;
-use crate::core::model::Order;
+use crate::core::model::{Order, Variant};
 use dto::{
     BulkOperation, Connection, FulfillmentOrderNode, LineItemNode, OrderNode, ShopifyLocation,
+    VariantNode,
 };
 
 /// The app's cost bucket as last reported.
@@ -573,6 +574,52 @@ impl ShopifyClient {
             )?;
             let next = conn.next_cursor();
             out.extend(conn.into_items());
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Every product variant (id, SKU, title, product title, status and gift-card flag), in
+    /// pages of [`queries::VARIANTS_PAGE_SIZE`]; `on_page` gets the number fetched so far.
+    pub async fn product_variants(
+        &self,
+        on_page: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Variant>, ApiError> {
+        let first = queries::VARIANTS_PAGE_SIZE;
+        let cost = queries::product_variants_query_cost(first);
+        let mut after: Option<String> = None;
+        let mut out: Vec<Variant> = Vec::new();
+        loop {
+            let data = self
+                .graphql(
+                    "productVariants",
+                    queries::PRODUCT_VARIANTS,
+                    json!({ "first": first, "after": after }),
+                    cost,
+                )
+                .await?;
+            let conn: Connection<Value> = decode(
+                "shopify productVariants",
+                "productVariants",
+                data.get("productVariants").unwrap_or(&Value::Null),
+            )?;
+            let next = conn.next_cursor();
+            for raw in conn.into_items() {
+                let record = raw
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string();
+                let node: VariantNode = decode(
+                    "shopify productVariants",
+                    &format!("variant {record}"),
+                    &raw,
+                )?;
+                out.push(node.into());
+            }
+            on_page(out.len());
             match next {
                 Some(cursor) => after = Some(cursor),
                 None => return Ok(out),

@@ -96,10 +96,11 @@ pub const BULK_ORDERS_TEMPLATE: &str = r#"{
   }
 }"#;
 
-/// Shopify product variants (for the SKU audit). Variables: `first`, `after`.
+/// Shopify product variants (for the SKU audit). Variables: `first`, `after`. Requested cost
+/// 2 + first × 2 (a variant and its product): 502 points for a page of 250.
 pub const PRODUCT_VARIANTS: &str = r#"query ReplenishProductVariants($first: Int!, $after: String) {
   productVariants(first: $first, after: $after) {
-    nodes { id sku title product { id title status } }
+    nodes { id sku title product { id title status isGiftCard } }
     pageInfo { hasNextPage endCursor }
   }
 }"#;
@@ -112,4 +113,25 @@ pub fn orders_query_cost(first: u32, line_items_first: u32) -> u32 {
     let fulfillment_orders = 2 + 5 * (1 + 1 + 1); // FulfillmentOrder + assignedLocation + location
     let order = 1 + 1 + fulfillment_orders + line_items; // Order + retailLocation
     2 + first * order
+}
+
+/// Variants per `PRODUCT_VARIANTS` page: the API's maximum, at 502 points well under the
+/// single-query limit of 1000.
+pub const VARIANTS_PAGE_SIZE: u32 = 250;
+
+/// Requested cost of one `PRODUCT_VARIANTS` page: the connection, then a variant and its product
+/// per node.
+pub fn product_variants_query_cost(first: u32) -> u32 {
+    2 + first * (1 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variants_page_stays_under_the_single_query_limit() {
+        assert_eq!(product_variants_query_cost(VARIANTS_PAGE_SIZE), 502);
+        assert!(product_variants_query_cost(VARIANTS_PAGE_SIZE) < 1000);
+    }
 }
