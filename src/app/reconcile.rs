@@ -291,10 +291,12 @@ async fn audit(
     // 2. Missed events: the whole window again, compared with the store and fixed in it.
     let as_of = today(settings, now);
     let window_days = settings.policy.velocity_window_days;
+    // The window itself (from the start of its first day in the shop timezone): what the first
+    // sync backfilled and every later sync kept up to date.
     let from = start_of_day(
         settings,
         as_of - ChronoDuration::days(i64::from(window_days)),
-    ) - ChronoDuration::days(1);
+    );
     let to = now + ChronoDuration::days(1);
     let line = progress.line("shopify orders (re-pull)");
     let fetched = shopify.bulk_orders_created_since(from, &mut |_| {}).await?;

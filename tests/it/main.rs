@@ -7,6 +7,7 @@ mod common;
 mod cron;
 mod draft_e2e;
 mod plan_e2e;
+mod reconcile_e2e;
 mod shopify_client;
 mod skus_e2e;
 mod sync_e2e;

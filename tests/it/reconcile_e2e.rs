@@ -1,0 +1,246 @@
+//! `reconcile` end to end against the sandbox: each kind of finding is seeded, reported once, and
+//! the ledger or the store is corrected.
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use replenish::app::draft::{Confirm, DraftOptions, draft};
+use replenish::app::reconcile::{ReconcileReport, VELOCITIES_STATE, reconcile};
+use replenish::output::progress::Progress;
+use replenish::store::Store;
+use serde_json::Value;
+
+use crate::sync_e2e::{first_sync, sandbox_state, start_sandbox, t0};
+
+fn count(r: &ReconcileReport, kind: &str) -> usize {
+    r.counts.get(kind).copied().unwrap_or(0)
+}
+
+async fn draft_now(settings: &replenish::config::Settings, store: &mut Store) {
+    draft(
+        settings,
+        store,
+        t0(),
+        &DraftOptions {
+            sync: false,
+            dry_run: false,
+            confirm: Confirm::Yes,
+        },
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
+    let handle = start_sandbox(80, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    draft_now(&settings, &mut store).await;
+    let ledger = store.open_drafts().unwrap();
+    assert!(ledger.len() >= 3);
+    let id = |i: usize| ledger[i].purchase_id.clone().unwrap();
+    let client = reqwest::Client::new();
+    let cin7 = format!("{}/cin7/ExternalApi/v2", handle.base_url());
+    // A buyer approves one, voids one and edits one.
+    let approved = client
+        .post(format!(
+            "{}/sandbox/purchase/{}/approve",
+            handle.base_url(),
+            id(0)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(approved.status().is_success());
+    let voided = client
+        .delete(format!("{cin7}/purchase?ID={}&Void=true", id(1)))
+        .header("api-auth-accountid", "x")
+        .header("api-auth-applicationkey", "y")
+        .send()
+        .await
+        .unwrap();
+    assert!(voided.status().is_success());
+    let state = sandbox_state(&handle).await;
+    let p = state["purchases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ID"] == id(2).as_str())
+        .unwrap()
+        .clone();
+    let mut lines = p["Order"]["Lines"].as_array().unwrap().clone();
+    let q = lines[0]["Quantity"].as_f64().unwrap() + 1.0;
+    let price = lines[0]["Price"].as_f64().unwrap();
+    lines[0]["Quantity"] = serde_json::json!(q);
+    lines[0]["Total"] = serde_json::json!(((q * price) * 100.0).round() / 100.0);
+    let edited = client
+        .post(format!("{cin7}/purchase/order"))
+        .header("api-auth-accountid", "x")
+        .header("api-auth-applicationkey", "y")
+        .json(&serde_json::json!({"TaskID": id(2), "Status": "DRAFT", "Lines": lines}))
+        .send()
+        .await
+        .unwrap();
+    assert!(edited.status().is_success());
+
+    let report = reconcile(&settings, &mut store, t0(), true, &Progress::hidden())
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&report, "draft_approved"),
+        1,
+        "{:#?}",
+        report.findings
+    );
+    assert_eq!(count(&report, "draft_voided"), 1, "{:#?}", report.findings);
+    assert_eq!(count(&report, "draft_edited"), 1, "{:#?}", report.findings);
+    assert_eq!(report.outcome, "findings");
+    let open: Vec<String> = store
+        .open_drafts()
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.purchase_id)
+        .collect();
+    for i in 0..3 {
+        assert!(!open.contains(&id(i)), "ledger row {i} was closed");
+    }
+    // The findings go out as one grouped alert.
+    let alerts = store.recent_alerts(100).unwrap();
+    assert_eq!(alerts.iter().filter(|a| a.kind == "reconcile").count(), 1);
+
+    // Reported once: the next audit has nothing more to say about those drafts.
+    let again = reconcile(&settings, &mut store, t0(), false, &Progress::hidden())
+        .await
+        .unwrap();
+    for kind in ["draft_approved", "draft_voided", "draft_edited"] {
+        assert_eq!(count(&again, kind), 0, "{kind}: {:#?}", again.findings);
+    }
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_and_changed_orders_are_found_and_fixed_in_the_store() {
+    let handle = start_sandbox(40, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    let path = settings.store.path.clone();
+    let (missing, changed): (String, String) = {
+        // The incremental path or the listener missed one order, and another's refund.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let ids: Vec<String> = conn
+            .prepare(
+                "SELECT id FROM orders WHERE financial_status = 'PAID' AND cancelled_at IS NULL
+                 AND test = 0 ORDER BY created_at DESC LIMIT 2",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        conn.execute("DELETE FROM orders WHERE id = ?1", [&ids[0]])
+            .unwrap();
+        conn.execute(
+            "UPDATE orders SET financial_status = 'PENDING',
+                updated_at = '2000-01-01T00:00:00.000000000Z' WHERE id = ?1",
+            [&ids[1]],
+        )
+        .unwrap();
+        (ids[0].clone(), ids[1].clone())
+    };
+    drop(store);
+    let mut store = Store::open(&path).unwrap();
+    let report = reconcile(&settings, &mut store, t0(), false, &Progress::hidden())
+        .await
+        .unwrap();
+    assert_eq!(count(&report, "missed_order"), 1, "{:#?}", report.findings);
+    assert_eq!(count(&report, "order_changed"), 1, "{:#?}", report.findings);
+    assert!(report.orders_fixed >= 2);
+    assert!(report.orders_repulled > 100);
+    let restored = store
+        .order(&missing)
+        .unwrap()
+        .expect("the missed order is stored now");
+    assert_eq!(restored.financial_status, "PAID");
+    assert_eq!(
+        store.order(&changed).unwrap().unwrap().financial_status,
+        "PAID"
+    );
+    let again = reconcile(&settings, &mut store, t0(), false, &Progress::hidden())
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&again, "missed_order") + count(&again, "order_changed"),
+        0
+    );
+    assert_eq!(again.orders_fixed, 0);
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drafts_left_for_days_and_velocity_jumps_are_reported() {
+    let handle = start_sandbox(60, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    draft_now(&settings, &mut store).await;
+    let open = store.open_drafts().unwrap().len();
+    assert!(open >= 2);
+
+    // The last audit saw a unit selling at a tenth of today's rate.
+    let plan = replenish::app::plan::plan_from_store(
+        &settings,
+        &store,
+        t0(),
+        replenish::app::plan::today(&settings, t0()),
+        replenish::core::plan::Explain::None,
+    )
+    .unwrap();
+    let unit = plan
+        .lines
+        .iter()
+        .filter(|l| l.velocity > 1.0 && l.stddev > 0.0)
+        .max_by(|a, b| a.velocity.total_cmp(&b.velocity))
+        .expect("a selling unit");
+    let mut previous: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    previous.insert(
+        format!("{}|{}", unit.sku, unit.location),
+        (unit.velocity / 10.0, unit.velocity / 100.0),
+    );
+    store
+        .write(|w| w.set_state(VELOCITIES_STATE, &serde_json::to_string(&previous).unwrap()))
+        .unwrap();
+
+    // Four days on, the drafts are still drafts.
+    let later = t0() + Duration::days(4);
+    let report = reconcile(&settings, &mut store, later, false, &Progress::hidden())
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&report, "draft_stale"),
+        open,
+        "{:#?}",
+        report.findings
+    );
+    let jumps: Vec<&replenish::core::reconcile::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == "velocity_jump")
+        .collect();
+    assert_eq!(jumps.len(), 1, "{jumps:#?}");
+    assert_eq!(jumps[0].sku.as_deref(), Some(unit.sku.as_str()));
+    // Stale data (the snapshot is four days old) is reported too.
+    assert_eq!(count(&report, "stale_data"), 1);
+    // The velocities are kept for the next audit: no jump against itself.
+    let again = reconcile(&settings, &mut store, later, false, &Progress::hidden())
+        .await
+        .unwrap();
+    assert_eq!(count(&again, "velocity_jump"), 0);
+    let md = replenish::output::reconcile::markdown(&again);
+    assert!(
+        md.starts_with("# replenish reconcile") && md.contains("## draft_stale"),
+        "{md}"
+    );
+    let _: Value = serde_json::to_value(&again).unwrap();
+    handle.shutdown().await;
+}
