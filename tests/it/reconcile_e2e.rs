@@ -124,7 +124,7 @@ async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
 async fn missed_and_changed_orders_are_found_and_fixed_in_the_store() {
     let handle = start_sandbox(40, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    let (settings, store, _) = first_sync(&handle, dir.path()).await;
     let path = settings.store.path.clone();
     let (missing, changed): (String, String) = {
         // The incremental path or the listener missed one order, and another's refund.
