@@ -5,8 +5,8 @@
 //! and reports anomalies (negative stock, a velocity jump since the last audit, likely wholesale
 //! orders, SKUs selling with no supplier or lead time, stale data). The findings go out as one
 //! grouped alert through the outbox; exit code 3 when there are any.
-//!
-//! Not built yet (issue 5): comparing received purchases with the change in stock on hand.
+//! Received purchases are checked against the change in stock on hand between the kept
+//! snapshots around the receipt, allowing for what sold in between.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -32,6 +32,115 @@ use crate::core::reconcile::{
 };
 use crate::output::progress::Progress;
 use crate::store::{LedgerState, NewAlert, Store};
+
+/// Purchases whose receipt was already checked (so each is reported once).
+pub const RECEIPTS_STATE: &str = "reconcile.receipts_checked";
+
+/// How many checked purchase ids are remembered.
+const RECEIPTS_REMEMBERED: usize = 5000;
+
+/// Received purchases not checked yet, grouped by the pair of kept snapshots around their receipt
+/// (receipts in one interval are checked together), each group against the change in on hand.
+/// A receipt with no kept snapshot after it waits for the next audit; one older than the oldest
+/// kept snapshot can no longer be checked and is let go.
+async fn check_receipts(
+    settings: &Settings,
+    store: &mut Store,
+    cin7: &Cin7Client,
+    mapping: &BTreeMap<String, String>,
+    planned: &BTreeSet<&str>,
+) -> Result<Vec<Finding>> {
+    use crate::core::locations::Locations;
+    use crate::core::reconcile::{ReceiptCheck, receipt_mismatches};
+
+    let mut checked: Vec<String> = store
+        .state(RECEIPTS_STATE)?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default();
+    let kept = store.kept_snapshots()?;
+    let locs = Locations::resolve(&settings.locations, &store.locations()?)?;
+    let key_name = |cin7_location: &str| -> Option<String> {
+        locs.key_of(cin7_location)
+            .and_then(|k| locs.keys.get(k).cloned())
+    };
+    let mut groups: BTreeMap<(i64, i64), Vec<crate::core::model::Purchase>> = BTreeMap::new();
+    for p in store.purchases()? {
+        if !p.status.to_ascii_uppercase().contains("RECEIV") || checked.contains(&p.id) {
+            continue;
+        }
+        let Some(at) = p.last_updated.map(|t| t.and_utc()) else {
+            continue;
+        };
+        let after = kept.iter().find(|s| s.taken_at > at);
+        let before = kept.iter().rev().find(|s| s.taken_at <= at);
+        match (before, after) {
+            (_, None) => {}                                // not yet: the next snapshot tells
+            (None, Some(_)) => checked.push(p.id.clone()), // too old to check now
+            (Some(b), Some(a)) => groups.entry((b.id, a.id)).or_default().push(p),
+        }
+    }
+    let on_hand = |rows: Vec<crate::core::model::AvailabilityRow>| {
+        let mut m: BTreeMap<(String, String), f64> = BTreeMap::new();
+        for r in rows {
+            if let Some(key) = key_name(&r.location) {
+                *m.entry((r.sku, key)).or_default() += r.on_hand;
+            }
+        }
+        m
+    };
+    let mut findings = Vec::new();
+    for ((before_id, after_id), purchases) in groups {
+        let mut check = ReceiptCheck::default();
+        for p in &purchases {
+            let Some(lines) = cin7.purchase_receipt(&p.id).await? else {
+                continue;
+            };
+            check.purchases.push(p.order_number.clone());
+            for (sku, location, qty) in lines {
+                if let Some(key) = key_name(&location) {
+                    *check.received.entry((sku, key)).or_default() += qty;
+                }
+            }
+        }
+        check.before = on_hand(store.snapshot_rows(before_id)?);
+        check.after = on_hand(store.snapshot_rows(after_id)?);
+        let (Some(b), Some(a)) = (
+            kept.iter().find(|s| s.id == before_id),
+            kept.iter().find(|s| s.id == after_id),
+        ) else {
+            continue;
+        };
+        for o in store.orders_between(b.taken_at, a.taken_at)? {
+            if o.test || o.cancelled_at.is_some() {
+                continue;
+            }
+            let Some(key) = locs.keys.get(locs.order_key(
+                o.fulfillment_location_id.as_deref(),
+                o.retail_location_id.as_deref(),
+            )) else {
+                continue;
+            };
+            for l in &o.lines {
+                let Some(sku) = l.sku.as_deref() else {
+                    continue;
+                };
+                let cin7 = mapping.get(sku).map(String::as_str).unwrap_or(sku);
+                if planned.contains(cin7) {
+                    *check
+                        .sold
+                        .entry((cin7.to_string(), key.clone()))
+                        .or_default() += l.quantity as f64;
+                }
+            }
+        }
+        findings.extend(receipt_mismatches(&check));
+        checked.extend(purchases.into_iter().map(|p| p.id));
+    }
+    let skip = checked.len().saturating_sub(RECEIPTS_REMEMBERED);
+    let json = serde_json::to_string(&checked[skip..])?;
+    store.write(|w| w.set_state(RECEIPTS_STATE, &json))?;
+    Ok(findings)
+}
 
 /// Where the velocities of the last audit are kept, for the next one's jump check.
 pub const VELOCITIES_STATE: &str = "reconcile.velocities";
@@ -338,6 +447,9 @@ async fn audit(
         settings.policy.timezone,
         &resolve,
     ));
+    // 4. Received purchases vs the change in stock.
+    findings.extend(check_receipts(settings, store, &cin7, &config.mapping, &planned).await?);
+
     let now_velocities = serde_json::to_string(&velocities(&plan))?;
     store.write(|w| w.set_state(VELOCITIES_STATE, &now_velocities))?;
     Ok((synced, fetched.len(), fixes.len(), findings))

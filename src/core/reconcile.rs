@@ -71,6 +71,57 @@ pub mod kind {
     pub const NO_SUPPLIER: &str = "no_supplier";
     pub const NO_LEAD_TIME: &str = "no_lead_time";
     pub const STALE_DATA: &str = "stale_data";
+    pub const RECEIPT_MISMATCH: &str = "receipt_mismatch";
+}
+
+/// Receipts between two kept snapshots, checked against the change in stock on hand.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiptCheck {
+    /// The purchases received in the interval (order numbers), for the finding's words.
+    pub purchases: Vec<String>,
+    /// Received units per (SKU, key location).
+    pub received: BTreeMap<(String, String), f64>,
+    /// On hand per (SKU, key location) in the snapshot before and the one after.
+    pub before: BTreeMap<(String, String), f64>,
+    pub after: BTreeMap<(String, String), f64>,
+    /// Units that left stock in between (ordered on Shopify, not cancelled, not test).
+    pub sold: BTreeMap<(String, String), f64>,
+}
+
+/// Received units that do not show in stock: on hand after should be on hand before + received −
+/// sold. A difference above max(1 unit, 5 % of the received quantity) is reported — a miscount
+/// at the dock, a receipt booked at the wrong location, or stock moved without a record.
+pub fn receipt_mismatches(check: &ReceiptCheck) -> Vec<Finding> {
+    let get = |m: &BTreeMap<(String, String), f64>, k: &(String, String)| {
+        m.get(k).copied().unwrap_or(0.0)
+    };
+    let mut out = Vec::new();
+    for (key, &received) in &check.received {
+        let (before, after, sold) = (
+            get(&check.before, key),
+            get(&check.after, key),
+            get(&check.sold, key),
+        );
+        let expected = before + received - sold;
+        let diff = after - expected;
+        let tolerance = (received.abs() * 0.05).max(1.0);
+        if diff.abs() > tolerance {
+            out.push(
+                Finding::new(
+                    kind::RECEIPT_MISMATCH,
+                    format!(
+                        "received {received} ({}) but on hand went {before} → {after} with {sold} sold in between: {} unit(s) {}",
+                        check.purchases.join(", "),
+                        crate::core::num::clean(diff.abs()),
+                        if diff < 0.0 { "missing" } else { "too many" }
+                    ),
+                )
+                .sku(Some(&key.0))
+                .location(Some(&key.1)),
+            );
+        }
+    }
+    out
 }
 
 fn label(o: &Order) -> String {
@@ -393,6 +444,34 @@ mod tests {
         assert!(jumps[0].detail.contains("4.0 σ"), "{}", jumps[0].detail);
         // The stored velocities round-trip for the next audit.
         assert_eq!(velocities(&p).get("B|Main"), Some(&(4.0, 1.0)));
+    }
+
+    #[test]
+    fn receipts_must_show_in_stock_within_tolerance() {
+        let k = |s: &str| (s.to_string(), "Main".to_string());
+        let mut c = ReceiptCheck {
+            purchases: vec!["PO-00007".into()],
+            ..ReceiptCheck::default()
+        };
+        // A: 10 + 24 received − 4 sold = 30 expected; 30 on hand: fine.
+        c.received.insert(k("A"), 24.0);
+        c.before.insert(k("A"), 10.0);
+        c.sold.insert(k("A"), 4.0);
+        c.after.insert(k("A"), 30.0);
+        // B: 0 + 100 − 0 = 100 expected; 96 on hand: 4 ≤ max(1, 5) tolerated.
+        c.received.insert(k("B"), 100.0);
+        c.after.insert(k("B"), 96.0);
+        // C: 5 + 12 − 0 = 17 expected; 12 on hand: 5 missing > max(1, 0.6).
+        c.received.insert(k("C"), 12.0);
+        c.before.insert(k("C"), 5.0);
+        c.after.insert(k("C"), 12.0);
+        let got = receipt_mismatches(&c);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].sku.as_deref(), Some("C"));
+        assert_eq!(
+            got[0].detail,
+            "received 12 (PO-00007) but on hand went 5 → 12 with 0 sold in between: 5 unit(s) missing"
+        );
     }
 
     #[test]

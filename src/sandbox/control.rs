@@ -18,6 +18,12 @@ fn problem(status: StatusCode, msg: &str) -> Response {
 
 /// Receives every line of a purchase into stock at its location.
 pub fn receive_purchase(w: &mut World, idx: usize) {
+    receive_purchase_short(w, idx, 0.0);
+}
+
+/// Receives a purchase, putting `short` fewer units of its first line into stock than the receipt
+/// records (a miscount on the dock, for reconcile tests).
+pub fn receive_purchase_short(w: &mut World, idx: usize, short: f64) {
     let now = w.now.naive_utc();
     let lines: Vec<(u32, f64)> = w.purchases[idx]
         .lines
@@ -25,8 +31,8 @@ pub fn receive_purchase(w: &mut World, idx: usize) {
         .map(|l| (l.product, l.quantity))
         .collect();
     let loc = w.purchases[idx].location;
-    for (p, q) in lines {
-        w.add_stock(p, loc, q);
+    for (i, (p, q)) in lines.into_iter().enumerate() {
+        w.add_stock(p, loc, if i == 0 { q - short } else { q });
     }
     let p = &mut w.purchases[idx];
     p.status = "RECEIVED".into();
@@ -94,7 +100,7 @@ pub async fn tick(State(app): State<App>, RawQuery(q): RawQuery) -> Response {
     json(StatusCode::OK, &body)
 }
 
-fn purchase_action(app: &App, id: &str, receive: bool) -> Response {
+fn purchase_action(app: &App, id: &str, receive: bool, short: f64) -> Response {
     let mut w = app.lock();
     let Some(i) = w.purchase_by_id(id) else {
         return problem(
@@ -115,7 +121,7 @@ fn purchase_action(app: &App, id: &str, receive: bool) -> Response {
         if w.purchases[i].lines.is_empty() {
             return problem(StatusCode::CONFLICT, &format!("purchase {id} has no lines"));
         }
-        receive_purchase(&mut w, i);
+        receive_purchase_short(&mut w, i, short);
     } else {
         if status != "ORDERING" {
             return problem(
@@ -136,12 +142,28 @@ fn purchase_action(app: &App, id: &str, receive: bool) -> Response {
 
 /// `POST /sandbox/purchase/{id}/approve`: the buyer authorises a draft.
 pub async fn approve(State(app): State<App>, Path(id): Path<String>) -> Response {
-    purchase_action(&app, &id, false)
+    purchase_action(&app, &id, false, 0.0)
 }
 
-/// `POST /sandbox/purchase/{id}/receive`: the warehouse receives the goods.
-pub async fn receive(State(app): State<App>, Path(id): Path<String>) -> Response {
-    purchase_action(&app, &id, true)
+/// `POST /sandbox/purchase/{id}/receive[?stock_short=N]`: the warehouse receives the goods
+/// (`stock_short`: N fewer units of the first line reach the stock than the receipt records).
+pub async fn receive(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let params = Params::parse(q.as_deref());
+    let short = match params.non_empty("stock_short").map(str::parse::<f64>) {
+        None => 0.0,
+        Some(Ok(n)) if n.is_finite() && n >= 0.0 => n,
+        Some(_) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "stock_short must be a number of units, 0 or more",
+            );
+        }
+    };
+    purchase_action(&app, &id, true, short)
 }
 
 /// `GET /sandbox/demand?sku=&location=&from=&to=`: the true daily demand (before stockouts

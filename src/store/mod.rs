@@ -255,6 +255,10 @@ impl Store {
         snapshots::latest_availability(&self.conn)
     }
     /// The snapshot with the latest `taken_at` (ties: the last recorded).
+    /// The full snapshots whose rows are kept (for reconciliation), oldest first.
+    pub fn kept_snapshots(&self) -> Result<Vec<SnapshotInfo>, StoreError> {
+        snapshots::kept_snapshots(&self.conn)
+    }
     pub fn latest_snapshot(&self) -> Result<Option<SnapshotInfo>, StoreError> {
         snapshots::latest_snapshot(&self.conn)
     }

@@ -388,6 +388,29 @@ pub(crate) fn snapshot_rows(
     read_availability(&mut rows, "snapshot_rows", &context)
 }
 
+/// The full snapshots whose rows are still kept (the newest few), oldest first.
+pub(crate) fn kept_snapshots(conn: &Connection) -> Result<Vec<SnapshotInfo>, StoreError> {
+    let context = "reading the kept snapshots";
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, taken_at, day, row_count FROM snapshots
+             WHERE rows_kept = 1 ORDER BY taken_at, id",
+        )
+        .ctx(context)?;
+    let mut rows = stmt.query([]).ctx(context)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().ctx(context)? {
+        let r = Rec::new(row, "snapshots", &[0]);
+        out.push(SnapshotInfo {
+            id: r.int(0, "id")?,
+            taken_at: r.ts(1, "taken_at")?,
+            day: r.date(2, "day")?,
+            rows: r.count(3, "row_count")?,
+        });
+    }
+    Ok(out)
+}
+
 pub(crate) fn latest_snapshot(conn: &Connection) -> Result<Option<SnapshotInfo>, StoreError> {
     let context = "reading the latest snapshot";
     let mut stmt = conn

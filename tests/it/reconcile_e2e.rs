@@ -244,3 +244,58 @@ async fn drafts_left_for_days_and_velocity_jumps_are_reported() {
     let _: Value = serde_json::to_value(&again).unwrap();
     handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_that_does_not_show_in_stock_is_reported_once() {
+    let handle = start_sandbox(60, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    draft_now(&settings, &mut store).await;
+    let ledger = store.open_drafts().unwrap();
+    assert!(ledger.len() >= 2);
+    let client = reqwest::Client::new();
+    // One PO arrives in full; on the other, 5 units of its first line never reach the shelf.
+    let full = ledger[0].purchase_id.clone().unwrap();
+    let short = ledger[1].purchase_id.clone().unwrap();
+    for (id, query) in [(&full, ""), (&short, "?stock_short=5")] {
+        let r = client
+            .post(format!(
+                "{}/sandbox/purchase/{id}/receive{query}",
+                handle.base_url()
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{:?}", r.text().await);
+    }
+    let short_sku = ledger[1].lines[0].sku.clone();
+
+    // The receipt falls between the first sync's snapshot and the audit's own.
+    let later = t0() + Duration::minutes(1);
+    let report = reconcile(&settings, &mut store, later, true, &Progress::hidden())
+        .await
+        .unwrap();
+    let mismatches: Vec<&replenish::core::reconcile::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == "receipt_mismatch")
+        .collect();
+    assert_eq!(mismatches.len(), 1, "{:#?}", report.findings);
+    assert_eq!(mismatches[0].sku.as_deref(), Some(short_sku.as_str()));
+    assert!(
+        mismatches[0].detail.contains("5 unit(s) missing"),
+        "{}",
+        mismatches[0].detail
+    );
+    let again = reconcile(
+        &settings,
+        &mut store,
+        later + Duration::minutes(1),
+        true,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(count(&again, "receipt_mismatch"), 0, "reported once");
+    handle.shutdown().await;
+}

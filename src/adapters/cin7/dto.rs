@@ -407,6 +407,37 @@ impl From<PurchaseListDto> for Purchase {
     }
 }
 
+/// `GET purchase?ID=`: what the warehouse received (`StockReceived`), for the nightly audit.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PurchaseReceiptDto {
+    #[serde(deserialize_with = "opt_string", default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub stock_received: Option<StockReceivedDto>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StockReceivedDto {
+    #[serde(deserialize_with = "opt_string", default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub lines: Option<Vec<ReceivedLineDto>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReceivedLineDto {
+    #[serde(rename = "SKU", deserialize_with = "string_or_empty", default)]
+    pub sku: String,
+    #[serde(deserialize_with = "num", default)]
+    pub quantity: f64,
+    /// Per line when the receipt split locations; else the purchase's.
+    #[serde(deserialize_with = "opt_string", default)]
+    pub location: Option<String>,
+}
+
 /// `GET purchase?ID=`: the fields of the detail the tool reads.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

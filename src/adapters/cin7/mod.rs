@@ -323,6 +323,36 @@ impl Cin7Client {
         Ok(Some(purchase))
     }
 
+    /// What the warehouse received on a purchase (`StockReceived` lines, each with its location,
+    /// the purchase's when the line has none); `None` when Cin7 has no such purchase (404).
+    pub async fn purchase_receipt(
+        &self,
+        id: &str,
+    ) -> Result<Option<Vec<(String, String, f64)>>, ApiError> {
+        let label = "cin7 GET purchase";
+        let body = match self.get("purchase", &[("ID", id.to_string())]).await {
+            Ok(body) => body,
+            Err(e) if e.status == Some(404) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let dto: dto::PurchaseReceiptDto = decode_value(label, &format!("purchase {id}"), &body)?;
+        let location = dto.location.unwrap_or_default();
+        Ok(Some(
+            dto.stock_received
+                .and_then(|s| s.lines)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|l| {
+                    (
+                        l.sku,
+                        l.location.unwrap_or_else(|| location.clone()),
+                        l.quantity,
+                    )
+                })
+                .collect(),
+        ))
+    }
+
     /// The request counters this client adds to.
     pub fn counters(&self) -> &Counters {
         &self.counters
