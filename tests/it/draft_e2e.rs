@@ -380,7 +380,7 @@ async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
 }
 
 /// A replenish.toml for the binary, pointing at `handle` with a store in `dir`.
-fn binary_config(handle: &SandboxHandle, dir: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn binary_config(handle: &SandboxHandle, dir: &std::path::Path) -> std::path::PathBuf {
     let shopify: String = handle
         .shopify_locations()
         .into_iter()

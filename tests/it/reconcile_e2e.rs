@@ -97,6 +97,15 @@ async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
     assert_eq!(count(&report, "draft_voided"), 1, "{:#?}", report.findings);
     assert_eq!(count(&report, "draft_edited"), 1, "{:#?}", report.findings);
     assert_eq!(report.outcome, "findings");
+    // The sandbox world's seeded anomalies are reported too.
+    for kind in [
+        "negative_stock",
+        "no_supplier",
+        "no_lead_time",
+        "large_order",
+    ] {
+        assert!(count(&report, kind) > 0, "{kind}: {:?}", report.counts);
+    }
     let open: Vec<String> = store
         .open_drafts()
         .unwrap()
@@ -147,6 +156,21 @@ async fn missed_and_changed_orders_are_found_and_fixed_in_the_store() {
             [&ids[1]],
         )
         .unwrap();
+        // And the cancellation of a third, which the store still holds as not cancelled.
+        let cancelled: String = conn
+            .query_row(
+                "SELECT id FROM orders WHERE cancelled_at IS NOT NULL AND created_at >= ?1
+                 ORDER BY created_at DESC LIMIT 1",
+                ["2026-11-01"],
+                |r| r.get(0),
+            )
+            .unwrap();
+        conn.execute(
+            "UPDATE orders SET cancelled_at = NULL,
+                updated_at = '2000-01-01T00:00:00.000000000Z' WHERE id = ?1",
+            [&cancelled],
+        )
+        .unwrap();
         (ids[0].clone(), ids[1].clone())
     };
     drop(store);
@@ -155,8 +179,16 @@ async fn missed_and_changed_orders_are_found_and_fixed_in_the_store() {
         .await
         .unwrap();
     assert_eq!(count(&report, "missed_order"), 1, "{:#?}", report.findings);
-    assert_eq!(count(&report, "order_changed"), 1, "{:#?}", report.findings);
-    assert!(report.orders_fixed >= 2);
+    assert_eq!(count(&report, "order_changed"), 2, "{:#?}", report.findings);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.kind == "order_changed" && f.detail.contains("now cancelled")),
+        "{:#?}",
+        report.findings
+    );
+    assert!(report.orders_fixed >= 3);
     assert!(report.orders_repulled > 100);
     let restored = store
         .order(&missing)
@@ -297,5 +329,66 @@ async fn a_receipt_that_does_not_show_in_stock_is_reported_once() {
     .await
     .unwrap();
     assert_eq!(count(&again, "receipt_mismatch"), 0, "reported once");
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_state_reports_nothing_and_exits_0() {
+    // A world small enough to hold none of the sandbox's seeded anomalies but one: a supplier with
+    // no lead time anywhere. Configuring every supplier's lead time removes that one too.
+    let handle = start_sandbox(4, 1, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    for s in store.suppliers().unwrap() {
+        settings.suppliers.insert(
+            s.name.clone(),
+            replenish::config::SupplierOverride {
+                lead_time_days: Some(10.0),
+                ..Default::default()
+            },
+        );
+    }
+    let report = reconcile(&settings, &mut store, t0(), true, &Progress::hidden())
+        .await
+        .unwrap();
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_eq!(report.outcome, "clean");
+    assert_eq!(report.exit_code(), std::process::ExitCode::SUCCESS);
+    assert!(report.orders_repulled > 0 && report.orders_fixed == 0);
+    assert!(
+        store.recent_alerts(10).unwrap().is_empty(),
+        "no finding, no alert"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_prints_markdown_and_exits_3_on_findings() {
+    let handle = start_sandbox(40, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    let out = tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::cargo_bin("replenish")
+            .unwrap()
+            .arg("--config")
+            .arg(&config)
+            .args(["--now", &t0().to_rfc3339(), "reconcile", "--format", "md"])
+            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
+            .env("CIN7_ACCOUNT_ID", "sandbox")
+            .env("CIN7_APPLICATION_KEY", "sandbox")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("# replenish reconcile\n"), "{stdout}");
+    assert!(stdout.contains("\n## negative_stock\n"), "{stdout}");
     handle.shutdown().await;
 }
