@@ -76,7 +76,16 @@ pub fn table(r: &DraftReport) -> String {
     if !r.alerts.is_empty() {
         let _ = writeln!(out, "Alerts ({}):", r.alerts.len());
         for a in &r.alerts {
-            let _ = writeln!(out, "  [{}] {}", a.kind, a.message);
+            let subject: Vec<&str> = [a.sku.as_deref(), a.location.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            let subject = if subject.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", subject.join(" at "))
+            };
+            let _ = writeln!(out, "  [{}] {subject}{}", a.kind, a.message);
         }
     }
     let count = |result: &str| {
