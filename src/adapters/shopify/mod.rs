@@ -8,6 +8,7 @@
 
 pub mod dto;
 pub mod queries;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
