@@ -55,6 +55,11 @@ pub enum Command {
     /// wholesale orders, SKUs selling with no supplier or lead time, stale data). The findings
     /// also go out as one alert. Exit code 3 when there are findings.
     Reconcile(ReconcileArgs),
+    /// Event-driven mode: serve Shopify webhooks (orders/paid, orders/updated, orders/cancelled,
+    /// refunds/create) on listen.bind, and within seconds of a sale refresh the touched SKUs'
+    /// stock and draft through the same exactly-once path as `draft`. Needs
+    /// SHOPIFY_WEBHOOK_SECRET. Runs until Ctrl-C.
+    Listen(ListenArgs),
     /// Audit the SKU mapping: every Shopify variant SKU against the Cin7 products and the
     /// mapping table (skus.mapping_file), with the units each sold in the velocity window.
     ///
@@ -221,6 +226,17 @@ pub struct SkusArgs {
     /// (default: today there).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Address to bind (default: listen.bind, 127.0.0.1:8080). Keep it on 127.0.0.1 behind a
+    /// TLS-terminating proxy.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub bind: Option<String>,
+    /// Milliseconds to gather a burst of webhooks before acting (default: listen.debounce_ms, 500).
+    #[arg(long, value_name = "MS")]
+    pub debounce_ms: Option<u64>,
 }
 
 #[derive(Debug, Args)]

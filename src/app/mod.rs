@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod draft;
 pub mod init;
+pub mod listen;
 pub mod plan;
 pub mod reconcile;
 pub mod sandbox;
@@ -140,6 +141,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Reconcile(args) => {
             let settings = load_settings(cli.config.as_deref())?;
             runtime()?.block_on(reconcile::exec(&settings, &args, now))
+        }
+        Command::Listen(args) => {
+            let settings = load_settings(cli.config.as_deref())?;
+            runtime()?.block_on(listen::exec(&settings, &args, now))
         }
         Command::Status(args) => {
             let settings = load_settings(cli.config.as_deref())?;

@@ -294,6 +294,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX alerts_by_key ON alerts (group_key, last_raised_at);
     CREATE INDEX alerts_pending ON alerts (id) WHERE slack = 'pending' OR email = 'pending';
     "#,
+    // 4: Shopify webhook deliveries accepted by `listen`, kept until processed (and after, for
+    // dedupe): a restart loses nothing, and a delivery seen twice is processed once.
+    r#"
+    CREATE TABLE webhook_events (
+        event_id     TEXT PRIMARY KEY NOT NULL,  -- X-Shopify-Event-Id (else X-Shopify-Webhook-Id)
+        topic        TEXT NOT NULL,
+        received_at  TEXT NOT NULL,
+        body         BLOB NOT NULL,              -- the raw, verified body
+        state        TEXT NOT NULL,              -- pending, done, failed, malformed
+        error        TEXT,
+        processed_at TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX webhook_events_pending ON webhook_events (received_at) WHERE state = 'pending';
+    "#,
 ];
 
 /// The schema version this build knows.

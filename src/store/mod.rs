@@ -13,6 +13,7 @@
 mod alerts;
 mod catalog;
 mod codec;
+mod events;
 mod ledger;
 mod lock;
 mod migrations;
@@ -33,6 +34,7 @@ use crate::core::sales::Sales;
 use codec::Context;
 
 pub use alerts::{Channel, ChannelState, Channels, NewAlert, RaiseCounts, StoredAlert};
+pub use events::WebhookEvent;
 pub use ledger::{LedgerEntry, LedgerState, NewIntent, WrittenLine, tag};
 pub use lock::WriterLock;
 pub use snapshots::STOCK_EPSILON;
@@ -298,6 +300,16 @@ impl Store {
         runs::runs(&self.conn, limit)
     }
 
+    // Webhook deliveries (events.rs).
+    /// Pending deliveries, oldest first.
+    pub fn pending_events(&self, limit: usize) -> Result<Vec<WebhookEvent>, StoreError> {
+        events::pending_events(&self.conn, limit)
+    }
+    /// Deliveries per state (`pending`, `done`, `failed`, `malformed`).
+    pub fn event_counts(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        events::event_counts(&self.conn)
+    }
+
     // The draft ledger (ledger.rs).
     /// Ledger rows not closed, by supplier ID then location.
     pub fn open_drafts(&self) -> Result<Vec<LedgerEntry>, StoreError> {
@@ -407,6 +419,21 @@ impl Writer<'_> {
             requests,
             summary_json,
         )
+    }
+
+    // Webhook deliveries (events.rs).
+    /// Records deliveries (`pending`, or `malformed`); per delivery, whether it was new.
+    pub fn record_events(&self, events: &[(WebhookEvent, &str)]) -> Result<Vec<bool>, StoreError> {
+        events::record_events(self.tx, events)
+    }
+    /// Marks a delivery processed: `done`, or `failed` with the reason.
+    pub fn mark_event(
+        &self,
+        event_id: &str,
+        outcome: Result<(), &str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        events::mark_event(self.tx, event_id, outcome, now)
     }
 
     // The draft ledger (ledger.rs): each step is committed before the Cin7 call that follows it.

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod cron;
 mod draft_e2e;
+mod listen_e2e;
 mod plan_e2e;
 mod reconcile_e2e;
 mod shopify_client;
