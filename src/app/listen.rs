@@ -12,8 +12,10 @@
 //! - Dedupe: on `X-Shopify-Event-Id` (else `X-Shopify-Webhook-Id`, else the body's SHA-256), so a
 //!   delivery seen twice is processed once; an order snapshot older than the stored one is
 //!   ignored by the store's upsert.
-//! - The webhook body is mapped to the same internal order as the GraphQL path (fulfillment-order
-//!   locations are not in it: the stored one is kept). A refund is applied to the stored order.
+//! - The worker re-reads each order a batch names through GraphQL (the sync's own query, filtered
+//!   by id), so both paths store identical records. When that read fails or finds nothing, the
+//!   webhook body is mapped to the same internal order instead (fulfillment-order locations are
+//!   not in it: the stored one is kept), and a refund is applied to the stored order.
 //! - After processing a batch, the worker plans the whole store (the core is fast enough that
 //!   re-planning only the touched units is not worth a second code path) and runs `draft`'s
 //!   exactly-once drafting under the writer lock, without a full sync.
@@ -37,14 +39,18 @@ use secrecy::SecretString;
 use sha2::Digest;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use std::collections::BTreeMap;
+
 use crate::adapters::cin7::Cin7Client;
 use crate::adapters::http::{Counters, build_client};
+use crate::adapters::shopify::ShopifyClient;
 use crate::adapters::shopify::webhook::{
     self, Topic, Verification, apply_refund, order_from_webhook, refund_from_webhook,
 };
 use crate::app::draft::{Confirm, DraftOptions, draft};
 use crate::cli::ListenArgs;
 use crate::config::Settings;
+use crate::core::model::Order;
 use crate::output::progress::Progress;
 use crate::store::{Store, WebhookEvent};
 
@@ -539,13 +545,34 @@ async fn worker_task(settings: Settings, shared: Arc<Shared>) {
 async fn process(settings: &Settings, shared: &Shared) -> Result<()> {
     let mut store = Store::open(&settings.store.path)?;
     let mut touched: BTreeSet<String> = BTreeSet::new();
+    let shopify = ShopifyClient::new(settings, build_client(&settings.http), Counters::default())?;
     loop {
         let events = store.pending_events(500)?;
         if events.is_empty() {
             break;
         }
+        // Each order the batch names is read once through GraphQL, as the sync reads it
+        // (fulfillment-order locations included); when that fails, the webhook body stands in.
+        let mut reread: BTreeMap<String, Option<Order>> = BTreeMap::new();
+        for e in &events {
+            let Some(gid) = order_gid(e) else { continue };
+            if reread.contains_key(&gid) {
+                continue;
+            }
+            let fresh = match shopify.order(&gid).await {
+                Ok(o) => o,
+                Err(err) => {
+                    tracing::warn!(
+                        "listen: re-reading {gid} failed ({}); using the webhook body",
+                        err.message
+                    );
+                    None
+                }
+            };
+            reread.insert(gid, fresh);
+        }
         for e in events {
-            let outcome = apply(&mut store, &e, &mut touched);
+            let outcome = apply(&mut store, &e, &reread, &mut touched);
             let now = shared.clock.now();
             match &outcome {
                 Ok(()) => shared.metrics.processed.fetch_add(1, Ordering::Relaxed),
@@ -612,9 +639,32 @@ async fn process(settings: &Settings, shared: &Shared) -> Result<()> {
     Ok(())
 }
 
-/// Applies one delivery to the store; adds the SKUs it touched.
-fn apply(store: &mut Store, e: &WebhookEvent, touched: &mut BTreeSet<String>) -> Result<()> {
+/// The order gid a delivery is about.
+fn order_gid(e: &WebhookEvent) -> Option<String> {
+    match Topic::parse(&e.topic)? {
+        Topic::RefundsCreate => refund_from_webhook(&e.body).ok().map(|r| r.order_id),
+        _ => order_from_webhook(&e.body).ok().map(|o| o.id),
+    }
+}
+
+/// Applies one delivery to the store (the order as Shopify has it now when it could be read,
+/// else as the delivery says); adds the SKUs it touched.
+fn apply(
+    store: &mut Store,
+    e: &WebhookEvent,
+    reread: &BTreeMap<String, Option<Order>>,
+    touched: &mut BTreeSet<String>,
+) -> Result<()> {
     let topic = Topic::parse(&e.topic).with_context(|| format!("unknown topic {}", e.topic))?;
+    if let Some(Some(current)) = order_gid(e).and_then(|gid| reread.get(&gid)) {
+        for l in &current.lines {
+            if let Some(sku) = l.sku.as_deref().filter(|s| !s.trim().is_empty()) {
+                touched.insert(sku.to_string());
+            }
+        }
+        store.write(|w| w.upsert_orders(std::slice::from_ref(current)))?;
+        return Ok(());
+    }
     let mut order = match topic {
         Topic::RefundsCreate => {
             let refund = refund_from_webhook(&e.body)?;

@@ -428,3 +428,37 @@ async fn a_burst_of_orders_on_one_sku_gives_exactly_one_draft() {
     l.shutdown().await;
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_stores_the_order_as_graphql_reads_it() {
+    let sandbox = start_sandbox(20, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, l) = listen(&sandbox, dir.path()).await;
+    // An order the sync stored (with its fulfillment location, which webhook bodies lack).
+    let original = {
+        let store = Store::open(&settings.store.path).unwrap();
+        store
+            .orders_between(t0() - chrono::Duration::days(3), t0())
+            .unwrap()
+            .into_iter()
+            .find(|o| o.fulfillment_location_id.is_some() && !o.lines.is_empty())
+            .expect("a stored order with a fulfillment location")
+    };
+    let n: u64 = original.id.rsplit('/').next().unwrap().parse().unwrap();
+    // A delivery for it that says something else, dated later: were the body used, the store
+    // would take it; the worker reads the order from Shopify instead.
+    let body = order_body(n, "SOMETHING-ELSE", 99, "2026-11-27T09:00:00Z", "paid");
+    let sig = Some(sign(SECRET, &body));
+    let c = reqwest::Client::new();
+    assert_eq!(
+        post(&c, &l, "orders/updated", "reread-1", body, sig)
+            .await
+            .0,
+        200
+    );
+    assert!(l.wait_idle(Duration::from_secs(30)).await);
+    let store = Store::open(&settings.store.path).unwrap();
+    assert_eq!(store.order(&original.id).unwrap().unwrap(), original);
+    l.shutdown().await;
+    sandbox.shutdown().await;
+}

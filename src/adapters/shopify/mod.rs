@@ -300,8 +300,40 @@ impl ShopifyClient {
             "updated_at:>='{}'",
             since.to_rfc3339_opts(SecondsFormat::Secs, true)
         );
+        self.orders_matching(&search, self.orders_page_size, on_progress)
+            .await
+    }
+
+    /// One order by its gid (`gid://shopify/Order/<n>`), read like the sync reads orders (the
+    /// same query, filtered `id:<n>`), so the webhook path stores the same record; `None` when
+    /// Shopify has no such order.
+    pub async fn order(&self, gid: &str) -> Result<Option<Order>, ApiError> {
+        let Some(n) = gid
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return Err(ApiError::new(
+                "shopify orders",
+                ErrorClass::Client,
+                format!("{gid:?} is not an order gid"),
+            ));
+        };
+        let mut found = self
+            .orders_matching(&format!("id:{n}"), 1, &mut |_| {})
+            .await?;
+        found.retain(|o| o.id == gid);
+        Ok(found.pop())
+    }
+
+    async fn orders_matching(
+        &self,
+        search: &str,
+        page_size: u32,
+        on_progress: &mut dyn FnMut(OrderProgress),
+    ) -> Result<Vec<Order>, ApiError> {
         let label = "shopify orders";
-        let cost = queries::orders_query_cost(self.orders_page_size, self.line_items_page_size);
+        let cost = queries::orders_query_cost(page_size, self.line_items_page_size);
         let mut after: Option<String> = None;
         let mut orders = Vec::new();
         loop {
@@ -310,7 +342,7 @@ impl ShopifyClient {
                     "orders",
                     queries::ORDERS,
                     json!({
-                        "first": self.orders_page_size,
+                        "first": page_size,
                         "after": after,
                         "query": search,
                         "lineItemsFirst": self.line_items_page_size,

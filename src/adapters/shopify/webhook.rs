@@ -464,6 +464,22 @@ mod tests {
         );
     }
 
+    #[test]
+    fn hmac_matches_a_vector_published_by_a_third_party() {
+        // From a public SQLPage test of Shopify webhook verification (body, secret and expected
+        // base64 as published there; also reproduced with Python's hmac/hashlib/base64).
+        let body = br#"{"id":1234567890,"email":"customer@example.com","total_price":"123.45"}"#;
+        let expected = "QNyObTlKbMx2qDlPF/ZOZcBqg5OgPg+2oky3zldc0Gw=";
+        assert_eq!(
+            verify(&[b"test-webhook-secret"], body, Some(expected)),
+            Verification::Valid
+        );
+        assert_eq!(
+            verify(&[b"test-webhook-secreT"], body, Some(expected)),
+            Verification::Invalid
+        );
+    }
+
     /// Signs like Shopify (and `sandbox::webhooks::sign`, which is private to the sandbox).
     fn sign(secret: &str, body: &[u8]) -> String {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
