@@ -462,3 +462,78 @@ async fn the_worker_stores_the_order_as_graphql_reads_it() {
     l.shutdown().await;
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandboxs_live_deliveries_are_verified_and_processed() {
+    // The listener's port, known before the sandbox starts delivering to it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let opts = replenish::sandbox::SandboxOptions {
+        skus: 20,
+        locations: 1,
+        days: 40,
+        orders_per_day: 60,
+        cin7_rpm: 100_000,
+        now: t0(),
+        webhook_url: Some(format!("http://127.0.0.1:{port}/webhooks/shopify")),
+        webhook_secret: Some(SECRET.to_string()),
+        ..replenish::sandbox::SandboxOptions::default()
+    };
+    let sandbox = replenish::sandbox::start("127.0.0.1:0", opts)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut settings, store, _) = first_sync(&sandbox, dir.path()).await;
+    drop(store);
+    settings.shopify.webhook_secret = Some(SecretString::from(SECRET));
+    settings.listen.bind = format!("127.0.0.1:{port}");
+    settings.listen.debounce_ms = 100;
+    let l = start(settings.clone(), Clock::starting_at(t0()))
+        .await
+        .unwrap();
+    let tick: Value = reqwest::Client::new()
+        .post(format!("{}/sandbox/tick?hours=3", sandbox.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(tick["new_orders"].as_u64().unwrap_or(0) > 0, "{tick}");
+    // The sandbox delivers in the background: wait for every delivery to be answered.
+    let started = std::time::Instant::now();
+    let log = loop {
+        let state = sandbox_state(&sandbox).await;
+        let log = state["webhooks"].as_array().cloned().unwrap_or_default();
+        let answered = log.iter().filter(|d| d["status"].is_u64()).count();
+        if !log.is_empty()
+            && answered == log.len()
+            && state["webhook_deliveries"].as_u64() == Some(log.len() as u64)
+        {
+            break log;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "deliveries did not finish: {log:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        log.iter().all(|d| d["status"] == 200),
+        "every delivery acknowledged: {log:?}"
+    );
+    assert!(l.wait_idle(Duration::from_secs(30)).await);
+    let m = l.metrics();
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(get(&m.rejected), 0, "the sandbox's signatures verify");
+    let distinct: std::collections::BTreeSet<&str> =
+        log.iter().filter_map(|d| d["event_id"].as_str()).collect();
+    assert_eq!(get(&m.received) as usize, distinct.len());
+    assert_eq!(get(&m.received) + get(&m.duplicates), log.len() as u64);
+    assert_eq!(get(&m.processed), get(&m.received));
+    l.shutdown().await;
+    sandbox.shutdown().await;
+}
