@@ -33,6 +33,9 @@ use crate::core::reconcile::{
 use crate::output::progress::Progress;
 use crate::store::{LedgerState, NewAlert, Store};
 
+/// Webhook deliveries per state at the last audit (to report only new unusable ones).
+pub const WEBHOOKS_STATE: &str = "reconcile.webhook_counts";
+
 /// Purchases whose receipt was already checked (so each is reported once).
 pub const RECEIPTS_STATE: &str = "reconcile.receipts_checked";
 
@@ -447,7 +450,41 @@ async fn audit(
         settings.policy.timezone,
         &resolve,
     ));
-    // 4. Received purchases vs the change in stock.
+    // 4. Webhook deliveries `listen` could not use since the last audit (signed but not JSON, or
+    //    not applicable to the store): the incremental sync and the re-pull above cover their
+    //    orders; a person may want to know Shopify sent them.
+    let counts = store.event_counts()?;
+    let previous: BTreeMap<String, u64> = store
+        .state(WEBHOOKS_STATE)?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default();
+    for state in ["malformed", "failed"] {
+        let now_n = counts.get(state).copied().unwrap_or(0);
+        let before = previous.get(state).copied().unwrap_or(0);
+        if now_n > before {
+            findings.push(Finding::new(
+                kind::WEBHOOK_UNUSABLE,
+                format!(
+                    "{} webhook deliver{} {} since the last audit (see the store's webhook_events)",
+                    now_n - before,
+                    if now_n - before == 1 {
+                        "y was"
+                    } else {
+                        "ies were"
+                    },
+                    if state == "malformed" {
+                        "signed but not JSON"
+                    } else {
+                        "not applicable to the store"
+                    }
+                ),
+            ));
+        }
+    }
+    let counts_json = serde_json::to_string(&counts)?;
+    store.write(|w| w.set_state(WEBHOOKS_STATE, &counts_json))?;
+
+    // 5. Received purchases vs the change in stock.
     findings.extend(check_receipts(settings, store, &cin7, &config.mapping, &planned).await?);
 
     let now_velocities = serde_json::to_string(&velocities(&plan))?;

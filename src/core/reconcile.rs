@@ -72,6 +72,7 @@ pub mod kind {
     pub const NO_LEAD_TIME: &str = "no_lead_time";
     pub const STALE_DATA: &str = "stale_data";
     pub const RECEIPT_MISMATCH: &str = "receipt_mismatch";
+    pub const WEBHOOK_UNUSABLE: &str = "webhook_unusable";
 }
 
 /// Receipts between two kept snapshots, checked against the change in stock on hand.

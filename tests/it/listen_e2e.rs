@@ -217,6 +217,24 @@ async fn signatures_sizes_malformed_bodies_and_unknown_topics() {
         .text()
         .await
         .unwrap();
+    // The malformed delivery is reported by the next nightly audit, once.
+    let mut audit_store = Store::open(&settings.store.path).unwrap();
+    let audit = replenish::app::reconcile::reconcile(
+        &settings,
+        &mut audit_store,
+        t0(),
+        false,
+        &replenish::output::progress::Progress::hidden(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        audit.findings.iter().any(|f| f.kind == "webhook_unusable"
+            && f.detail
+                .starts_with("1 webhook delivery was signed but not JSON")),
+        "{:#?}",
+        audit.findings
+    );
     for line in [
         "replenish_webhooks_received_total 2",
         "replenish_webhooks_duplicate_total 1",
