@@ -555,3 +555,46 @@ async fn the_sandboxs_live_deliveries_are_verified_and_processed() {
     l.shutdown().await;
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_accepted_before_a_restart_are_processed_after_it() {
+    let sandbox = start_sandbox(20, 1, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut settings, mut store, _) = first_sync(&sandbox, dir.path()).await;
+    // What a listener killed after answering 200 but before its worker ran leaves behind.
+    let body = order_body(
+        4_611_686_018_427_387_904,
+        "SKU-00002",
+        5,
+        "2026-11-26T10:05:00Z",
+        "paid",
+    );
+    let event = replenish::store::WebhookEvent {
+        event_id: "before-restart".into(),
+        topic: "orders/paid".into(),
+        received_at: t0(),
+        body,
+    };
+    store
+        .write(|w| w.record_events(&[(event, "pending")]))
+        .unwrap();
+    drop(store);
+    settings.shopify.webhook_secret = Some(SecretString::from(SECRET));
+    settings.listen.bind = "127.0.0.1:0".into();
+    settings.listen.debounce_ms = 50;
+    let l = start(settings.clone(), Clock::starting_at(t0()))
+        .await
+        .unwrap();
+    assert!(l.wait_idle(Duration::from_secs(30)).await);
+    let store = Store::open(&settings.store.path).unwrap();
+    assert!(store.pending_events(10).unwrap().is_empty());
+    assert_eq!(store.event_counts().unwrap().get("done"), Some(&1));
+    assert!(
+        store
+            .order("gid://shopify/Order/4611686018427387904")
+            .unwrap()
+            .is_some()
+    );
+    l.shutdown().await;
+    sandbox.shutdown().await;
+}
