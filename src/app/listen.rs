@@ -535,7 +535,9 @@ async fn worker_task(settings: Settings, shared: Arc<Shared>) {
         shared.busy.store(true, Ordering::SeqCst);
         tokio::time::sleep(debounce).await;
         if let Err(e) = process(&settings, &shared).await {
-            tracing::error!("listen: processing deliveries failed (they stay pending): {e:#}");
+            // Deliveries already applied are marked; what failed is the stock refresh or the
+            // drafting, which the next batch (or the cron `draft`) catches up on.
+            tracing::error!("listen: a batch did not finish (stock refresh or drafting): {e:#}");
         }
         shared.busy.store(false, Ordering::SeqCst);
     }
