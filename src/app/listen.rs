@@ -527,26 +527,36 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 /// Waits for work, lets a burst gather for `debounce_ms`, then processes everything pending.
 async fn worker_task(settings: Settings, shared: Arc<Shared>) {
     let debounce = Duration::from_millis(settings.listen.debounce_ms);
+    // SKUs touched by deliveries already applied but not drafted yet (a failed batch keeps them).
+    let mut touched: BTreeSet<String> = BTreeSet::new();
     loop {
-        shared.work.notified().await;
+        if touched.is_empty() {
+            shared.work.notified().await;
+        } else {
+            // A batch failed: try again soon even if no new delivery comes.
+            let _ = tokio::time::timeout(Duration::from_secs(5), shared.work.notified()).await;
+        }
         if shared.stopping.load(Ordering::SeqCst) {
             return;
         }
         shared.busy.store(true, Ordering::SeqCst);
         tokio::time::sleep(debounce).await;
-        if let Err(e) = process(&settings, &shared).await {
-            // Deliveries already applied are marked; what failed is the stock refresh or the
-            // drafting, which the next batch (or the cron `draft`) catches up on.
-            tracing::error!("listen: a batch did not finish (stock refresh or drafting): {e:#}");
+        if let Err(e) = process(&settings, &shared, &mut touched).await {
+            // Applied deliveries are marked in the same transaction as their order; the rest
+            // stay pending, and the touched SKUs are kept for the retry.
+            tracing::error!("listen: a batch did not finish; retrying in a few seconds: {e:#}");
         }
         shared.busy.store(false, Ordering::SeqCst);
     }
 }
 
 /// One batch: apply every pending delivery to the store, refresh the touched SKUs' stock, draft.
-async fn process(settings: &Settings, shared: &Shared) -> Result<()> {
+async fn process(
+    settings: &Settings,
+    shared: &Shared,
+    touched: &mut BTreeSet<String>,
+) -> Result<()> {
     let mut store = Store::open(&settings.store.path)?;
-    let mut touched: BTreeSet<String> = BTreeSet::new();
     let shopify = ShopifyClient::new(settings, build_client(&settings.http), Counters::default())?;
     loop {
         let events = store.pending_events(500)?;
@@ -574,22 +584,44 @@ async fn process(settings: &Settings, shared: &Shared) -> Result<()> {
             reread.insert(gid, fresh);
         }
         for e in events {
-            let outcome = apply(&mut store, &e, &reread, &mut touched);
             let now = shared.clock.now();
-            match &outcome {
-                Ok(()) => shared.metrics.processed.fetch_add(1, Ordering::Relaxed),
-                Err(_) => shared.metrics.failed.fetch_add(1, Ordering::Relaxed),
+            // A delivery that cannot be used (bad payload, refund of an unknown order) is marked
+            // failed; a store error leaves it pending (the `?`), to be tried again.
+            let update = match resolve(&store, &e, &reread) {
+                Ok(u) => u,
+                // The store itself failed: the delivery stays pending for the retry.
+                Err(err) if err.downcast_ref::<crate::store::StoreError>().is_some() => {
+                    return Err(err);
+                }
+                Err(err) => {
+                    shared.metrics.failed.fetch_add(1, Ordering::Relaxed);
+                    let message = format!("{err:#}");
+                    store.write(|w| w.mark_event(&e.event_id, Err(&message), now))?;
+                    continue;
+                }
             };
-            let message = outcome.as_ref().err().map(|e| format!("{e:#}"));
+            // The order and the event's "done" in one transaction: never applied twice.
             store.write(|w| {
-                w.mark_event(&e.event_id, message.as_deref().map_or(Ok(()), Err), now)
+                if let Some(order) = &update {
+                    w.upsert_orders(std::slice::from_ref(order))?;
+                }
+                w.mark_event(&e.event_id, Ok(()), now)
             })?;
+            shared.metrics.processed.fetch_add(1, Ordering::Relaxed);
+            for l in update.iter().flat_map(|o| o.lines.iter()) {
+                if let Some(sku) = l.sku.as_deref().filter(|s| !s.trim().is_empty()) {
+                    touched.insert(sku.to_string());
+                }
+            }
         }
     }
     if touched.is_empty() {
         return Ok(());
     }
     let now = shared.clock.now();
+    // One writer at a time: the stock refresh and the drafting happen under the lock, so a cron
+    // sync can neither overwrite the fresh rows nor plan between them.
+    let _lock = crate::app::acquire_lock(&settings.store.path, Duration::from_secs(120)).await?;
     // Fresh stock for just the touched SKUs (Cin7 SKUs through the mapping table).
     let mapping =
         crate::app::plan::plan_config(settings, crate::core::plan::Explain::None)?.mapping;
@@ -605,8 +637,7 @@ async fn process(settings: &Settings, shared: &Shared) -> Result<()> {
         rows.extend(cin7.availability(Some(sku), &mut |_| {}).await?);
     }
     store.write(|w| w.refresh_availability(&skus, &rows))?;
-    // Draft through the exactly-once path, one writer at a time.
-    let _lock = crate::app::acquire_lock(&settings.store.path, Duration::from_secs(120)).await?;
+    // Draft through the exactly-once path.
     let report = draft(
         settings,
         &mut store,
@@ -638,6 +669,7 @@ async fn process(settings: &Settings, shared: &Shared) -> Result<()> {
         "listen: drafted after {} touched SKU(s)",
         skus.len()
     );
+    touched.clear();
     Ok(())
 }
 
@@ -649,23 +681,17 @@ fn order_gid(e: &WebhookEvent) -> Option<String> {
     }
 }
 
-/// Applies one delivery to the store (the order as Shopify has it now when it could be read,
-/// else as the delivery says); adds the SKUs it touched.
-fn apply(
-    store: &mut Store,
+/// What one delivery makes of the stored order: the order as Shopify has it now when it could be
+/// read, else as the delivery says (a refund applied to the stored order). `None`: nothing to
+/// write (a refund the stored order already reflects).
+fn resolve(
+    store: &Store,
     e: &WebhookEvent,
     reread: &BTreeMap<String, Option<Order>>,
-    touched: &mut BTreeSet<String>,
-) -> Result<()> {
+) -> Result<Option<Order>> {
     let topic = Topic::parse(&e.topic).with_context(|| format!("unknown topic {}", e.topic))?;
     if let Some(Some(current)) = order_gid(e).and_then(|gid| reread.get(&gid)) {
-        for l in &current.lines {
-            if let Some(sku) = l.sku.as_deref().filter(|s| !s.trim().is_empty()) {
-                touched.insert(sku.to_string());
-            }
-        }
-        store.write(|w| w.upsert_orders(std::slice::from_ref(current)))?;
-        return Ok(());
+        return Ok(Some(current.clone()));
     }
     let mut order = match topic {
         Topic::RefundsCreate => {
@@ -676,9 +702,13 @@ fn apply(
                     refund.order_id
                 );
             };
+            // A stored order updated at or after the refund already reflects it (a retried
+            // delivery, an orders/updated or a sync came first): applying it again would count
+            // the refunded units twice.
+            if refund.created_at.is_some_and(|at| order.updated_at >= at) {
+                return Ok(None);
+            }
             apply_refund(&mut order, &refund);
-            // A newer version, so the store takes it; a later order snapshot from Shopify
-            // (orders/updated, a sync) replaces it with Shopify's own.
             let at = refund.created_at.unwrap_or(order.updated_at);
             order.updated_at = at.max(order.updated_at + chrono::Duration::milliseconds(1));
             order
@@ -691,11 +721,5 @@ fn apply(
         // The webhook body has no fulfillment orders: keep where the stored order ships from.
         order.fulfillment_location_id = stored.fulfillment_location_id;
     }
-    for l in &order.lines {
-        if let Some(sku) = l.sku.as_deref().filter(|s| !s.trim().is_empty()) {
-            touched.insert(sku.to_string());
-        }
-    }
-    store.write(|w| w.upsert_orders(std::slice::from_ref(&order)))?;
-    Ok(())
+    Ok(Some(order))
 }

@@ -123,7 +123,7 @@ async fn check_receipts(
             )) else {
                 continue;
             };
-            for l in &o.lines {
+            for l in o.lines.iter().filter(|l| !l.is_gift_card) {
                 let Some(sku) = l.sku.as_deref() else {
                     continue;
                 };
@@ -132,7 +132,7 @@ async fn check_receipts(
                     *check
                         .sold
                         .entry((cin7.to_string(), key.clone()))
-                        .or_default() += l.quantity as f64;
+                        .or_default() += l.current_quantity as f64; // refunded units never left
                 }
             }
         }

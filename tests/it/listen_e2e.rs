@@ -598,3 +598,52 @@ async fn deliveries_accepted_before_a_restart_are_processed_after_it() {
     l.shutdown().await;
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_delivered_twice_under_different_ids_is_counted_once() {
+    let sandbox = start_sandbox(20, 1, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, l) = listen(&sandbox, dir.path()).await;
+    let c = reqwest::Client::new();
+    let id: u64 = 8_100_000_000_000_000_001;
+    let body = order_body(id, "SKU-00003", 3, "2026-11-26T10:05:00Z", "paid");
+    let sig = Some(sign(SECRET, &body));
+    assert_eq!(
+        post(&c, &l, "orders/paid", "paid-1", body, sig).await.0,
+        200
+    );
+    assert!(l.wait_idle(Duration::from_secs(30)).await);
+    let line_id = (id % 1_000_000_000) * 10 + 1;
+    let refund = serde_json::to_vec(&json!({
+        "id": 77,
+        "order_id": id,
+        "created_at": "2026-11-26T11:00:00Z",
+        "refund_line_items": [{"id": 78, "line_item_id": line_id, "quantity": 1}],
+    }))
+    .unwrap();
+    // Two subscriptions: the same refund, two webhook ids (no event id).
+    for webhook_id in ["w-1", "w-2"] {
+        let r = c
+            .post(format!("http://{}/webhooks/shopify", l.addr))
+            .header("X-Shopify-Topic", "refunds/create")
+            .header("X-Shopify-Webhook-Id", webhook_id)
+            .header("X-Shopify-Hmac-Sha256", sign(SECRET, &refund))
+            .body(refund.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert!(l.wait_idle(Duration::from_secs(30)).await);
+    }
+    let store = Store::open(&settings.store.path).unwrap();
+    let o = store
+        .order(&format!("gid://shopify/Order/{id}"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        o.lines[0].current_quantity, 2,
+        "3 ordered, 1 refunded, once"
+    );
+    l.shutdown().await;
+    sandbox.shutdown().await;
+}
