@@ -216,10 +216,17 @@ pub async fn reconcile(
         w.start_run("reconcile", now)
     })?;
     let counters = Counters::default();
-    let result = audit(settings, store, now, with_sync, progress, &counters).await;
+    // Findings are gathered as the audit goes, so that a failure half-way still reports those
+    // already found (the fixes behind them are already in the store and would not be found again).
+    let mut found = Vec::new();
+    let result = audit(
+        settings, store, now, with_sync, progress, &counters, &mut found,
+    )
+    .await;
     let requests = counters.snapshot();
     match result {
-        Ok((synced, repulled, fixed, mut findings)) => {
+        Ok((synced, repulled, fixed)) => {
+            let mut findings = found;
             findings.sort();
             findings.dedup();
             let mut counts = BTreeMap::new();
@@ -263,16 +270,32 @@ pub async fn reconcile(
         }
         Err(err) => {
             let message = format!("{err:#}");
-            let alert = NewAlert {
+            let mut partial = ReconcileReport {
+                run_id,
+                outcome: "findings",
+                sync: None,
+                orders_repulled: 0,
+                orders_fixed: 0,
+                counts: BTreeMap::new(),
+                findings: found,
+            };
+            for f in &partial.findings {
+                *partial.counts.entry(f.kind.clone()).or_insert(0) += 1;
+            }
+            let mut alerts = grouped_alert(&partial);
+            alerts.push(NewAlert {
                 kind: "run_failed".into(),
                 sku: None,
                 supplier: None,
                 location: None,
-                message: format!("replenish reconcile failed: {message}"),
-            };
+                message: format!(
+                    "replenish reconcile failed ({} finding(s) reported before the failure): {message}",
+                    partial.findings.len()
+                ),
+            });
             if let Err(e) = store.write(|w| {
                 w.raise_alerts(
-                    std::slice::from_ref(&alert),
+                    &alerts,
                     now,
                     Some(run_id),
                     crate::adapters::alerts::configured_channels(&settings.alerts),
@@ -329,7 +352,7 @@ fn grouped_alert(report: &ReconcileReport) -> Vec<NewAlert> {
     }]
 }
 
-type Audit = (Option<SyncSummary>, usize, usize, Vec<Finding>);
+type Audit = (Option<SyncSummary>, usize, usize);
 
 async fn audit(
     settings: &Settings,
@@ -338,6 +361,7 @@ async fn audit(
     with_sync: bool,
     progress: &Progress,
     counters: &Counters,
+    findings: &mut Vec<Finding>,
 ) -> Result<Audit> {
     let synced = if with_sync {
         Some(sync(settings, store, now, &SyncOptions::default(), progress).await?)
@@ -347,7 +371,6 @@ async fn audit(
     let http = build_client(&settings.http);
     let cin7 = Cin7Client::new(settings, http.clone(), counters.clone())?;
     let shopify = ShopifyClient::new(settings, http, counters.clone())?;
-    let mut findings = Vec::new();
 
     // 1. The tool's drafts vs Cin7.
     let settled = settle_drafts(settings, store, &cin7, now).await?;
@@ -489,5 +512,5 @@ async fn audit(
 
     let now_velocities = serde_json::to_string(&velocities(&plan))?;
     store.write(|w| w.set_state(VELOCITIES_STATE, &now_velocities))?;
-    Ok((synced, fetched.len(), fixes.len(), findings))
+    Ok((synced, fetched.len(), fixes.len()))
 }
