@@ -24,7 +24,7 @@ use crate::adapters::cin7::{
 use crate::adapters::http::{ApiError, Counters, ErrorClass, build_client};
 use crate::app::plan::{own_drafts, plan_with_drafts, today};
 use crate::app::sync::{SyncOptions, SyncSummary, sync};
-use crate::app::{EXIT_ATTENTION, UsageError};
+use crate::app::{EXIT_ATTENTION, RunEnd, UsageError, record_run_end, run_failed_alert};
 use crate::cli::{DraftArgs, Format};
 use crate::config::Settings;
 use crate::core::drafts::same_lines;
@@ -79,7 +79,7 @@ pub struct PoOutcome {
     pub result: &'static str,
     pub order_number: Option<String>,
     pub lines: usize,
-    #[serde(serialize_with = "money_opt")]
+    #[serde(serialize_with = "crate::core::plan::money_opt")]
     pub total: Option<rust_decimal::Decimal>,
     pub currency: Option<String>,
     /// Why, in words (hold reason, Cin7's rejection, what is left to do).
@@ -142,17 +142,6 @@ impl DraftReport {
             "attention" => ExitCode::from(EXIT_ATTENTION),
             _ => ExitCode::SUCCESS,
         }
-    }
-}
-
-fn money_opt<S: serde::Serializer>(
-    value: &Option<rust_decimal::Decimal>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use rust_decimal::prelude::ToPrimitive;
-    match value {
-        Some(v) => s.serialize_f64(v.to_f64().unwrap_or(0.0)),
-        None => s.serialize_none(),
     }
 }
 
@@ -246,23 +235,19 @@ pub async fn draft(
             let report = report(run, synced, Some(run_id), orders, held, requests);
             let summary = serde_json::to_string(&report).ok();
             let alerts = new_alerts(&report.alerts);
-            store.write(|w| {
-                w.raise_alerts(
-                    &alerts,
-                    now,
-                    Some(run_id),
-                    crate::adapters::alerts::configured_channels(&settings.alerts),
-                    ChronoDuration::hours(i64::from(settings.alerts.repeat_after_hours)),
-                )?;
-                w.finish_run(
+            record_run_end(
+                store,
+                settings,
+                &RunEnd {
                     run_id,
-                    now,
-                    report.outcome,
-                    None,
-                    &report.requests,
-                    summary.as_deref(),
-                )
-            })?;
+                    at: now,
+                    outcome: report.outcome,
+                    error: None,
+                    requests: &report.requests,
+                    summary: summary.as_deref(),
+                    alerts: &alerts,
+                },
+            )?;
             deliver_alerts(store, settings, now).await;
             Ok(report)
         }
@@ -272,25 +257,24 @@ pub async fn draft(
             // Refusing to write without confirmation is not a failure a person must be told of.
             let refused = err.downcast_ref::<UsageError>().is_some();
             if !refused {
-                alerts.push(NewAlert {
-                    kind: "run_failed".into(),
-                    sku: None,
-                    supplier: None,
-                    location: None,
-                    message: format!("replenish draft failed: {message}"),
-                });
+                alerts.push(run_failed_alert(format!(
+                    "replenish draft failed: {message}"
+                )));
             }
             let outcome = if refused { "refused" } else { "failed" };
-            if let Err(record_err) = store.write(|w| {
-                w.raise_alerts(
-                    &alerts,
-                    now,
-                    Some(run_id),
-                    crate::adapters::alerts::configured_channels(&settings.alerts),
-                    ChronoDuration::hours(i64::from(settings.alerts.repeat_after_hours)),
-                )?;
-                w.finish_run(run_id, now, outcome, Some(&message), &requests, None)
-            }) {
+            if let Err(record_err) = record_run_end(
+                store,
+                settings,
+                &RunEnd {
+                    run_id,
+                    at: now,
+                    outcome,
+                    error: Some(&message),
+                    requests: &requests,
+                    summary: None,
+                    alerts: &alerts,
+                },
+            ) {
                 tracing::error!("could not record the failed run: {record_err}");
             }
             deliver_alerts(store, settings, now).await;

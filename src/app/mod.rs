@@ -67,6 +67,53 @@ pub async fn acquire_lock(store: &std::path::Path, timeout: Duration) -> Result<
     }
 }
 
+/// Ends a run: its alerts (grouped with earlier ones, on the configured channels) and its outcome
+/// in one store transaction, so an alert is never recorded without the run that raised it.
+pub(crate) struct RunEnd<'a> {
+    pub run_id: i64,
+    pub at: DateTime<Utc>,
+    pub outcome: &'a str,
+    pub error: Option<&'a str>,
+    pub requests: &'a [crate::store::EndpointCount],
+    pub summary: Option<&'a str>,
+    pub alerts: &'a [crate::store::NewAlert],
+}
+
+pub(crate) fn record_run_end(
+    store: &mut crate::store::Store,
+    settings: &Settings,
+    end: &RunEnd<'_>,
+) -> Result<(), crate::store::StoreError> {
+    store.write(|w| {
+        w.raise_alerts(
+            end.alerts,
+            end.at,
+            Some(end.run_id),
+            crate::adapters::alerts::configured_channels(&settings.alerts),
+            chrono::Duration::hours(i64::from(settings.alerts.repeat_after_hours)),
+        )?;
+        w.finish_run(
+            end.run_id,
+            end.at,
+            end.outcome,
+            end.error,
+            end.requests,
+            end.summary,
+        )
+    })
+}
+
+/// The alert of a run that failed.
+pub(crate) fn run_failed_alert(message: String) -> crate::store::NewAlert {
+    crate::store::NewAlert {
+        kind: "run_failed".into(),
+        sku: None,
+        supplier: None,
+        location: None,
+        message,
+    }
+}
+
 /// How long `sync` and `plan --sync` wait for the writer lock (`draft` has `--lock-timeout`).
 pub const SYNC_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
 

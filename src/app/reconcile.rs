@@ -23,7 +23,7 @@ use crate::adapters::shopify::ShopifyClient;
 use crate::app::draft::{deliver_alerts, settle_drafts};
 use crate::app::plan::{plan_config, plan_from_store, start_of_day, today};
 use crate::app::sync::{SyncOptions, SyncSummary, sync};
-use crate::app::{EXIT_ATTENTION, resolve_format};
+use crate::app::{EXIT_ATTENTION, RunEnd, record_run_end, resolve_format, run_failed_alert};
 use crate::cli::{Format, ReconcileArgs, ReportFormat};
 use crate::config::Settings;
 use crate::core::plan::Explain;
@@ -229,10 +229,7 @@ pub async fn reconcile(
             let mut findings = found;
             findings.sort();
             findings.dedup();
-            let mut counts = BTreeMap::new();
-            for f in &findings {
-                *counts.entry(f.kind.clone()).or_insert(0) += 1;
-            }
+            let counts = counts_by_kind(&findings);
             let report = ReconcileReport {
                 run_id,
                 outcome: if findings.is_empty() {
@@ -248,67 +245,66 @@ pub async fn reconcile(
             };
             let alerts = grouped_alert(&report);
             let summary = serde_json::to_string(&report).ok();
-            store.write(|w| {
-                w.raise_alerts(
-                    &alerts,
-                    now,
-                    Some(run_id),
-                    crate::adapters::alerts::configured_channels(&settings.alerts),
-                    ChronoDuration::hours(i64::from(settings.alerts.repeat_after_hours)),
-                )?;
-                w.finish_run(
+            record_run_end(
+                store,
+                settings,
+                &RunEnd {
                     run_id,
-                    now,
-                    report.outcome,
-                    None,
-                    &requests,
-                    summary.as_deref(),
-                )
-            })?;
+                    at: now,
+                    outcome: report.outcome,
+                    error: None,
+                    requests: &requests,
+                    summary: summary.as_deref(),
+                    alerts: &alerts,
+                },
+            )?;
             deliver_alerts(store, settings, now).await;
             Ok(report)
         }
         Err(err) => {
             let message = format!("{err:#}");
-            let mut partial = ReconcileReport {
+            let partial = ReconcileReport {
                 run_id,
                 outcome: "findings",
                 sync: None,
                 orders_repulled: 0,
                 orders_fixed: 0,
-                counts: BTreeMap::new(),
+                counts: counts_by_kind(&found),
                 findings: found,
             };
-            for f in &partial.findings {
-                *partial.counts.entry(f.kind.clone()).or_insert(0) += 1;
-            }
             let mut alerts = grouped_alert(&partial);
-            alerts.push(NewAlert {
-                kind: "run_failed".into(),
-                sku: None,
-                supplier: None,
-                location: None,
-                message: format!(
-                    "replenish reconcile failed ({} finding(s) reported before the failure): {message}",
-                    partial.findings.len()
-                ),
-            });
-            if let Err(e) = store.write(|w| {
-                w.raise_alerts(
-                    &alerts,
-                    now,
-                    Some(run_id),
-                    crate::adapters::alerts::configured_channels(&settings.alerts),
-                    ChronoDuration::hours(i64::from(settings.alerts.repeat_after_hours)),
-                )?;
-                w.finish_run(run_id, now, "failed", Some(&message), &requests, None)
-            }) {
+            alerts.push(run_failed_alert(format!(
+                "replenish reconcile failed ({} finding(s) reported before the failure): {message}",
+                partial.findings.len()
+            )));
+            if let Err(e) = record_run_end(
+                store,
+                settings,
+                &RunEnd {
+                    run_id,
+                    at: now,
+                    outcome: "failed",
+                    error: Some(&message),
+                    requests: &requests,
+                    summary: None,
+                    alerts: &alerts,
+                },
+            ) {
                 tracing::error!("could not record the failed run: {e}");
             }
             deliver_alerts(store, settings, now).await;
             Err(err)
         }
     }
+}
+
+/// Findings per kind.
+fn counts_by_kind(findings: &[Finding]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for f in findings {
+        *counts.entry(f.kind.clone()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// The findings as one alert (grouped: the same findings tomorrow are counted, not re-sent).

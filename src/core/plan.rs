@@ -282,7 +282,10 @@ fn money<S: serde::Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error>
     s.serialize_f64(value.to_f64().unwrap_or(0.0))
 }
 
-fn money_opt<S: serde::Serializer>(value: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn money_opt<S: serde::Serializer>(
+    value: &Option<Decimal>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match value {
         Some(v) => money(v, s),
         None => s.serialize_none(),
