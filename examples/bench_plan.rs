@@ -128,6 +128,7 @@ fn build_fixture(path: &Path, p: &Params) -> Result<()> {
                 minimum_before_reorder: 0.0,
                 reorder_quantity: 0.0,
                 purchase_tax_rule: None,
+                price: None,
                 suppliers: vec![ProductSupplier {
                     supplier_id: s.id.clone(),
                     supplier_name: s.name.clone(),

@@ -11,8 +11,8 @@
 //! - [`policy`]: supplier, lead time, MOQ, pack, reorder level, SS/ROP/target/quantity;
 //! - [`po`]: grouping into purchase orders, supplier minimums; [`issues`]: the issue list;
 //! - [`push`]: the data-quality gates and what `draft` does per PO; [`reconcile`]: the audit;
-//! - [`backtest`]: the day-by-day simulation behind `backtest` (engine and baselines so far);
-//! - [`push`]: the data-quality gates and what `draft` does per PO;
+//! - [`backtest`]: the day-by-day replay behind `replenish backtest`: world, engine, baselines and
+//!   the configured policy (this same planner, run per simulated day);
 //! - [`skumatch`]: the SKU audit (`replenish skus`): classes, suggestions, match rate;
 //! - [`mapping`]: the SKU mapping CSV; [`num`], [`stats`]: numeric helpers.
 

@@ -79,6 +79,10 @@ pub struct Product {
     pub minimum_before_reorder: f64,
     pub reorder_quantity: f64,
     pub purchase_tax_rule: Option<String>,
+    /// `PriceTier1`: the selling price (None when Cin7 has none or 0), for the backtest's lost
+    /// revenue.
+    #[serde(default)]
+    pub price: Option<Decimal>,
     pub suppliers: Vec<ProductSupplier>,
     pub reorder_levels: Vec<ReorderLevel>,
 }

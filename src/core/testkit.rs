@@ -82,6 +82,7 @@ pub fn product(sku: &str) -> Product {
         minimum_before_reorder: 0.0,
         reorder_quantity: 0.0,
         purchase_tax_rule: None,
+        price: None,
         suppliers: vec![link("sup-1", "Acme", "10")],
         reorder_levels: Vec::new(),
     }

@@ -76,8 +76,8 @@ pub(crate) fn replace_products(conn: &Connection, products: &[Product]) -> Resul
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO products (id, sku, name, product_type, status, uom, carton_quantity,
-                minimum_before_reorder, reorder_quantity, purchase_tax_rule)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                minimum_before_reorder, reorder_quantity, purchase_tax_rule, price)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .ctx("preparing the product insert")?;
     let mut insert_supplier = conn
@@ -116,6 +116,7 @@ pub(crate) fn replace_products(conn: &Connection, products: &[Product]) -> Resul
                 p.minimum_before_reorder,
                 p.reorder_quantity,
                 p.purchase_tax_rule,
+                p.price.map(|d| d.to_string()),
             ])
             .with_ctx(context)?;
         for (si, s) in p.suppliers.iter().enumerate() {
@@ -211,7 +212,7 @@ pub(crate) fn products(conn: &Connection) -> Result<Vec<Product>, StoreError> {
         let mut stmt = tx
             .prepare_cached(
                 "SELECT id, sku, name, product_type, status, uom, carton_quantity,
-                    minimum_before_reorder, reorder_quantity, purchase_tax_rule
+                    minimum_before_reorder, reorder_quantity, purchase_tax_rule, price
                  FROM products ORDER BY sku, id",
             )
             .ctx(context)?;
@@ -229,6 +230,7 @@ pub(crate) fn products(conn: &Connection) -> Result<Vec<Product>, StoreError> {
                 minimum_before_reorder: r.real(7, "minimum_before_reorder")?,
                 reorder_quantity: r.real(8, "reorder_quantity")?,
                 purchase_tax_rule: r.opt_text(9, "purchase_tax_rule")?,
+                price: r.opt_decimal(10, "price")?,
                 suppliers: Vec::new(),
                 reorder_levels: Vec::new(),
             });
@@ -401,6 +403,7 @@ mod tests {
             minimum_before_reorder: 0.1 + 0.2, // 0.30000000000000004: must come back bit for bit
             reorder_quantity: 7.1234,
             purchase_tax_rule: None,
+            price: None,
             suppliers: vec![
                 ProductSupplier {
                     supplier_id: "S2".to_owned(),
@@ -456,7 +459,8 @@ mod tests {
         let mut plain = product("P1", "B-SKU");
         plain.suppliers.clear();
         plain.reorder_levels.clear();
-        let full = product("P2", "A-SKU");
+        let mut full = product("P2", "A-SKU");
+        full.price = Some(Decimal::from_str("19.9900").unwrap());
         store
             .write(|w| w.replace_products(&[plain.clone(), full.clone()]))
             .unwrap();
@@ -464,6 +468,8 @@ mod tests {
         // Sorted by SKU; P9 is gone with its children.
         assert_eq!(got, vec![full.clone(), plain]);
         assert_eq!(got[0].suppliers[0].cost.to_string(), "12.3456");
+        assert_eq!(got[0].price.map(|p| p.to_string()), Some("19.9900".into()));
+        assert_eq!(got[1].price, None);
         assert_eq!(got[0].suppliers[1].cost.to_string(), "0.5000");
         assert_eq!(
             got[0].minimum_before_reorder.to_bits(),

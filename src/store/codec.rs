@@ -279,6 +279,19 @@ impl<'r, 's> Rec<'r, 's> {
             .map_err(|e| self.corrupt(column, format!("{s:?} is not a decimal: {e}")))
     }
 
+    pub(crate) fn opt_decimal(
+        &self,
+        idx: usize,
+        column: &str,
+    ) -> Result<Option<Decimal>, StoreError> {
+        self.opt_str(idx, column)?
+            .map(|s| {
+                Decimal::from_str(s)
+                    .map_err(|e| self.corrupt(column, format!("{s:?} is not a decimal: {e}")))
+            })
+            .transpose()
+    }
+
     pub(crate) fn json<T: serde::de::DeserializeOwned>(
         &self,
         idx: usize,

@@ -308,6 +308,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX webhook_events_pending ON webhook_events (received_at) WHERE state = 'pending';
     "#,
+    // 5: the product's selling price (Cin7 PriceTier1), for the backtest's lost revenue.
+    r#"
+    ALTER TABLE products ADD COLUMN price TEXT;  -- exact decimal text; NULL when unknown
+    "#,
 ];
 
 /// The schema version this build knows.

@@ -193,6 +193,8 @@ pub struct ProductDto {
     pub reorder_quantity: f64,
     #[serde(deserialize_with = "opt_string", default)]
     pub purchase_tax_rule: Option<String>,
+    #[serde(rename = "PriceTier1", deserialize_with = "money", default)]
+    pub price_tier1: Decimal,
     #[serde(default)]
     pub suppliers: Option<Vec<ProductSupplierDto>>,
     #[serde(default)]
@@ -261,6 +263,7 @@ impl From<ProductDto> for Product {
             minimum_before_reorder: d.minimum_before_reorder,
             reorder_quantity: d.reorder_quantity,
             purchase_tax_rule: d.purchase_tax_rule,
+            price: (d.price_tier1 > Decimal::ZERO).then_some(d.price_tier1),
             suppliers: d
                 .suppliers
                 .unwrap_or_default()
@@ -655,14 +658,22 @@ mod tests {
     }
 
     #[test]
+    fn product_without_a_price_tier_has_no_selling_price() {
+        let json = r#"{"ID":"p1","SKU":"A-1","PriceTier1":0}"#;
+        let p: Product = serde_json::from_str::<ProductDto>(json).unwrap().into();
+        assert_eq!(p.price, None);
+    }
+
+    #[test]
     fn product_with_options_and_default_option_converts() {
         let json = r#"{"ID":"p1","SKU":"A-1","Name":"Apple","Type":"Stock","Status":"Active",
-            "CartonQuantity":12,"MinimumBeforeReorder":null,
+            "CartonQuantity":12,"MinimumBeforeReorder":null,"PriceTier1":24.95,
             "Suppliers":[{"SupplierID":"s1","SupplierName":"Acme","Cost":3.3,"SupplierInventoryCode":"AC-1",
               "ProductSupplierOptions":[{"LocationID":"00000000-0000-0000-0000-000000000000","LocationName":"","Lead":10,"Safety":2,"MinimumToReorder":24}]}],
             "ReorderLevels":[{"LocationID":"l1","LocationName":"Main","MinimumBeforeReorder":5,"ReorderQuantity":20}]}"#;
         let p: Product = serde_json::from_str::<ProductDto>(json).unwrap().into();
         assert_eq!(p.carton_quantity, 12.0);
+        assert_eq!(p.price.map(|d| d.to_string()), Some("24.95".into()));
         assert_eq!(p.minimum_before_reorder, 0.0);
         assert_eq!(p.suppliers[0].cost.to_string(), "3.3");
         assert_eq!(p.suppliers[0].options[0].lead, 10.0);

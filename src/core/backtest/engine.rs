@@ -1,0 +1,717 @@
+//! The backtest's day-by-day simulation: stock per unit, purchase orders placed by a policy and
+//! received after their lead time, each day's demand served from stock (lost beyond it, or
+//! backordered), and the metrics a buyer compares policies by. Pure: no IO.
+//!
+//! A policy only ever sees the days before the simulated one: [`DayView`] hands it the sales and
+//! out-of-stock record as slices ending at yesterday (the recorded warm-up days, then the simulated
+//! ones), so "no data from the future" holds by construction, and is tested. True demand is not
+//! in the view at all: like the real tool, a policy sees sales, which stockouts censor.
+//!
+//! Decisions (the issue is silent):
+//! - Order of a day T: receipts arrive first (and serve any backlog), then T's demand is served,
+//!   then the policy plans as of T, like the day's last cron run: sales and the stockout record
+//!   up to T−1 (the velocity window ends at yesterday), and the stock as it stands now. An order
+//!   placed on T arrives at the start of T + lead time (the plan's `required_by`), at the
+//!   earliest the next morning. Planning at the start of the day instead would add a day of
+//!   review lag that the real tool, which runs every two hours, does not have: with a reorder
+//!   point of d̄ × L and no variability it would run dry one day in every cycle.
+//! - A simulated day is out of stock when it opens with no stock (after receipts): the store's
+//!   rule, "every snapshot of the day showed Available ≤ 0", at a day's resolution.
+//! - With `backorder`, unmet demand waits and is served first from later receipts; fill rate
+//!   counts only units served the day they were demanded, and a day with unmet demand is a
+//!   stockout day either way.
+//! - A purchase order is one (day, supplier, location) group of orders, as `draft` writes them;
+//!   its lines are the units ordered in it. A unit without a supplier cannot be ordered (no PO can
+//!   be written), whatever the policy says.
+//! - Values: inventory and ordered value at the unit cost (the supplier's Cost), lost revenue at
+//!   the selling price; units whose price is unknown add nothing to a value.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::core::plan::PlanError;
+
+/// One planning unit's simulated world.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SimUnit {
+    pub sku: String,
+    pub location: String,
+    pub supplier: Option<String>,
+    /// The supplier's minimum order value (`suppliers."<name>".min_order_value`), if any.
+    pub min_order_value: Option<f64>,
+    /// Unit cost (the product-supplier Cost), for inventory and ordered value.
+    pub unit_cost: Option<f64>,
+    /// Selling price (Cin7 PriceTier1), for lost revenue.
+    pub price: Option<f64>,
+    pub lead_time_days: u32,
+    pub initial_on_hand: f64,
+    /// Recorded sales on the warm-up days before the first simulated day.
+    pub history: Vec<f64>,
+    /// Whether the store showed the unit out of stock on each warm-up day.
+    pub history_out: Vec<bool>,
+    /// Demand per simulated day (recorded, or estimated on recorded stockout days).
+    pub demand: Vec<f64>,
+    /// Cin7 reorder level (minimum before reorder, reorder quantity), if any.
+    pub reorder_level: Option<(f64, f64)>,
+}
+
+/// What a policy sees on a simulated day.
+#[derive(Debug)]
+pub struct DayView<'a> {
+    /// Simulated day index (0 = the first simulated day).
+    pub day: usize,
+    pub units: &'a [SimUnit],
+    /// Stock per unit now: after today's receipts and sales.
+    pub on_hand: &'a [f64],
+    /// Ordered, not received, per unit.
+    pub on_order: &'a [f64],
+    sales: &'a [Vec<f64>],
+    out: &'a [Vec<bool>],
+}
+
+impl DayView<'_> {
+    /// Sales of unit `u` on every day before today: the warm-up days, then the simulated days
+    /// so far. Never today or later.
+    pub fn sales(&self, u: usize) -> &[f64] {
+        self.sales.get(u).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Whether unit `u` was out of stock all day, for the same days as [`DayView::sales`].
+    pub fn out_of_stock(&self, u: usize) -> &[bool] {
+        self.out.get(u).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// A replenishment policy: the quantity to order per unit today.
+pub trait Policy {
+    fn name(&self) -> String;
+    fn orders(&mut self, view: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError>;
+}
+
+/// How the simulation treats demand it cannot serve, and lead-time variability.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimOptions {
+    pub backorder: bool,
+    /// Up to this many days added to a lead time, drawn per order from `seed`.
+    pub lead_time_jitter: u32,
+    pub seed: u64,
+}
+
+/// One order a policy placed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placed {
+    pub day: usize,
+    /// The day it arrives (may be after the last simulated day: never received).
+    pub arrives: usize,
+    pub unit: usize,
+    pub quantity: f64,
+}
+
+/// What happened to each unit over the simulated days: the raw record the metrics are computed
+/// from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trajectory {
+    pub days: usize,
+    /// End-of-day on hand per unit and day.
+    pub on_hand: Vec<Vec<f64>>,
+    /// Demand served the day it was demanded, per unit and day.
+    pub served: Vec<Vec<f64>>,
+    /// Every order placed, in the order placed.
+    pub placed: Vec<Placed>,
+}
+
+/// splitmix64, for seeded lead-time jitter.
+fn next(seed: &mut u64) -> u64 {
+    *seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *seed;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Runs `policy` over `days` days; `on_day` is called after each simulated day (progress).
+pub fn simulate(
+    units: &[SimUnit],
+    days: usize,
+    policy: &mut dyn Policy,
+    opts: SimOptions,
+    on_day: &dyn Fn(),
+) -> Result<Trajectory, PlanError> {
+    let n = units.len();
+    let mut on_hand: Vec<f64> = units.iter().map(|u| u.initial_on_hand.max(0.0)).collect();
+    let mut on_order = vec![0.0_f64; n];
+    let mut backlog = vec![0.0_f64; n];
+    let mut arriving: Vec<Vec<(usize, f64)>> = vec![Vec::new(); days];
+    let mut sales: Vec<Vec<f64>> = units
+        .iter()
+        .map(|u| {
+            let mut v = Vec::with_capacity(u.history.len() + days);
+            v.extend_from_slice(&u.history);
+            v
+        })
+        .collect();
+    let mut out: Vec<Vec<bool>> = units
+        .iter()
+        .map(|u| {
+            let mut v = Vec::with_capacity(u.history_out.len() + days);
+            v.extend_from_slice(&u.history_out);
+            v
+        })
+        .collect();
+    let mut seed = opts.seed;
+    let mut t = Trajectory {
+        days,
+        on_hand: vec![Vec::with_capacity(days); n],
+        served: vec![Vec::with_capacity(days); n],
+        placed: Vec::new(),
+    };
+    for day in 0..days {
+        for &(u, q) in &arriving[day] {
+            on_hand[u] += q;
+            on_order[u] -= q;
+            if opts.backorder && backlog[u] > 0.0 {
+                let s = backlog[u].min(on_hand[u]);
+                backlog[u] -= s;
+                on_hand[u] -= s;
+            }
+        }
+        let mut opened_empty = vec![false; n];
+        for (u, unit) in units.iter().enumerate() {
+            opened_empty[u] = on_hand[u] <= 0.0;
+            let want = unit.demand.get(day).copied().unwrap_or(0.0).max(0.0);
+            let served = want.min(on_hand[u]);
+            on_hand[u] -= served;
+            if opts.backorder {
+                backlog[u] += want - served;
+            }
+            t.served[u].push(served);
+            t.on_hand[u].push(on_hand[u]);
+        }
+        let orders = policy.orders(&DayView {
+            day,
+            units,
+            on_hand: &on_hand,
+            on_order: &on_order,
+            sales: &sales,
+            out: &out,
+        })?;
+        for (u, q) in orders {
+            let Some(unit) = units.get(u) else { continue };
+            if q.is_nan() || q <= 0.0 || unit.supplier.is_none() {
+                continue;
+            }
+            let jitter = if opts.lead_time_jitter > 0 {
+                (next(&mut seed) % (u64::from(opts.lead_time_jitter) + 1)) as usize
+            } else {
+                0
+            };
+            let arrives = day + (unit.lead_time_days as usize).max(1) + jitter;
+            on_order[u] += q;
+            if let Some(slot) = arriving.get_mut(arrives) {
+                slot.push((u, q));
+            }
+            t.placed.push(Placed {
+                day,
+                arrives,
+                unit: u,
+                quantity: q,
+            });
+        }
+        // Today joins the history only now: the policy planned without it.
+        for u in 0..n {
+            sales[u].push(t.served[u][day]);
+            out[u].push(opened_empty[u]);
+        }
+        on_day();
+    }
+    Ok(t)
+}
+
+/// One supplier's share of a policy's outcome.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SupplierOutcome {
+    /// The supplier's name (null: units without a supplier).
+    pub supplier: Option<String>,
+    pub fill_rate: f64,
+    pub avg_on_hand_value: f64,
+    pub purchase_orders: u64,
+}
+
+/// What a policy achieved over the simulated days (the JSON of `backtest --format json`, less
+/// the name and parameters).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Outcome {
+    /// Served the day demanded ÷ demanded (1 without demand).
+    pub fill_rate: f64,
+    /// Unit-days with demand not served that day.
+    pub stockout_unit_days: u64,
+    /// Demand not served the day it was demanded, at the selling price; null when no unit in
+    /// the report has a known price.
+    pub lost_revenue: Option<f64>,
+    pub avg_on_hand_units: f64,
+    pub avg_on_hand_value: f64,
+    /// Average on hand ÷ average daily demand (null without demand).
+    pub days_of_inventory: Option<f64>,
+    pub purchase_orders: u64,
+    pub po_lines: u64,
+    pub ordered_value: f64,
+    /// Share of purchase orders whose value is below the supplier's minimum order value.
+    pub below_minimum_share: f64,
+    pub suppliers: Vec<SupplierOutcome>,
+    #[serde(skip)]
+    pub demanded: f64,
+    #[serde(skip)]
+    pub served: f64,
+}
+
+/// The metrics of a trajectory, over the units `include` accepts. A purchase order counts when
+/// it has a line of an included unit; whether it is below the minimum is judged on its whole value.
+pub fn outcome(units: &[SimUnit], t: &Trajectory, include: &dyn Fn(usize) -> bool) -> Outcome {
+    #[derive(Default)]
+    struct Acc {
+        demanded: f64,
+        served: f64,
+        value: f64,
+        pos: u64,
+    }
+    let days = t.days.max(1) as f64;
+    let mut o = Outcome::default();
+    let mut by_supplier: BTreeMap<Option<&str>, Acc> = BTreeMap::new();
+    let (mut on_hand_sum, mut value_sum, mut lost) = (0.0, 0.0, 0.0);
+    let mut any_price = false;
+    for (u, unit) in units.iter().enumerate() {
+        if !include(u) {
+            continue;
+        }
+        let acc = by_supplier.entry(unit.supplier.as_deref()).or_default();
+        let cost = unit.unit_cost.unwrap_or(0.0);
+        any_price |= unit.price.is_some();
+        for d in 0..t.days {
+            let want = unit.demand.get(d).copied().unwrap_or(0.0).max(0.0);
+            let served = t
+                .served
+                .get(u)
+                .and_then(|s| s.get(d))
+                .copied()
+                .unwrap_or(0.0);
+            let stock = t
+                .on_hand
+                .get(u)
+                .and_then(|s| s.get(d))
+                .copied()
+                .unwrap_or(0.0);
+            if want - served > 1e-9 {
+                o.stockout_unit_days += 1;
+                lost += (want - served) * unit.price.unwrap_or(0.0);
+            }
+            o.demanded += want;
+            o.served += served;
+            acc.demanded += want;
+            acc.served += served;
+            on_hand_sum += stock;
+            value_sum += stock * cost;
+            acc.value += stock * cost;
+        }
+    }
+    // Purchase orders: (day, supplier, location) groups over all units.
+    let mut pos: BTreeMap<(usize, &str, &str), (f64, bool)> = BTreeMap::new();
+    for p in &t.placed {
+        let Some(unit) = units.get(p.unit) else {
+            continue;
+        };
+        let Some(supplier) = unit.supplier.as_deref() else {
+            continue;
+        };
+        let e = pos
+            .entry((p.day, supplier, unit.location.as_str()))
+            .or_insert((0.0, false));
+        e.0 += p.quantity * unit.unit_cost.unwrap_or(0.0);
+        e.1 |= include(p.unit);
+        if include(p.unit) {
+            o.po_lines += 1;
+            o.ordered_value += p.quantity * unit.unit_cost.unwrap_or(0.0);
+        }
+    }
+    let minimum_of: BTreeMap<&str, f64> = units
+        .iter()
+        .filter_map(|u| Some((u.supplier.as_deref()?, u.min_order_value?)))
+        .collect();
+    let mut below = 0u64;
+    for ((_, supplier, _), (value, included)) in &pos {
+        if !included {
+            continue;
+        }
+        o.purchase_orders += 1;
+        by_supplier.entry(Some(supplier)).or_default().pos += 1;
+        if minimum_of.get(supplier).is_some_and(|m| value + 1e-9 < *m) {
+            below += 1;
+        }
+    }
+    o.fill_rate = ratio(o.served, o.demanded);
+    o.lost_revenue = any_price.then_some(lost);
+    o.avg_on_hand_units = on_hand_sum / days;
+    o.avg_on_hand_value = value_sum / days;
+    let daily_demand = o.demanded / days;
+    o.days_of_inventory = (daily_demand > 0.0).then(|| o.avg_on_hand_units / daily_demand);
+    o.below_minimum_share = if o.purchase_orders > 0 {
+        below as f64 / o.purchase_orders as f64
+    } else {
+        0.0
+    };
+    o.suppliers = by_supplier
+        .into_iter()
+        .map(|(s, a)| SupplierOutcome {
+            supplier: s.map(str::to_string),
+            fill_rate: ratio(a.served, a.demanded),
+            avg_on_hand_value: a.value / days,
+            purchase_orders: a.pos,
+        })
+        .collect();
+    o
+}
+
+fn ratio(served: f64, demanded: f64) -> f64 {
+    if demanded > 0.0 {
+        served / demanded
+    } else {
+        1.0
+    }
+}
+
+/// The flat average of the last `window` days of `sales` (all of them when fewer).
+fn flat_average(sales: &[f64], window: usize) -> Option<f64> {
+    let w = &sales[sales.len().saturating_sub(window)..];
+    (!w.is_empty()).then(|| w.iter().sum::<f64>() / w.len() as f64)
+}
+
+/// The common rule: flat average of sales over the window (no stockout adjustment, no safety
+/// stock); when days of cover fall below the lead time, order up to lead time + cover days of
+/// demand.
+#[derive(Debug, Clone)]
+pub struct Naive {
+    pub window_days: usize,
+    pub cover_days: f64,
+}
+
+impl Policy for Naive {
+    fn name(&self) -> String {
+        "naive".into()
+    }
+
+    fn orders(&mut self, view: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
+        let mut out = Vec::new();
+        for (u, unit) in view.units.iter().enumerate() {
+            let Some(avg) = flat_average(view.sales(u), self.window_days) else {
+                continue;
+            };
+            if avg <= 0.0 {
+                continue;
+            }
+            let position = view.on_hand[u] + view.on_order[u];
+            let lead = f64::from(unit.lead_time_days);
+            if position / avg < lead {
+                let q = (avg * (lead + self.cover_days) - position).ceil();
+                if q > 0.0 {
+                    out.push((u, q));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Cin7 reorder levels only: when available ≤ Min, order ReorderQuantity + Min − position.
+#[derive(Debug, Clone, Default)]
+pub struct Cin7Levels;
+
+impl Policy for Cin7Levels {
+    fn name(&self) -> String {
+        "cin7-levels".into()
+    }
+
+    fn orders(&mut self, view: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
+        let mut out = Vec::new();
+        for (u, unit) in view.units.iter().enumerate() {
+            let Some((min, reorder)) = unit.reorder_level else {
+                continue;
+            };
+            if min <= 0.0 {
+                continue;
+            }
+            let position = view.on_hand[u] + view.on_order[u];
+            if view.on_hand[u] <= min {
+                let q = (reorder + min - position).ceil();
+                if q > 0.0 {
+                    out.push((u, q));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn unit(demand: Vec<f64>, lead: u32, on_hand: f64) -> SimUnit {
+        SimUnit {
+            sku: "A".into(),
+            location: "Main".into(),
+            supplier: Some("Acme".into()),
+            unit_cost: Some(2.0),
+            price: Some(5.0),
+            lead_time_days: lead,
+            initial_on_hand: on_hand,
+            demand,
+            ..SimUnit::default()
+        }
+    }
+
+    fn run(units: &[SimUnit], days: usize, p: &mut dyn Policy, opts: SimOptions) -> Trajectory {
+        simulate(units, days, p, opts, &|| {}).unwrap()
+    }
+
+    fn all(units: &[SimUnit], t: &Trajectory) -> Outcome {
+        outcome(units, t, &|_| true)
+    }
+
+    /// Orders fixed quantities of unit 0 on given days; records what history it was shown.
+    struct Script {
+        orders: Vec<(usize, f64)>,
+        seen: Vec<(usize, usize)>,
+    }
+
+    impl Policy for Script {
+        fn name(&self) -> String {
+            "script".into()
+        }
+        fn orders(&mut self, view: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
+            self.seen
+                .push((view.sales(0).len(), view.out_of_stock(0).len()));
+            Ok(self
+                .orders
+                .iter()
+                .filter(|(d, _)| *d == view.day)
+                .map(|&(_, q)| (0, q))
+                .collect())
+        }
+    }
+
+    fn script(orders: Vec<(usize, f64)>) -> Script {
+        Script {
+            orders,
+            seen: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_receipt_arrives_after_its_lead_time_and_no_policy_sees_the_future() {
+        // On hand 5, demand 2 a day; 10 ordered on day 0 with lead 3 arrive at the start of day 3.
+        // Two recorded warm-up days come first.
+        let mut u = unit(vec![2.0; 6], 3, 5.0);
+        u.history = vec![1.0, 3.0];
+        u.history_out = vec![false, false];
+        let units = vec![u];
+        let mut p = script(vec![(0, 10.0)]);
+        let t = run(&units, 6, &mut p, SimOptions::default());
+        // Day 0: 5−2=3; 1: 1; 2: 0 (1 served, 1 lost); 3: +10 → 8; 4: 6; 5: 4.
+        assert_eq!(t.on_hand[0], vec![3.0, 1.0, 0.0, 8.0, 6.0, 4.0]);
+        assert_eq!(
+            t.placed,
+            vec![Placed {
+                day: 0,
+                arrives: 3,
+                unit: 0,
+                quantity: 10.0
+            }]
+        );
+        let o = all(&units, &t);
+        assert_eq!(o.stockout_unit_days, 1);
+        assert_eq!((o.demanded, o.served), (12.0, 11.0));
+        assert!((o.fill_rate - 11.0 / 12.0).abs() < 1e-12);
+        assert_eq!(o.lost_revenue, Some(5.0));
+        assert_eq!((o.purchase_orders, o.po_lines), (1, 1));
+        assert_eq!(o.ordered_value, 20.0);
+        // Average on hand (3+1+0+8+6+4)/6 = 11/3 units, at cost 2; 12 demanded over 6 days.
+        assert!((o.avg_on_hand_units - 22.0 / 6.0).abs() < 1e-12);
+        assert!((o.avg_on_hand_value - 44.0 / 6.0).abs() < 1e-12);
+        assert!((o.days_of_inventory.unwrap() - 22.0 / 12.0).abs() < 1e-12);
+        // On day d the policy saw the 2 warm-up days and d simulated days: never today or later.
+        assert_eq!(p.seen, (0..6).map(|d| (2 + d, 2 + d)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_policy_sees_censored_sales_and_the_simulated_out_of_stock_days() {
+        // 4 on hand, 3 a day: day 0 sells 3, day 1 sells 1 (demand 3), day 2 opens empty.
+        let units = vec![unit(vec![3.0; 4], 9, 4.0)];
+        struct Peek(Vec<(Vec<f64>, Vec<bool>)>);
+        impl Policy for Peek {
+            fn name(&self) -> String {
+                "peek".into()
+            }
+            fn orders(&mut self, v: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
+                self.0
+                    .push((v.sales(0).to_vec(), v.out_of_stock(0).to_vec()));
+                Ok(Vec::new())
+            }
+        }
+        let mut p = Peek(Vec::new());
+        run(&units, 4, &mut p, SimOptions::default());
+        assert_eq!(p.0[3], (vec![3.0, 1.0, 0.0], vec![false, false, true]));
+    }
+
+    #[test]
+    fn lost_and_backordered_demand_are_counted_differently() {
+        // No stock; 4 a day for 4 days; 10 arrive on day 2.
+        let units = vec![unit(vec![4.0; 4], 2, 0.0)];
+        let t = run(
+            &units,
+            4,
+            &mut script(vec![(0, 10.0)]),
+            SimOptions::default(),
+        );
+        let lost = all(&units, &t);
+        // Days 0 and 1 lost (8 units); day 2: 10 → 6 left; day 3: 2 left.
+        assert_eq!(t.on_hand[0], vec![0.0, 0.0, 6.0, 2.0]);
+        assert_eq!((lost.served, lost.stockout_unit_days), (8.0, 2));
+        assert_eq!(lost.lost_revenue, Some(40.0));
+        let opts = SimOptions {
+            backorder: true,
+            ..SimOptions::default()
+        };
+        let t = run(&units, 4, &mut script(vec![(0, 10.0)]), opts);
+        let back = all(&units, &t);
+        // The 8 waiting units take 8 of the 10 on day 2, leaving 2: day 2 serves 2 of 4 (2
+        // more wait), day 3 serves nothing (6 wait). Fill counts same-day service only.
+        assert_eq!(t.on_hand[0], vec![0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(back.served, 2.0);
+        assert_eq!(back.stockout_unit_days, 4);
+    }
+
+    #[test]
+    fn naive_orders_when_cover_falls_below_the_lead_time_and_lags_a_demand_step() {
+        // 10 a day, lead 5, 30 days of cover, 100 on hand.
+        let constant = vec![unit(vec![10.0; 60], 5, 100.0)];
+        let mut naive = Naive {
+            window_days: 28,
+            cover_days: 30.0,
+        };
+        let t = run(&constant, 60, &mut naive, SimOptions::default());
+        // Day 4 ends at 50 = 5 days of cover, not below the lead time; day 5 ends at 40: order
+        // 10 × (5 + 30) − 40 = 310, arriving at the start of day 10. Days 6–9 use the 40.
+        assert_eq!((t.placed[0].day, t.placed[0].arrives), (5, 10));
+        assert_eq!(t.placed[0].quantity, 310.0);
+        assert_eq!(t.on_hand[0][9], 0.0);
+        assert_eq!(t.on_hand[0][10], 300.0);
+        assert_eq!(
+            all(&constant, &t).stockout_unit_days,
+            0,
+            "constant demand is covered"
+        );
+        // Demand triples on day 30: the flat average of censored sales lags, and it runs dry.
+        let mut step = vec![10.0; 30];
+        step.extend(vec![30.0; 30]);
+        let stepped = vec![unit(step, 5, 100.0)];
+        let t = run(&stepped, 60, &mut naive, SimOptions::default());
+        let o = all(&stepped, &t);
+        assert!(o.stockout_unit_days > 0);
+        assert!(o.fill_rate < 1.0);
+    }
+
+    #[test]
+    fn cin7_levels_order_up_to_min_plus_reorder_quantity() {
+        // 3 a day, lead 2, Min 8 (above the 6 units a lead time sells), reorder quantity 12.
+        let mut u = unit(vec![3.0; 10], 2, 10.0);
+        u.reorder_level = Some((8.0, 12.0));
+        let units = [u];
+        let t = run(&units, 10, &mut Cin7Levels, SimOptions::default());
+        // Day 0 ends at 7 ≤ 8: order 12 + 8 − 7 = 13 (arrives day 2). Day 1 ends at 4, position
+        // 17: order 12 + 8 − 17 = 3 (arrives day 3).
+        let got: Vec<(usize, usize, f64)> = t
+            .placed
+            .iter()
+            .map(|p| (p.day, p.arrives, p.quantity))
+            .collect();
+        assert_eq!(got[..2], [(0, 2, 13.0), (1, 3, 3.0)]);
+        assert_eq!(all(&units, &t).stockout_unit_days, 0);
+    }
+
+    #[test]
+    fn a_unit_without_a_supplier_is_never_ordered() {
+        let mut u = unit(vec![1.0; 5], 1, 0.0);
+        u.supplier = None;
+        let units = [u];
+        let t = run(
+            &units,
+            5,
+            &mut script(vec![(0, 10.0)]),
+            SimOptions::default(),
+        );
+        assert!(t.placed.is_empty());
+        assert_eq!(all(&units, &t).served, 0.0);
+    }
+
+    #[test]
+    fn purchase_orders_group_by_day_supplier_and_location_and_minimums_are_judged_per_po() {
+        // Two units of Acme at Main and one at Annex; Acme's minimum is 30 (at cost 2: 15 units).
+        let mut a = unit(vec![0.0; 3], 1, 0.0);
+        a.min_order_value = Some(30.0);
+        let mut b = a.clone();
+        b.sku = "B".into();
+        let mut c = a.clone();
+        c.location = "Annex".into();
+        let units = vec![a, b, c];
+        struct Fixed;
+        impl Policy for Fixed {
+            fn name(&self) -> String {
+                "fixed".into()
+            }
+            fn orders(&mut self, v: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
+                // Day 0: A 10 + B 10 at Main (value 40), C 5 at Annex (value 10, below).
+                // Day 1: A 5 at Main (value 10, below).
+                Ok(match v.day {
+                    0 => vec![(0, 10.0), (1, 10.0), (2, 5.0)],
+                    1 => vec![(0, 5.0)],
+                    _ => vec![],
+                })
+            }
+        }
+        let t = run(&units, 3, &mut Fixed, SimOptions::default());
+        let o = all(&units, &t);
+        assert_eq!((o.purchase_orders, o.po_lines), (3, 4));
+        assert!((o.below_minimum_share - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(o.ordered_value, 60.0);
+        assert_eq!(o.suppliers.len(), 1);
+        assert_eq!(o.suppliers[0].purchase_orders, 3);
+        // Only unit B: one PO (day 0 at Main), judged on its whole value 40: not below.
+        let only_b = outcome(&units, &t, &|u| u == 1);
+        assert_eq!((only_b.purchase_orders, only_b.po_lines), (1, 1));
+        assert_eq!(only_b.below_minimum_share, 0.0);
+        assert_eq!(only_b.ordered_value, 20.0);
+    }
+
+    #[test]
+    fn lead_time_jitter_is_seeded_and_bounded() {
+        let units = vec![unit(vec![1.0; 30], 3, 100.0)];
+        let orders: Vec<(usize, f64)> = (0..10).map(|d| (d, 1.0)).collect();
+        let opts = SimOptions {
+            lead_time_jitter: 2,
+            seed: 9,
+            ..SimOptions::default()
+        };
+        let a = run(&units, 30, &mut script(orders.clone()), opts);
+        let b = run(&units, 30, &mut script(orders), opts);
+        assert_eq!(a.placed, b.placed, "same seed, same run");
+        assert!(
+            a.placed
+                .iter()
+                .all(|p| (3..=5).contains(&(p.arrives - p.day)))
+        );
+        assert!(
+            a.placed.iter().any(|p| p.arrives - p.day != 3),
+            "some jitter"
+        );
+    }
+}
