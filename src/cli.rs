@@ -76,6 +76,22 @@ pub enum Command {
     /// variants are fetched from Shopify. Exit code 3 when a normalized, fuzzy, unmatched or
     /// blank SKU sold in the window: its demand is missing from the plan.
     Skus(SkusArgs),
+    /// Replay history day by day with the real planner and measure what the policy would have
+    /// achieved, side by side with simpler policies.
+    ///
+    /// Each simulated day: receipts arrive, the day's demand is served from the simulated stock
+    /// (lost beyond it, unless --backorder), then each policy plans from what it could have known
+    /// (sales up to yesterday, stock now) and its orders arrive after their lead time. Demand is
+    /// the recorded paid units; on days the store showed a unit out of stock (censored sales) it
+    /// is the stockout-adjusted velocity. Policies: `configured` (this config's planner), every
+    /// point of the --service-level × --cover-days grid, `naive` (flat average, no safety stock,
+    /// order up to lead time + cover when cover < lead time) and `cin7-levels` (Cin7 reorder
+    /// levels only). The velocity window's days before --from are the warm-up every policy sees.
+    ///
+    /// Reads only the store: run `replenish sync --backfill-days 90` first (beyond 60 days
+    /// Shopify needs the read_all_orders scope). Stock starts from the snapshot nearest --from,
+    /// else the latest one, with nothing on order.
+    Backtest(BacktestArgs),
     /// Serve a local imitation of the Cin7 Core and Shopify Admin APIs with a generated catalog.
     Sandbox(SandboxArgs),
     /// Start the sandbox in-process and run the tool against it: the zero-configuration tour.
@@ -149,6 +165,58 @@ pub struct PlanArgs {
     /// Explain every number of this SKU's plan in words, for each of its locations.
     #[arg(long, value_name = "SKU")]
     pub explain: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// First simulated day (default: the first day of stored orders + velocity_window_days, so
+    /// every policy starts with a full window of history).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last simulated day (default: yesterday in the shop timezone).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: Option<chrono::NaiveDate>,
+    /// Service levels for the policy grid, comma-separated (e.g. 0.9,0.95,0.99); with
+    /// --cover-days every combination is a policy. Without it, the configured service_level.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub service_level: Vec<f64>,
+    /// Cover days for the policy grid, comma-separated (e.g. 14,30,45). Without it, the
+    /// configured cover_days.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub cover_days: Vec<f64>,
+    /// Add 0 to this many days to each order's lead time, drawn at random (seeded by --seed).
+    #[arg(long, default_value_t = 0, value_name = "DAYS")]
+    pub lead_time_jitter: u32,
+    /// Seed for --lead-time-jitter: the same seed gives the same run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Demand beyond stock waits for the next receipt instead of being lost.
+    #[arg(long)]
+    pub backorder: bool,
+    /// Report only this Cin7 SKU (the whole catalog is still simulated, so supplier minimums
+    /// and POs behave as they would). With --plot, also draws its stock over time.
+    #[arg(long, value_name = "SKU")]
+    pub sku: Option<String>,
+    /// Report only this key location (Cin7 location name).
+    #[arg(long, value_name = "NAME")]
+    pub location: Option<String>,
+    /// Report format (default: table on a terminal, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<BacktestFormat>,
+    /// Draw the trade-off chart (fill rate vs average inventory value, a point per policy) into
+    /// this PNG; with --sku, also that SKU's stock over time into <FILE stem>-stock.png.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BacktestFormat {
+    /// One row per policy, then fill rate per supplier.
+    Table,
+    /// `{"from", "to", "policies": [{"name", "params", "fill_rate", …, "suppliers": [...]}]}`.
+    Json,
+    /// One row per policy and per (policy, supplier), with a header row.
+    Csv,
 }
 
 #[derive(Debug, Args)]

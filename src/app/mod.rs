@@ -1,6 +1,7 @@
 //! One module per subcommand: orchestration only (args → calls on adapters, store and core).
 //! Errors are wrapped with context here (anyhow) and mapped to exit codes once, in [`report_error`].
 
+pub mod backtest;
 pub mod demo;
 pub mod draft;
 pub mod init;
@@ -200,6 +201,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Skus(args) => {
             let settings = load_settings(cli.config.as_deref())?;
             runtime()?.block_on(skus::exec(&settings, &args, now))
+        }
+        Command::Backtest(args) => {
+            let settings = load_settings(cli.config.as_deref())?;
+            backtest::exec(&settings, &args, now)
         }
         Command::Sandbox(args) => runtime()?.block_on(sandbox::exec(&args, now)),
         Command::Demo(args) => runtime()?.block_on(demo::exec(&args, now)),

@@ -1,5 +1,7 @@
 //! Rendering only: tables, JSON and progress bars. No decisions are made here.
 
+pub mod backtest;
+pub mod backtest_plot;
 pub mod draft;
 pub mod plan;
 pub mod progress;

@@ -44,6 +44,46 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// A bar counting `total` steps (e.g. simulated days × policies); safe to advance from
+    /// several threads.
+    pub fn bar(&self, name: &str, total: u64) -> Bar {
+        let bar = self.multi.as_ref().map(|m| {
+            let bar = m.add(ProgressBar::new(total));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:<28} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(name.to_string());
+            bar
+        });
+        Bar { bar }
+    }
+}
+
+/// A counting progress bar.
+#[derive(Clone)]
+pub struct Bar {
+    bar: Option<ProgressBar>,
+}
+
+impl Bar {
+    pub fn inc(&self, n: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(n);
+        }
+    }
+
+    pub fn finish(&self, message: impl Into<String>) {
+        if let Some(bar) = &self.bar {
+            bar.finish_with_message(message.into());
+        }
+    }
+}
+
 /// One progress line.
 pub struct Line {
     bar: Option<ProgressBar>,

@@ -231,6 +231,10 @@ impl Store {
     pub fn order_count(&self) -> Result<u64, StoreError> {
         orders::order_count(&self.conn)
     }
+    /// The earliest `created_at` of the stored orders (None when there are none).
+    pub fn first_order_created_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        orders::first_created_at(&self.conn)
+    }
     /// Locations sorted by name, then id.
     pub fn locations(&self) -> Result<Vec<Location>, StoreError> {
         catalog::locations(&self.conn)

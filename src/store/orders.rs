@@ -237,6 +237,22 @@ pub(crate) fn order_count(conn: &Connection) -> Result<u64, StoreError> {
     })
 }
 
+/// The earliest `created_at` of the stored orders (None when there are none).
+pub(crate) fn first_created_at(conn: &Connection) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let context = "reading the first stored order's created_at";
+    let first: Option<String> = conn
+        .query_row("SELECT min(created_at) FROM orders", [], |r| r.get(0))
+        .ctx(context)?;
+    first
+        .map(|s| {
+            codec::parse_ts(&s).map_err(|message| StoreError::Corrupt {
+                context: format!("{context}: orders.created_at"),
+                message,
+            })
+        })
+        .transpose()
+}
+
 pub(crate) fn upsert_orders(
     conn: &Connection,
     orders: &[Order],

@@ -1,6 +1,7 @@
 //! The one integration-test binary: adapters against wiremock, commands against the sandbox.
 
 mod alerts;
+mod backtest_e2e;
 mod cin7_client;
 mod cli;
 mod common;

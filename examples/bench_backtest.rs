@@ -1,0 +1,144 @@
+//! Benchmark: backtest 90 days × 10,000 units × 6 policies (configured, three grid points,
+//! naive, cin7-levels) from the store, and report wall time and peak memory. Target: under 30 s
+//! in release.
+//!
+//!     cargo run --release --example bench_backtest
+//!     cargo run --release --example bench_backtest -- --skus 2000 --days 30   # smaller
+//!
+//! The fixture store (the same generator as `bench_plan`: 10,000 SKUs at one location, ~10,000
+//! order lines a day over the 28 warm-up days and the simulated days, one snapshot a day with ~4%
+//! out of stock) is built once under `target/` and reused. Each measurement runs in a fresh child
+//! process doing what `replenish backtest` does short of printing: read the store, build the
+//! world, simulate every policy (a thread per core), compute every policy's metrics.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use chrono::Days;
+use replenish::app::backtest::{load, policy_specs, run_policies};
+use replenish::app::plan::plan_config;
+use replenish::config::SupplierOverride;
+use replenish::core::backtest::{SimOptions, outcome, prepare};
+use replenish::core::plan::Explain;
+use replenish::store::Store;
+
+#[path = "support/fixture.rs"]
+mod fixture;
+use fixture::{Params, arg, as_of, build_fixture, cpu_ms, now, peak_rss_mib, settings};
+
+const WARMUP: i64 = 28;
+
+fn measure(path: &Path, p: &Params) -> Result<()> {
+    let mut s = settings(path, p);
+    // A supplier minimum on every fifth supplier, so the planner's holds and top-ups run.
+    for i in (0..50).step_by(5) {
+        s.suppliers.insert(
+            format!("Supplier {i:02}"),
+            SupplierOverride {
+                min_order_value: Some(rust_decimal::Decimal::new(500, 0)),
+                ..SupplierOverride::default()
+            },
+        );
+    }
+    let simulated = (p.days - WARMUP).max(1) as u64;
+    let to = as_of() - Days::new(1);
+    let from = to - Days::new(simulated - 1);
+    let started = Instant::now();
+    let store = Store::open(path)?;
+    let loaded = load(&s, &store, now(), Some(from), Some(to))?;
+    let config = plan_config(&s, Explain::None)?;
+    let world = prepare(&config, &loaded.recorded(), from, to)?;
+    let prepared = started.elapsed();
+    let specs = policy_specs(&config, &[0.9, 0.97, 0.99], &[21.0])?;
+    let trajectories = run_policies(&specs, &world, &loaded, SimOptions::default(), &|| {})?;
+    let outcomes: Vec<_> = trajectories
+        .iter()
+        .map(|t| outcome(&world.units, t, &|_| true))
+        .collect();
+    let wall = started.elapsed();
+    println!(
+        "{}",
+        serde_json::json!({
+            "wall_ms": wall.as_secs_f64() * 1000.0,
+            "prepare_ms": prepared.as_secs_f64() * 1000.0,
+            "days": world.days(),
+            "units": world.units.len(),
+            "policies": specs.len(),
+            "fill_rates": outcomes.iter().map(|o| o.fill_rate).collect::<Vec<_>>(),
+            "purchase_orders": outcomes.iter().map(|o| o.purchase_orders).collect::<Vec<_>>(),
+            "peak_rss_mib": peak_rss_mib(),
+            "cpu_user_ms": cpu_ms().map(|c| c.0),
+            "cpu_sys_ms": cpu_ms().map(|c| c.1),
+        })
+    );
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let simulated = arg(&args, "--days", 90)? as i64;
+    let skus = arg(&args, "--skus", 10_000)?;
+    let p = Params {
+        skus,
+        locations: 1,
+        // ~1 order line per SKU per day over warm-up + simulated days.
+        lines: arg(&args, "--lines", skus * (simulated + WARMUP) as usize)?,
+        days: simulated + WARMUP,
+        runs: arg(&args, "--runs", 3)?,
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    let path = dir.join(format!(
+        "bench-backtest-{}x{}-{}-{}d.db",
+        p.skus, p.locations, p.lines, p.days
+    ));
+    if std::env::var_os("REPLENISH_BENCH_CHILD").is_some() {
+        return measure(&path, &p);
+    }
+    if !path.exists() {
+        build_fixture(&path, &p)?;
+    }
+    let exe = std::env::current_exe()?;
+    let mut results = Vec::new();
+    for _ in 0..p.runs.max(1) {
+        let out = Command::new(&exe)
+            .args(&args[1..])
+            .env("REPLENISH_BENCH_CHILD", "1")
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "measurement failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        eprintln!("run: {v}");
+        results.push(v);
+    }
+    let median = |key: &str| {
+        let mut v: Vec<f64> = results.iter().filter_map(|r| r[key].as_f64()).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let peak = results
+        .iter()
+        .filter_map(|r| r["peak_rss_mib"].as_f64())
+        .fold(0.0, f64::max);
+    println!(
+        "backtest {} days x {} units x {} policies: median {:.1} s wall (of which {:.1} s reading the store and building the world; CPU {:.1} s user + {:.1} s system on {} cores) over {} runs, peak RSS {:.0} MiB",
+        results[0]["days"],
+        results[0]["units"],
+        results[0]["policies"],
+        median("wall_ms") / 1000.0,
+        median("prepare_ms") / 1000.0,
+        median("cpu_user_ms") / 1000.0,
+        median("cpu_sys_ms") / 1000.0,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        results.len(),
+        peak,
+    );
+    Ok(())
+}

@@ -1,0 +1,528 @@
+//! `replenish backtest`: reads the store (no network), builds the simulated world with the pure
+//! core, runs every policy over it (one thread per core, a progress bar over simulated days),
+//! then prints the comparison and draws the charts. A report: exit 0 whatever it finds.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+
+use crate::app::UsageError;
+use crate::app::plan::{plan_config, start_of_day, today};
+use crate::cli::{BacktestArgs, BacktestFormat};
+use crate::config::Settings;
+use crate::core::backtest::{
+    Cin7Levels, Naive, Planned, Policy, Recorded, SimOptions, Trajectory, World, grid_name,
+    outcome, prepare, simulate,
+};
+use crate::core::model::AvailabilityRow;
+use crate::core::plan::{Explain, PlanConfig};
+use crate::output::backtest::{PolicyReport, Report, RunNotes};
+use crate::output::backtest_plot::{SkuSeries, TradeoffPoint, sku_png, tradeoff_png};
+use crate::output::progress::Progress;
+use crate::store::Store;
+
+/// One policy to simulate.
+#[derive(Debug, Clone)]
+pub enum PolicySpec {
+    /// The planner under this config: `configured`, or a grid point.
+    Planner {
+        name: String,
+        config: Box<PlanConfig>,
+    },
+    Naive {
+        window_days: usize,
+        cover_days: f64,
+    },
+    Cin7Levels,
+}
+
+impl PolicySpec {
+    pub fn name(&self) -> String {
+        match self {
+            PolicySpec::Planner { name, .. } => name.clone(),
+            PolicySpec::Naive { .. } => "naive".into(),
+            PolicySpec::Cin7Levels => "cin7-levels".into(),
+        }
+    }
+
+    pub fn params(&self) -> BTreeMap<String, f64> {
+        match self {
+            PolicySpec::Planner { config, .. } => BTreeMap::from([
+                ("service_level".to_string(), config.policy.service_level),
+                ("cover_days".to_string(), config.policy.cover_days),
+                (
+                    "velocity_window_days".to_string(),
+                    f64::from(config.policy.velocity_window_days),
+                ),
+            ]),
+            PolicySpec::Naive {
+                window_days,
+                cover_days,
+            } => BTreeMap::from([
+                ("window_days".to_string(), *window_days as f64),
+                ("cover_days".to_string(), *cover_days),
+            ]),
+            PolicySpec::Cin7Levels => BTreeMap::new(),
+        }
+    }
+}
+
+/// The policies of a run, in report order: configured, the grid, naive, cin7-levels.
+pub fn policy_specs(
+    config: &PlanConfig,
+    service_levels: &[f64],
+    cover_days: &[f64],
+) -> Result<Vec<PolicySpec>> {
+    for &s in service_levels {
+        if !(s > 0.0 && s < 1.0) {
+            return Err(UsageError(format!(
+                "--service-level: {s} must be strictly between 0 and 1, e.g. 0.95"
+            ))
+            .into());
+        }
+    }
+    for &c in cover_days {
+        if !(c.is_finite() && c >= 0.0) {
+            return Err(UsageError(format!(
+                "--cover-days: {c} must be a number of days, 0 or more, e.g. 30"
+            ))
+            .into());
+        }
+    }
+    let mut specs = vec![PolicySpec::Planner {
+        name: "configured".into(),
+        config: Box::new(config.clone()),
+    }];
+    if !service_levels.is_empty() || !cover_days.is_empty() {
+        let sls = if service_levels.is_empty() {
+            vec![config.policy.service_level]
+        } else {
+            service_levels.to_vec()
+        };
+        let covers = if cover_days.is_empty() {
+            vec![config.policy.cover_days]
+        } else {
+            cover_days.to_vec()
+        };
+        for &s in &sls {
+            for &c in &covers {
+                let name = grid_name(s, c);
+                if specs.iter().any(|p| p.name() == name) {
+                    continue;
+                }
+                let mut cfg = config.clone();
+                cfg.policy.service_level = s;
+                cfg.policy.cover_days = c;
+                specs.push(PolicySpec::Planner {
+                    name,
+                    config: Box::new(cfg),
+                });
+            }
+        }
+    }
+    specs.push(PolicySpec::Naive {
+        window_days: config.policy.velocity_window_days as usize,
+        cover_days: config.policy.cover_days,
+    });
+    specs.push(PolicySpec::Cin7Levels);
+    Ok(specs)
+}
+
+/// Everything the backtest reads from the store, owned.
+#[derive(Debug)]
+pub struct Loaded {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub sales: crate::core::sales::Sales,
+    pub locations: Vec<crate::core::model::Location>,
+    pub products: Vec<crate::core::model::Product>,
+    pub suppliers: Vec<crate::core::model::Supplier>,
+    pub availability: Vec<AvailabilityRow>,
+    pub stockout_days: Vec<(String, String, NaiveDate)>,
+    pub snapshot_days: Vec<NaiveDate>,
+    /// Where the starting stock came from, in words.
+    pub stock_source: String,
+    /// Said when the warm-up window starts before the stored history.
+    pub warning: Option<String>,
+}
+
+impl Loaded {
+    pub fn recorded(&self) -> Recorded<'_> {
+        Recorded {
+            sales: &self.sales,
+            locations: &self.locations,
+            products: &self.products,
+            suppliers: &self.suppliers,
+            availability: &self.availability,
+            stockout_days: &self.stockout_days,
+            snapshot_days: &self.snapshot_days,
+        }
+    }
+}
+
+/// Resolves the simulated range and reads what the world is built from.
+pub fn load(
+    settings: &Settings,
+    store: &Store,
+    now: DateTime<Utc>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Loaded> {
+    let w = u64::from(settings.policy.velocity_window_days);
+    let tz = settings.policy.timezone;
+    let first_day = store
+        .first_order_created_at()?
+        .map(|t| t.with_timezone(&tz).date_naive());
+    let from = match (from, first_day) {
+        (Some(f), _) => f,
+        (None, Some(first)) => first + Days::new(w),
+        (None, None) => {
+            return Err(UsageError(format!(
+                "the store at {} holds no orders to replay: run `replenish sync --backfill-days 90` first (or give --from)",
+                store.path().display()
+            ))
+            .into());
+        }
+    };
+    let to = to.unwrap_or_else(|| today(settings, now) - Days::new(1));
+    if from > to {
+        return Err(UsageError(format!(
+            "nothing to simulate: the first day {from} is after the last day {to} (the first {w} days of stored history are the warm-up; backfill more with `replenish sync --backfill-days 90`, or give --from/--to)"
+        ))
+        .into());
+    }
+    if (to - from).num_days() > 3660 {
+        return Err(UsageError(format!(
+            "--from {from} to --to {to} is more than 10 years: pick a shorter range"
+        ))
+        .into());
+    }
+    let warm_start = from - Days::new(w);
+    let warning = first_day.filter(|first| *first > warm_start).map(|first| {
+        format!(
+            "the warm-up window starts {warm_start}, before the first stored order ({first}): policies start with less than {w} days of history"
+        )
+    });
+    let sales = store.sales_between(
+        start_of_day(settings, warm_start) - chrono::Duration::days(1),
+        start_of_day(settings, to + Days::new(1)) + chrono::Duration::days(1),
+    )?;
+    let (availability, stock_source) = starting_stock(settings, store, from)?;
+    Ok(Loaded {
+        from,
+        to,
+        sales,
+        locations: store.locations()?,
+        products: store.products()?,
+        suppliers: store.suppliers()?,
+        availability,
+        stockout_days: store.out_of_stock_days(warm_start, to)?,
+        snapshot_days: store.snapshot_days(warm_start, to)?,
+        stock_source,
+        warning,
+    })
+}
+
+/// The kept snapshot nearest the start of `from`, else the latest stock.
+fn starting_stock(
+    settings: &Settings,
+    store: &Store,
+    from: NaiveDate,
+) -> Result<(Vec<AvailabilityRow>, String)> {
+    let at = start_of_day(settings, from);
+    let nearest = store
+        .kept_snapshots()?
+        .into_iter()
+        .min_by_key(|s| (s.taken_at - at).num_seconds().abs());
+    if let Some(s) = nearest {
+        let rows = store.snapshot_rows(s.id)?;
+        if !rows.is_empty() {
+            return Ok((
+                rows,
+                format!(
+                    "the snapshot of {} (nearest to {from})",
+                    s.taken_at.format("%Y-%m-%d %H:%M UTC")
+                ),
+            ));
+        }
+    }
+    let rows = store.latest_availability()?;
+    let source = if rows.is_empty() {
+        "none recorded: every unit starts empty".to_string()
+    } else {
+        "the latest stock in the store".to_string()
+    };
+    Ok((rows, source))
+}
+
+/// Simulates every policy over `world`, a thread per core; `on_day` is called after each
+/// simulated day of each policy.
+pub fn run_policies(
+    specs: &[PolicySpec],
+    world: &World,
+    loaded: &Loaded,
+    opts: SimOptions,
+    on_day: &(dyn Fn() + Sync),
+) -> Result<Vec<Trajectory>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Trajectory>>>> =
+        Mutex::new((0..specs.len()).map(|_| None).collect());
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(specs.len())
+        .max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(spec) = specs.get(i) else { break };
+                    let result = simulate_one(spec, world, loaded, opts, on_day);
+                    if let Ok(mut r) = results.lock() {
+                        r[i] = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    let results = results
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a backtest thread panicked"))?;
+    results
+        .into_iter()
+        .zip(specs)
+        .map(|(r, spec)| {
+            r.unwrap_or_else(|| Err(anyhow::anyhow!("policy {} did not run", spec.name())))
+        })
+        .collect()
+}
+
+fn simulate_one(
+    spec: &PolicySpec,
+    world: &World,
+    loaded: &Loaded,
+    opts: SimOptions,
+    on_day: &(dyn Fn() + Sync),
+) -> Result<Trajectory> {
+    let mut policy: Box<dyn Policy + '_> = match spec {
+        PolicySpec::Planner { name, config } => Box::new(Planned::new(
+            name.clone(),
+            config,
+            &loaded.locations,
+            &loaded.products,
+            &loaded.suppliers,
+            &world.units,
+            world.from,
+        )?),
+        PolicySpec::Naive {
+            window_days,
+            cover_days,
+        } => Box::new(Naive {
+            window_days: *window_days,
+            cover_days: *cover_days,
+        }),
+        PolicySpec::Cin7Levels => Box::new(Cin7Levels),
+    };
+    Ok(simulate(
+        &world.units,
+        world.days(),
+        policy.as_mut(),
+        opts,
+        on_day,
+    )?)
+}
+
+pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let config = plan_config(settings, Explain::None)?;
+    let specs = policy_specs(&config, &args.service_level, &args.cover_days)?;
+    let store = Store::open(&settings.store.path)?;
+    let loaded = load(settings, &store, now, args.from, args.to)?;
+    drop(store);
+    if let Some(w) = &loaded.warning {
+        eprintln!("warning: {w}");
+    }
+    let world =
+        prepare(&config, &loaded.recorded(), loaded.from, loaded.to).with_context(|| {
+            let file = settings
+                .source
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "the built-in settings".into());
+            format!("{file} does not match Cin7's locations")
+        })?;
+    let include = |u: usize| {
+        let unit = &world.units[u];
+        args.sku.as_deref().is_none_or(|s| s == unit.sku)
+            && args.location.as_deref().is_none_or(|l| l == unit.location)
+    };
+    if (args.sku.is_some() || args.location.is_some()) && !(0..world.units.len()).any(&include) {
+        return Err(UsageError(format!(
+            "no simulated unit matches{}{}: a unit is simulated when it sold, held stock or has a reorder level in {} – {}",
+            args.sku.as_deref().map(|s| format!(" --sku {s}")).unwrap_or_default(),
+            args.location
+                .as_deref()
+                .map(|l| format!(" --location {l}"))
+                .unwrap_or_default(),
+            loaded.from,
+            loaded.to
+        ))
+        .into());
+    }
+    let opts = SimOptions {
+        backorder: args.backorder,
+        lead_time_jitter: args.lead_time_jitter,
+        seed: args.seed,
+    };
+    let days = world.days();
+    let bar = Progress::auto().bar("simulating days", (days * specs.len()) as u64);
+    let trajectories = run_policies(&specs, &world, &loaded, opts, &|| bar.inc(1))?;
+    bar.finish("done");
+
+    let report = Report {
+        from: loaded.from,
+        to: loaded.to,
+        policies: specs
+            .iter()
+            .zip(&trajectories)
+            .map(|(spec, t)| PolicyReport {
+                name: spec.name(),
+                params: spec.params(),
+                outcome: outcome(&world.units, t, &include),
+            })
+            .collect(),
+    };
+    if let Some(path) = &args.plot {
+        draw(
+            path,
+            args.sku.as_deref(),
+            &report,
+            &world,
+            &trajectories,
+            &include,
+        )?;
+    }
+    let format = args.format.unwrap_or(
+        if matches!(crate::app::resolve_format(None), crate::cli::Format::Table) {
+            BacktestFormat::Table
+        } else {
+            BacktestFormat::Json
+        },
+    );
+    let text = match format {
+        BacktestFormat::Json => crate::output::backtest::json(&report)?,
+        BacktestFormat::Csv => crate::output::backtest::csv(&report)?,
+        BacktestFormat::Table => {
+            let estimated_days = (0..world.units.len())
+                .filter(|&u| include(u))
+                .map(|u| world.estimated[u].iter().filter(|e| **e).count())
+                .sum();
+            let scope = match (&args.sku, &args.location) {
+                (None, None) => None,
+                (s, l) => Some(
+                    [
+                        s.as_ref().map(|s| format!("SKU {s}")),
+                        l.as_ref().map(|l| format!("location {l}")),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" at "),
+                ),
+            };
+            crate::output::backtest::table(
+                &report,
+                &RunNotes {
+                    days,
+                    units: (0..world.units.len()).filter(|&u| include(u)).count(),
+                    backorder: args.backorder,
+                    lead_time_jitter: args.lead_time_jitter,
+                    estimated_days,
+                    stock_source: loaded.stock_source.clone(),
+                    scope,
+                },
+            )
+        }
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The stock chart's file: `<stem>-stock.png` beside the trade-off chart.
+pub fn stock_chart_path(path: &std::path::Path) -> std::path::PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "backtest".into());
+    path.with_file_name(format!("{stem}-stock.png"))
+}
+
+fn draw(
+    path: &std::path::Path,
+    sku: Option<&str>,
+    report: &Report,
+    world: &World,
+    trajectories: &[Trajectory],
+    include: &dyn Fn(usize) -> bool,
+) -> Result<()> {
+    let points: Vec<TradeoffPoint> = report
+        .policies
+        .iter()
+        .map(|p| TradeoffPoint {
+            name: p.name.clone(),
+            fill_rate: p.outcome.fill_rate,
+            avg_on_hand_value: p.outcome.avg_on_hand_value,
+        })
+        .collect();
+    let title = format!("Backtest {} – {}", report.from, report.to);
+    tradeoff_png(path, &title, &points)?;
+    eprintln!("wrote the trade-off chart to {}", path.display());
+    let Some(sku) = sku else { return Ok(()) };
+    let units: Vec<usize> = (0..world.units.len()).filter(|&u| include(u)).collect();
+    let series: Vec<SkuSeries> = report
+        .policies
+        .iter()
+        .zip(trajectories)
+        .map(|(p, t)| SkuSeries {
+            policy: p.name.clone(),
+            on_hand: (0..t.days)
+                .map(|d| {
+                    units
+                        .iter()
+                        .map(|&u| t.on_hand[u].get(d).copied().unwrap_or(0.0))
+                        .sum()
+                })
+                .collect(),
+            orders: t
+                .placed
+                .iter()
+                .filter(|o| units.contains(&o.unit))
+                .map(|o| (o.day, o.quantity))
+                .collect(),
+            receipts: t
+                .placed
+                .iter()
+                .filter(|o| units.contains(&o.unit) && o.arrives < t.days)
+                .map(|o| (o.arrives, o.quantity))
+                .collect(),
+        })
+        .collect();
+    let stock_path = stock_chart_path(path);
+    let locations: Vec<&str> = units
+        .iter()
+        .map(|&u| world.units[u].location.as_str())
+        .collect();
+    sku_png(
+        &stock_path,
+        &format!("{sku} at {}: stock on hand", locations.join(" + ")),
+        world.from,
+        &series,
+    )?;
+    eprintln!("wrote {sku}'s stock chart to {}", stock_path.display());
+    Ok(())
+}
