@@ -20,7 +20,7 @@ use chrono::Days;
 use replenish::app::backtest::{load, policy_specs, run_policies};
 use replenish::app::plan::plan_config;
 use replenish::config::SupplierOverride;
-use replenish::core::backtest::{SimOptions, outcome, prepare};
+use replenish::core::backtest::{Judge, SimOptions, outcome, prepare};
 use replenish::core::plan::Explain;
 use replenish::store::Store;
 
@@ -55,7 +55,16 @@ fn measure(path: &Path, p: &Params) -> Result<()> {
     let trajectories = run_policies(&specs, &world, &loaded, SimOptions::default(), &|| {})?;
     let outcomes: Vec<_> = trajectories
         .iter()
-        .map(|t| outcome(&world.units, t, &|_| true))
+        .map(|t| {
+            outcome(
+                &world.units,
+                t,
+                Judge {
+                    include: &|_| true,
+                    skip_start_up: true,
+                },
+            )
+        })
         .collect();
     let wall = started.elapsed();
     println!(

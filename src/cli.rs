@@ -200,6 +200,11 @@ pub struct BacktestArgs {
     /// Report only this key location (Cin7 location name).
     #[arg(long, value_name = "NAME")]
     pub location: Option<String>,
+    /// Also judge each unit's start-up: the days before its lead time, when no policy's order
+    /// can have arrived yet and stock is the starting stock's doing (left out by default, as it
+    /// is the same under every policy).
+    #[arg(long)]
+    pub include_start_up: bool,
     /// Report format (default: table on a terminal, else json).
     #[arg(long, value_enum)]
     pub format: Option<BacktestFormat>,

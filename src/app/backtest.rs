@@ -16,7 +16,7 @@ use crate::app::plan::{plan_config, start_of_day, today};
 use crate::cli::{BacktestArgs, BacktestFormat};
 use crate::config::Settings;
 use crate::core::backtest::{
-    Cin7Levels, Naive, Planned, Policy, Recorded, SimOptions, Trajectory, World, grid_name,
+    Cin7Levels, Judge, Naive, Planned, Policy, Recorded, SimOptions, Trajectory, World, grid_name,
     outcome, prepare, simulate,
 };
 use crate::core::model::AvailabilityRow;
@@ -393,7 +393,14 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Res
             .map(|(spec, t)| PolicyReport {
                 name: spec.name(),
                 params: spec.params(),
-                outcome: outcome(&world.units, t, &include),
+                outcome: outcome(
+                    &world.units,
+                    t,
+                    Judge {
+                        include: &include,
+                        skip_start_up: !args.include_start_up,
+                    },
+                ),
             })
             .collect(),
     };
@@ -445,6 +452,7 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Res
                     estimated_days,
                     stock_source: loaded.stock_source.clone(),
                     scope,
+                    skip_start_up: !args.include_start_up,
                 },
             )
         }

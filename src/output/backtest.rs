@@ -39,6 +39,8 @@ pub struct RunNotes {
     pub stock_source: String,
     /// What the report is narrowed to (`--sku`, `--location`), in words.
     pub scope: Option<String>,
+    /// Each unit's start-up (the days before its lead time) is left out of the judgement.
+    pub skip_start_up: bool,
 }
 
 pub fn json(r: &Report) -> serde_json::Result<String> {
@@ -135,11 +137,12 @@ fn money(x: f64) -> String {
 /// The comparison table, then fill rate and POs per supplier for each policy.
 pub fn table(r: &Report, notes: &RunNotes) -> String {
     let mut out = format!(
-        "Backtest {} – {}: {} days, {} units; {}; lead-time jitter up to {} days\n",
+        "Backtest {} – {}: {} days, {} unit{}; {}; lead-time jitter up to {} days\n",
         r.from,
         r.to,
         notes.days,
         notes.units,
+        if notes.units == 1 { "" } else { "s" },
         if notes.backorder {
             "unmet demand backordered"
         } else {
@@ -151,6 +154,11 @@ pub fn table(r: &Report, notes: &RunNotes) -> String {
         "Starting stock: {}. Demand estimated on {} unit-days the store showed out of stock.\n",
         notes.stock_source, notes.estimated_days
     ));
+    if notes.skip_start_up {
+        out.push_str(
+            "Each unit is judged from its lead time on: before that no policy's order can have arrived (--include-start-up to count those days).\n",
+        );
+    }
     if let Some(scope) = &notes.scope {
         out.push_str(&format!("Report narrowed to {scope}.\n"));
     }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use replenish::app::backtest::{load, policy_specs, run_policies};
 use replenish::app::plan::plan_config;
 use replenish::app::sync::{SyncOptions, sync};
-use replenish::core::backtest::{SimOptions, outcome, prepare};
+use replenish::core::backtest::{Judge, SimOptions, outcome, prepare};
 use replenish::core::plan::Explain;
 use replenish::output::progress::Progress;
 use replenish::sandbox::{self, SandboxOptions};
@@ -129,7 +129,7 @@ async fn demand_on_recorded_stockout_days_is_estimated_closer_to_the_truth_than_
     );
     let fill: Vec<f64> = ts
         .iter()
-        .map(|t| outcome(&world.units, t, &|_| true).fill_rate)
+        .map(|t| outcome(&world.units, t, Judge::all()).fill_rate)
         .collect();
     assert!(fill.iter().all(|f| (0.0..=1.0).contains(f)), "{fill:?}");
     assert!(

@@ -265,9 +265,33 @@ pub struct Outcome {
     pub served: f64,
 }
 
-/// The metrics of a trajectory, over the units `include` accepts. A purchase order counts when
-/// it has a line of an included unit; whether it is below the minimum is judged on its whole value.
-pub fn outcome(units: &[SimUnit], t: &Trajectory, include: &dyn Fn(usize) -> bool) -> Outcome {
+/// Which units and days the metrics judge.
+#[derive(Clone, Copy)]
+pub struct Judge<'a> {
+    /// The units reported on (`--sku`, `--location`).
+    pub include: &'a dyn Fn(usize) -> bool,
+    /// Leave out each unit's start-up: the days before its lead time, when no order any policy
+    /// placed can have arrived yet, so stock is the starting stock's doing, the same under
+    /// every policy. (A unit whose lead time is the whole run is not judged at all.)
+    pub skip_start_up: bool,
+}
+
+impl Judge<'_> {
+    /// Every unit, every day.
+    pub fn all() -> Judge<'static> {
+        Judge {
+            include: &|_| true,
+            skip_start_up: false,
+        }
+    }
+}
+
+/// The metrics of a trajectory. Demand-side figures sum over the judged unit-days; inventory
+/// figures are each judged unit's average over its judged days, summed over units. A purchase
+/// order counts (all of them, start-up included: they are what the policy did) when it has a
+/// line of an included unit; whether it is below the minimum is judged on its whole value.
+pub fn outcome(units: &[SimUnit], t: &Trajectory, judge: Judge<'_>) -> Outcome {
+    let include = judge.include;
     #[derive(Default)]
     struct Acc {
         demanded: f64,
@@ -275,10 +299,9 @@ pub fn outcome(units: &[SimUnit], t: &Trajectory, include: &dyn Fn(usize) -> boo
         value: f64,
         pos: u64,
     }
-    let days = t.days.max(1) as f64;
     let mut o = Outcome::default();
     let mut by_supplier: BTreeMap<Option<&str>, Acc> = BTreeMap::new();
-    let (mut on_hand_sum, mut value_sum, mut lost) = (0.0, 0.0, 0.0);
+    let (mut on_hand_sum, mut value_sum, mut lost, mut daily_demand) = (0.0, 0.0, 0.0, 0.0);
     let mut any_price = false;
     for (u, unit) in units.iter().enumerate() {
         if !include(u) {
@@ -287,7 +310,14 @@ pub fn outcome(units: &[SimUnit], t: &Trajectory, include: &dyn Fn(usize) -> boo
         let acc = by_supplier.entry(unit.supplier.as_deref()).or_default();
         let cost = unit.unit_cost.unwrap_or(0.0);
         any_price |= unit.price.is_some();
-        for d in 0..t.days {
+        let first = if judge.skip_start_up {
+            (unit.lead_time_days as usize).max(1).min(t.days)
+        } else {
+            0
+        };
+        let judged = (t.days - first) as f64;
+        let (mut stock_sum, mut demand_sum) = (0.0, 0.0);
+        for d in first..t.days {
             let want = unit.demand.get(d).copied().unwrap_or(0.0).max(0.0);
             let served = t
                 .served
@@ -309,9 +339,14 @@ pub fn outcome(units: &[SimUnit], t: &Trajectory, include: &dyn Fn(usize) -> boo
             o.served += served;
             acc.demanded += want;
             acc.served += served;
-            on_hand_sum += stock;
-            value_sum += stock * cost;
-            acc.value += stock * cost;
+            stock_sum += stock;
+            demand_sum += want;
+        }
+        if judged > 0.0 {
+            on_hand_sum += stock_sum / judged;
+            value_sum += stock_sum * cost / judged;
+            acc.value += stock_sum * cost / judged;
+            daily_demand += demand_sum / judged;
         }
     }
     // Purchase orders: (day, supplier, location) groups over all units.
@@ -350,9 +385,8 @@ pub fn outcome(units: &[SimUnit], t: &Trajectory, include: &dyn Fn(usize) -> boo
     }
     o.fill_rate = ratio(o.served, o.demanded);
     o.lost_revenue = any_price.then_some(lost);
-    o.avg_on_hand_units = on_hand_sum / days;
-    o.avg_on_hand_value = value_sum / days;
-    let daily_demand = o.demanded / days;
+    o.avg_on_hand_units = on_hand_sum;
+    o.avg_on_hand_value = value_sum;
     o.days_of_inventory = (daily_demand > 0.0).then(|| o.avg_on_hand_units / daily_demand);
     o.below_minimum_share = if o.purchase_orders > 0 {
         below as f64 / o.purchase_orders as f64
@@ -364,7 +398,7 @@ pub fn outcome(units: &[SimUnit], t: &Trajectory, include: &dyn Fn(usize) -> boo
         .map(|(s, a)| SupplierOutcome {
             supplier: s.map(str::to_string),
             fill_rate: ratio(a.served, a.demanded),
-            avg_on_hand_value: a.value / days,
+            avg_on_hand_value: a.value,
             purchase_orders: a.pos,
         })
         .collect();
@@ -474,7 +508,7 @@ mod tests {
     }
 
     fn all(units: &[SimUnit], t: &Trajectory) -> Outcome {
-        outcome(units, t, &|_| true)
+        outcome(units, t, Judge::all())
     }
 
     /// Orders fixed quantities of unit 0 on given days; records what history it was shown.
@@ -639,6 +673,40 @@ mod tests {
     }
 
     #[test]
+    fn the_start_up_before_a_unit_s_lead_time_can_be_left_out_of_the_judgement() {
+        // Empty at the start, 2 a day, lead 3: days 0–2 are lost whatever any policy does. 20
+        // ordered at the end of day 0 arrive at the start of day 3: days 3–5 are served.
+        let units = vec![unit(vec![2.0; 6], 3, 0.0)];
+        let t = run(
+            &units,
+            6,
+            &mut script(vec![(0, 20.0)]),
+            SimOptions::default(),
+        );
+        let every_day = all(&units, &t);
+        assert_eq!(
+            (every_day.fill_rate, every_day.stockout_unit_days),
+            (0.5, 3)
+        );
+        let judged = outcome(
+            &units,
+            &t,
+            Judge {
+                include: &|_| true,
+                skip_start_up: true,
+            },
+        );
+        assert_eq!((judged.fill_rate, judged.stockout_unit_days), (1.0, 0));
+        // On hand on days 3–5: 18, 16, 14 → 16 on average (48 at cost 2); 2 a day demanded.
+        assert_eq!(judged.avg_on_hand_units, 16.0);
+        assert_eq!(judged.avg_on_hand_value, 32.0);
+        assert_eq!(judged.days_of_inventory, Some(8.0));
+        // The order placed on day 0 still counts: it is what the policy did.
+        assert_eq!(judged.purchase_orders, 1);
+        assert_eq!(judged.lost_revenue, Some(0.0));
+    }
+
+    #[test]
     fn a_unit_without_a_supplier_is_never_ordered() {
         let mut u = unit(vec![1.0; 5], 1, 0.0);
         u.supplier = None;
@@ -686,7 +754,14 @@ mod tests {
         assert_eq!(o.suppliers.len(), 1);
         assert_eq!(o.suppliers[0].purchase_orders, 3);
         // Only unit B: one PO (day 0 at Main), judged on its whole value 40: not below.
-        let only_b = outcome(&units, &t, &|u| u == 1);
+        let only_b = outcome(
+            &units,
+            &t,
+            Judge {
+                include: &|u| u == 1,
+                skip_start_up: false,
+            },
+        );
         assert_eq!((only_b.purchase_orders, only_b.po_lines), (1, 1));
         assert_eq!(only_b.below_minimum_share, 0.0);
         assert_eq!(only_b.ordered_value, 20.0);

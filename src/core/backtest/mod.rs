@@ -14,8 +14,8 @@ pub mod planned;
 pub mod world;
 
 pub use engine::{
-    Cin7Levels, DayView, Naive, Outcome, Placed, Policy, SimOptions, SimUnit, SupplierOutcome,
-    Trajectory, outcome, simulate,
+    Cin7Levels, DayView, Judge, Naive, Outcome, Placed, Policy, SimOptions, SimUnit,
+    SupplierOutcome, Trajectory, outcome, simulate,
 };
 pub use planned::Planned;
 pub use world::{Recorded, World, estimate_demand, prepare};
@@ -63,7 +63,7 @@ mod tests {
 
     fn run(w: &World, p: &mut dyn Policy) -> (Trajectory, Outcome) {
         let t = simulate(&w.units, w.days(), p, SimOptions::default(), &|| {}).unwrap();
-        let o = outcome(&w.units, &t, &|_| true);
+        let o = outcome(&w.units, &t, Judge::all());
         (t, o)
     }
 
