@@ -12,10 +12,9 @@
 //! world, simulate every policy (a thread per core), compute every policy's metrics.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use chrono::Days;
 use replenish::app::backtest::{load, policy_specs, run_policies};
 use replenish::app::plan::plan_config;
@@ -26,7 +25,7 @@ use replenish::store::Store;
 
 #[path = "support/fixture.rs"]
 mod fixture;
-use fixture::{Params, arg, as_of, build_fixture, cpu_ms, now, peak_rss_mib, settings};
+use fixture::{Params, arg, as_of, cpu_ms, max, median, now, peak_rss_mib, run_children, settings};
 
 const WARMUP: i64 = 28;
 
@@ -102,38 +101,11 @@ fn main() -> Result<()> {
         "bench-backtest-{}x{}-{}-{}d.db",
         p.skus, p.locations, p.lines, p.days
     ));
-    if std::env::var_os("REPLENISH_BENCH_CHILD").is_some() {
-        return measure(&path, &p);
-    }
-    if !path.exists() {
-        build_fixture(&path, &p)?;
-    }
-    let exe = std::env::current_exe()?;
-    let mut results = Vec::new();
-    for _ in 0..p.runs.max(1) {
-        let out = Command::new(&exe)
-            .args(&args[1..])
-            .env("REPLENISH_BENCH_CHILD", "1")
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "measurement failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        eprintln!("run: {v}");
-        results.push(v);
-    }
-    let median = |key: &str| {
-        let mut v: Vec<f64> = results.iter().filter_map(|r| r[key].as_f64()).collect();
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    let Some(results) = run_children(&path, &p, || measure(&path, &p))? else {
+        return Ok(());
     };
-    let peak = results
-        .iter()
-        .filter_map(|r| r["peak_rss_mib"].as_f64())
-        .fold(0.0, f64::max);
+    let median = |key: &str| median(&results, key);
+    let peak = max(&results, "peak_rss_mib");
     println!(
         "backtest {} days x {} units x {} policies: median {:.1} s wall (of which {:.1} s reading the store and building the world; CPU {:.1} s user + {:.1} s system on {} cores) over {} runs, peak RSS {:.0} MiB",
         results[0]["days"],

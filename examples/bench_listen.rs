@@ -24,15 +24,9 @@ use serde_json::json;
 
 const SECRET: &str = "bench-secret";
 
-fn arg(args: &[String], name: &str, default: usize) -> Result<usize> {
-    match args.iter().position(|a| a == name) {
-        None => Ok(default),
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .with_context(|| format!("{name} needs a number")),
-    }
-}
+#[path = "support/fixture.rs"]
+mod fixture;
+use fixture::arg;
 
 fn sign(body: &[u8]) -> Result<String> {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes())

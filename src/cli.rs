@@ -88,6 +88,9 @@ pub enum Command {
     /// order up to lead time + cover when cover < lead time) and `cin7-levels` (Cin7 reorder
     /// levels only). The velocity window's days before --from are the warm-up every policy sees.
     ///
+    /// Each unit is judged from its lead time on: before that, nothing any policy ordered can
+    /// have arrived (--include-start-up counts those days too).
+    ///
     /// Reads only the store: run `replenish sync --backfill-days 90` first (beyond 60 days
     /// Shopify needs the read_all_orders scope). Stock starts from the snapshot nearest --from,
     /// else the latest one, with nothing on order.

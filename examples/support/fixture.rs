@@ -278,3 +278,55 @@ pub fn arg(args: &[String], name: &str, default: usize) -> Result<usize> {
             .with_context(|| format!("{name} needs a number")),
     }
 }
+
+/// Runs the benchmark: in a child (`REPLENISH_BENCH_CHILD` set), `measure` once and return None;
+/// in the parent, build the fixture at `path` if missing, then run `runs` children of this same
+/// program and return each child's JSON line. Each measurement in a fresh process keeps its peak
+/// RSS its own, not the fixture builder's.
+pub fn run_children(
+    path: &Path,
+    p: &Params,
+    measure: impl FnOnce() -> Result<()>,
+) -> Result<Option<Vec<serde_json::Value>>> {
+    if std::env::var_os("REPLENISH_BENCH_CHILD").is_some() {
+        measure()?;
+        return Ok(None);
+    }
+    if !path.exists() {
+        build_fixture(path, p)?;
+    }
+    let exe = std::env::current_exe()?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut results = Vec::new();
+    for _ in 0..p.runs.max(1) {
+        let out = std::process::Command::new(&exe)
+            .args(&args)
+            .env("REPLENISH_BENCH_CHILD", "1")
+            .output()?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "measurement failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        eprintln!("run: {v}");
+        results.push(v);
+    }
+    Ok(Some(results))
+}
+
+/// The median of a numeric field over the runs (NaN when absent).
+pub fn median(results: &[serde_json::Value], key: &str) -> f64 {
+    let mut v: Vec<f64> = results.iter().filter_map(|r| r[key].as_f64()).collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The largest value of a numeric field over the runs.
+pub fn max(results: &[serde_json::Value], key: &str) -> f64 {
+    results
+        .iter()
+        .filter_map(|r| r[key].as_f64())
+        .fold(0.0, f64::max)
+}

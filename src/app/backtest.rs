@@ -414,13 +414,7 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Res
             &include,
         )?;
     }
-    let format = args.format.unwrap_or(
-        if matches!(crate::app::resolve_format(None), crate::cli::Format::Table) {
-            BacktestFormat::Table
-        } else {
-            BacktestFormat::Json
-        },
-    );
+    let format = crate::app::pick_format(args.format, BacktestFormat::Table, BacktestFormat::Json);
     let text = match format {
         BacktestFormat::Json => crate::output::backtest::json(&report)?,
         BacktestFormat::Csv => crate::output::backtest::csv(&report)?,

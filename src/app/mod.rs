@@ -161,6 +161,14 @@ pub fn resolve_format(asked: Option<Format>) -> Format {
     })
 }
 
+/// A command's own report format: as asked, else its table on a terminal and its JSON otherwise.
+pub fn pick_format<F>(asked: Option<F>, table: F, json: F) -> F {
+    asked.unwrap_or(match resolve_format(None) {
+        Format::Table => table,
+        Format::Json => json,
+    })
+}
+
 /// Loads the settings for commands that need a config file.
 pub fn load_settings(cli_config: Option<&std::path::Path>) -> Result<Settings> {
     let path = crate::config::locate(cli_config)?;

@@ -60,13 +60,7 @@ pub async fn exec(settings: &Settings, args: &PlanArgs, now: DateTime<Utc>) -> R
         location: args.location.clone(),
     };
     let plan = apply_filter(plan, &filter);
-    let format = args.format.unwrap_or(
-        if matches!(crate::app::resolve_format(None), crate::cli::Format::Table) {
-            PlanFormat::Table
-        } else {
-            PlanFormat::Json
-        },
-    );
+    let format = crate::app::pick_format(args.format, PlanFormat::Table, PlanFormat::Json);
     let text = match format {
         PlanFormat::Json => crate::output::plan::json(&plan)?,
         PlanFormat::Csv => crate::output::plan::csv(&plan)?,

@@ -23,8 +23,8 @@ use crate::adapters::shopify::ShopifyClient;
 use crate::app::draft::{deliver_alerts, settle_drafts};
 use crate::app::plan::{plan_config, plan_from_store, start_of_day, today};
 use crate::app::sync::{SyncOptions, SyncSummary, sync};
-use crate::app::{EXIT_ATTENTION, RunEnd, record_run_end, resolve_format, run_failed_alert};
-use crate::cli::{Format, ReconcileArgs, ReportFormat};
+use crate::app::{EXIT_ATTENTION, RunEnd, record_run_end, run_failed_alert};
+use crate::cli::{ReconcileArgs, ReportFormat};
 use crate::config::Settings;
 use crate::core::plan::Explain;
 use crate::core::reconcile::{
@@ -187,10 +187,7 @@ pub async fn exec(
     let mut store = Store::open(&settings.store.path)?;
     let report = reconcile(settings, &mut store, now, !args.no_sync, &Progress::auto()).await?;
     drop(lock);
-    let format = args.format.unwrap_or(match resolve_format(None) {
-        Format::Table => ReportFormat::Table,
-        Format::Json => ReportFormat::Json,
-    });
+    let format = crate::app::pick_format(args.format, ReportFormat::Table, ReportFormat::Json);
     let text = match format {
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         ReportFormat::Md => crate::output::reconcile::markdown(&report),

@@ -18,7 +18,7 @@ use crate::adapters::http::{Counters, build_client};
 use crate::adapters::shopify::ShopifyClient;
 use crate::app::sync::{SyncOptions, sync};
 use crate::app::{EXIT_ATTENTION, UsageError};
-use crate::cli::{Format, SkusArgs, SkusFormat};
+use crate::cli::{SkusArgs, SkusFormat};
 use crate::config::Settings;
 use crate::core::demand::{Window, blank_sku};
 use crate::core::model::{Product, Variant};
@@ -62,13 +62,7 @@ pub async fn exec(settings: &Settings, args: &SkusArgs, now: DateTime<Utc>) -> R
         }
         None => None,
     };
-    let format = args.format.unwrap_or(
-        if matches!(crate::app::resolve_format(None), Format::Table) {
-            SkusFormat::Table
-        } else {
-            SkusFormat::Json
-        },
-    );
+    let format = crate::app::pick_format(args.format, SkusFormat::Table, SkusFormat::Json);
     let context = ReportContext {
         as_of,
         window_days: settings.policy.velocity_window_days,
