@@ -176,7 +176,8 @@ pub struct BacktestArgs {
     /// every policy starts with a full window of history).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub from: Option<chrono::NaiveDate>,
-    /// Last simulated day (default: yesterday in the shop timezone).
+    /// Last simulated day (default: the day before the last sync, at most yesterday in the shop
+    /// timezone).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub to: Option<chrono::NaiveDate>,
     /// Service levels for the policy grid, comma-separated (e.g. 0.9,0.95,0.99); with

@@ -147,8 +147,9 @@ pub struct Loaded {
     pub snapshot_days: Vec<NaiveDate>,
     /// Where the starting stock came from, in words.
     pub stock_source: String,
-    /// Said when the warm-up window starts before the stored history.
-    pub warning: Option<String>,
+    /// Said on stderr: the warm-up starts before the stored history, or the range runs past the
+    /// last sync.
+    pub warnings: Vec<String>,
 }
 
 impl Loaded {
@@ -175,21 +176,49 @@ pub fn load(
 ) -> Result<Loaded> {
     let w = u64::from(settings.policy.velocity_window_days);
     let tz = settings.policy.timezone;
+    let usage = |message: String| -> anyhow::Error { UsageError(message).into() };
     let first_day = store
         .first_order_created_at()?
         .map(|t| t.with_timezone(&tz).date_naive());
+    // The store's record is complete up to the day before its last sync.
+    let Some(last_sync) = store.latest_snapshot()? else {
+        return Err(usage(format!(
+            "the store at {} has no Cin7 stock yet, so there is nothing to simulate: run `replenish sync --backfill-days 90` first",
+            store.path().display()
+        )));
+    };
+    let today = today(settings, now);
+    let last_day = last_sync
+        .taken_at
+        .with_timezone(&tz)
+        .date_naive()
+        .pred_opt();
+    let last_day = last_day
+        .unwrap_or(today)
+        .min(today.pred_opt().unwrap_or(today));
     let from = match (from, first_day) {
         (Some(f), _) => f,
-        (None, Some(first)) => first + Days::new(w),
+        (None, Some(first)) => first.checked_add_days(Days::new(w)).unwrap_or(first),
         (None, None) => {
-            return Err(UsageError(format!(
+            return Err(usage(format!(
                 "the store at {} holds no orders to replay: run `replenish sync --backfill-days 90` first (or give --from)",
                 store.path().display()
-            ))
-            .into());
+            )));
         }
     };
-    let to = to.unwrap_or_else(|| today(settings, now) - Days::new(1));
+    let to = to.unwrap_or(last_day);
+    if to >= today {
+        return Err(usage(format!(
+            "--to {to}: the last simulated day must be before today ({today}), whose sales are not complete"
+        )));
+    }
+    let mut warnings = Vec::new();
+    if to > last_day {
+        warnings.push(format!(
+            "the store was last synced {}: days after {last_day} have no recorded sales, so every policy sees demand stop (run `replenish sync` first)",
+            last_sync.taken_at.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
     if from > to {
         return Err(UsageError(format!(
             "nothing to simulate: the first day {from} is after the last day {to} (the first {w} days of stored history are the warm-up; backfill more with `replenish sync --backfill-days 90`, or give --from/--to)"
@@ -197,20 +226,26 @@ pub fn load(
         .into());
     }
     if (to - from).num_days() > 3660 {
-        return Err(UsageError(format!(
+        return Err(usage(format!(
             "--from {from} to --to {to} is more than 10 years: pick a shorter range"
-        ))
-        .into());
+        )));
     }
-    let warm_start = from - Days::new(w);
-    let warning = first_day.filter(|first| *first > warm_start).map(|first| {
-        format!(
+    let (Some(warm_start), Some(end)) = (
+        from.checked_sub_days(Days::new(w)),
+        to.checked_add_days(Days::new(2)),
+    ) else {
+        return Err(usage(format!(
+            "--from {from} / --to {to}: dates out of range"
+        )));
+    };
+    if let Some(first) = first_day.filter(|first| *first > warm_start) {
+        warnings.push(format!(
             "the warm-up window starts {warm_start}, before the first stored order ({first}): policies start with less than {w} days of history"
-        )
-    });
+        ));
+    }
     let sales = store.sales_between(
         start_of_day(settings, warm_start) - chrono::Duration::days(1),
-        start_of_day(settings, to + Days::new(1)) + chrono::Duration::days(1),
+        start_of_day(settings, end),
     )?;
     let (availability, stock_source) = starting_stock(settings, store, from)?;
     Ok(Loaded {
@@ -224,7 +259,7 @@ pub fn load(
         stockout_days: store.out_of_stock_days(warm_start, to)?,
         snapshot_days: store.snapshot_days(warm_start, to)?,
         stock_source,
-        warning,
+        warnings,
     })
 }
 
@@ -277,23 +312,27 @@ pub fn run_policies(
         .unwrap_or(1)
         .min(specs.len())
         .max(1);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(spec) = specs.get(i) else { break };
-                    let result = simulate_one(spec, world, loaded, opts, on_day);
-                    if let Ok(mut r) = results.lock() {
+    let panicked = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(spec) = specs.get(i) else { break };
+                        let result = simulate_one(spec, world, loaded, opts, on_day);
+                        let mut r = results.lock().unwrap_or_else(|e| e.into_inner());
                         r[i] = Some(result);
                     }
-                }
-            });
-        }
+                })
+            })
+            .collect();
+        // Joined here, so a panic comes back as an error instead of re-panicking the scope.
+        handles.into_iter().any(|h| h.join().is_err())
     });
-    let results = results
-        .into_inner()
-        .map_err(|_| anyhow::anyhow!("a backtest thread panicked"))?;
+    if panicked {
+        anyhow::bail!("a backtest thread panicked (a bug: please report it with the command line)");
+    }
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results
         .into_iter()
         .zip(specs)
@@ -344,7 +383,7 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Res
     let store = Store::open(&settings.store.path)?;
     let loaded = load(settings, &store, now, args.from, args.to)?;
     drop(store);
-    if let Some(w) = &loaded.warning {
+    for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
     let world =
@@ -356,6 +395,13 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Res
                 .unwrap_or_else(|| "the built-in settings".into());
             format!("{file} does not match Cin7's locations")
         })?;
+    if world.units.is_empty() {
+        return Err(UsageError(format!(
+            "nothing to simulate: no product sold, held stock or has a reorder level in {} – {} (is the store synced? `replenish sync --backfill-days 90`)",
+            loaded.from, loaded.to
+        ))
+        .into());
+    }
     let include = |u: usize| {
         let unit = &world.units[u];
         args.sku.as_deref().is_none_or(|s| s == unit.sku)

@@ -289,6 +289,9 @@ async fn the_command_reports_json_csv_and_charts_and_explains_bad_input() {
         String::from_utf8_lossy(&out.stderr)
             .contains("2026-11-20 is after the last day 2026-11-01")
     );
+    let out = run(&["--to", "2026-11-27"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be before today (2026-11-27)"));
     let out = run(&["--sku", "NO-SUCH-SKU"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--sku NO-SUCH-SKU"));

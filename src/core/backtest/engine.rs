@@ -17,9 +17,15 @@
 //!   point of d̄ × L and no variability it would run dry one day in every cycle.
 //! - A simulated day is out of stock when it opens with no stock (after receipts): the store's
 //!   rule, "every snapshot of the day showed Available ≤ 0", at a day's resolution.
-//! - With `backorder`, unmet demand waits and is served first from later receipts; fill rate
-//!   counts only units served the day they were demanded, and a day with unmet demand is a
-//!   stockout day either way.
+//! - With `backorder`, unmet demand waits and is served first from later receipts. Policies see
+//!   it as Cin7 and Shopify would: the whole demand is a sale on its own day, and Available is on
+//!   hand − backlog (negative while orders wait). Fill rate counts only units served the day they
+//!   were demanded, a day with unmet demand is a stockout day either way, and lost revenue is
+//!   only what still waits at the end.
+//! - Lead-time jitter is drawn per order from (seed, unit, day placed): the same order is
+//!   delayed alike under every policy.
+//! - `cin7-levels` fires on Available ≤ Min, as the issue words it (not on the position): while
+//!   an order is in transit it tops up each day's sales, so it places many small POs.
 //! - A purchase order is one (day, supplier, location) group of orders, as `draft` writes them;
 //!   its lines are the units ordered in it. A unit without a supplier cannot be ordered (no PO can
 //!   be written), whatever the policy says.
@@ -56,21 +62,49 @@ pub struct SimUnit {
     pub reorder_level: Option<(f64, f64)>,
 }
 
-/// What a policy sees on a simulated day.
+/// What a policy sees on a simulated day. The units' true demand is not reachable from here:
+/// only their terms, the stock, and the history of sales and stockouts up to yesterday.
 #[derive(Debug)]
 pub struct DayView<'a> {
     /// Simulated day index (0 = the first simulated day).
     pub day: usize,
-    pub units: &'a [SimUnit],
     /// Stock per unit now: after today's receipts and sales.
     pub on_hand: &'a [f64],
     /// Ordered, not received, per unit.
     pub on_order: &'a [f64],
+    /// Sold but not yet delivered per unit (`--backorder` only; 0 otherwise).
+    pub backlog: &'a [f64],
+    units: &'a [SimUnit],
     sales: &'a [Vec<f64>],
     out: &'a [Vec<bool>],
 }
 
 impl DayView<'_> {
+    /// How many units are simulated.
+    pub fn unit_count(&self) -> usize {
+        self.units.len()
+    }
+
+    /// Lead time of unit `u`, in days.
+    pub fn lead_time_days(&self, u: usize) -> u32 {
+        self.units.get(u).map(|x| x.lead_time_days).unwrap_or(0)
+    }
+
+    /// Cin7 reorder level (minimum before reorder, reorder quantity) of unit `u`, if any.
+    pub fn reorder_level(&self, u: usize) -> Option<(f64, f64)> {
+        self.units.get(u).and_then(|x| x.reorder_level)
+    }
+
+    /// Available = on hand − backlog (negative while backorders wait, as Cin7 shows it).
+    pub fn available(&self, u: usize) -> f64 {
+        self.on_hand.get(u).copied().unwrap_or(0.0) - self.backlog.get(u).copied().unwrap_or(0.0)
+    }
+
+    /// Inventory position: available + on order.
+    pub fn position(&self, u: usize) -> f64 {
+        self.available(u) + self.on_order.get(u).copied().unwrap_or(0.0)
+    }
+
     /// Sales of unit `u` on every day before today: the warm-up days, then the simulated days
     /// so far. Never today or later.
     pub fn sales(&self, u: usize) -> &[f64] {
@@ -119,15 +153,29 @@ pub struct Trajectory {
     pub served: Vec<Vec<f64>>,
     /// Every order placed, in the order placed.
     pub placed: Vec<Placed>,
+    /// Backordered units still waiting at the end, per unit (`--backorder` only).
+    pub backlog_end: Vec<f64>,
+    /// Whether unmet demand was backordered rather than lost.
+    pub backorder: bool,
 }
 
-/// splitmix64, for seeded lead-time jitter.
-fn next(seed: &mut u64) -> u64 {
-    *seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *seed;
+/// splitmix64's finalizer.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The extra days of an order of unit `u` placed on `day`: drawn from (seed, unit, day) alone,
+/// so the same order is delayed alike under every policy and one unit's orders never shift
+/// another's draws.
+fn jitter(opts: SimOptions, u: usize, day: usize) -> usize {
+    if opts.lead_time_jitter == 0 {
+        return 0;
+    }
+    let z = mix(opts.seed ^ mix((u as u64) << 32 ^ day as u64));
+    (z % (u64::from(opts.lead_time_jitter) + 1)) as usize
 }
 
 /// Runs `policy` over `days` days; `on_day` is called after each simulated day (progress).
@@ -159,13 +207,15 @@ pub fn simulate(
             v
         })
         .collect();
-    let mut seed = opts.seed;
     let mut t = Trajectory {
         days,
         on_hand: vec![Vec::with_capacity(days); n],
         served: vec![Vec::with_capacity(days); n],
         placed: Vec::new(),
+        backlog_end: Vec::new(),
+        backorder: opts.backorder,
     };
+    let mut sold_today = vec![0.0_f64; n];
     for day in 0..days {
         for &(u, q) in &arriving[day] {
             on_hand[u] += q;
@@ -182,17 +232,22 @@ pub fn simulate(
             let want = unit.demand.get(day).copied().unwrap_or(0.0).max(0.0);
             let served = want.min(on_hand[u]);
             on_hand[u] -= served;
-            if opts.backorder {
+            // A backorder is a paid sale on its own day; a lost sale is no sale at all.
+            sold_today[u] = if opts.backorder {
                 backlog[u] += want - served;
-            }
+                want
+            } else {
+                served
+            };
             t.served[u].push(served);
             t.on_hand[u].push(on_hand[u]);
         }
         let orders = policy.orders(&DayView {
             day,
-            units,
             on_hand: &on_hand,
             on_order: &on_order,
+            backlog: &backlog,
+            units,
             sales: &sales,
             out: &out,
         })?;
@@ -201,12 +256,7 @@ pub fn simulate(
             if q.is_nan() || q <= 0.0 || unit.supplier.is_none() {
                 continue;
             }
-            let jitter = if opts.lead_time_jitter > 0 {
-                (next(&mut seed) % (u64::from(opts.lead_time_jitter) + 1)) as usize
-            } else {
-                0
-            };
-            let arrives = day + (unit.lead_time_days as usize).max(1) + jitter;
+            let arrives = day + (unit.lead_time_days as usize).max(1) + jitter(opts, u, day);
             on_order[u] += q;
             if let Some(slot) = arriving.get_mut(arrives) {
                 slot.push((u, q));
@@ -220,11 +270,12 @@ pub fn simulate(
         }
         // Today joins the history only now: the policy planned without it.
         for u in 0..n {
-            sales[u].push(t.served[u][day]);
+            sales[u].push(sold_today[u]);
             out[u].push(opened_empty[u]);
         }
         on_day();
     }
+    t.backlog_end = backlog;
     Ok(t)
 }
 
@@ -292,6 +343,7 @@ impl Judge<'_> {
 /// line of an included unit; whether it is below the minimum is judged on its whole value.
 pub fn outcome(units: &[SimUnit], t: &Trajectory, judge: Judge<'_>) -> Outcome {
     let include = judge.include;
+    let backorder = t.backorder;
     #[derive(Default)]
     struct Acc {
         demanded: f64,
@@ -333,7 +385,9 @@ pub fn outcome(units: &[SimUnit], t: &Trajectory, judge: Judge<'_>) -> Outcome {
                 .unwrap_or(0.0);
             if want - served > 1e-9 {
                 o.stockout_unit_days += 1;
-                lost += (want - served) * unit.price.unwrap_or(0.0);
+                if !backorder {
+                    lost += (want - served) * unit.price.unwrap_or(0.0);
+                }
             }
             o.demanded += want;
             o.served += served;
@@ -341,6 +395,10 @@ pub fn outcome(units: &[SimUnit], t: &Trajectory, judge: Judge<'_>) -> Outcome {
             acc.served += served;
             stock_sum += stock;
             demand_sum += want;
+        }
+        if backorder {
+            // Nothing is lost but what still waits at the end.
+            lost += t.backlog_end.get(u).copied().unwrap_or(0.0) * unit.price.unwrap_or(0.0);
         }
         if judged > 0.0 {
             on_hand_sum += stock_sum / judged;
@@ -435,15 +493,15 @@ impl Policy for Naive {
 
     fn orders(&mut self, view: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
         let mut out = Vec::new();
-        for (u, unit) in view.units.iter().enumerate() {
+        for u in 0..view.unit_count() {
             let Some(avg) = flat_average(view.sales(u), self.window_days) else {
                 continue;
             };
             if avg <= 0.0 {
                 continue;
             }
-            let position = view.on_hand[u] + view.on_order[u];
-            let lead = f64::from(unit.lead_time_days);
+            let position = view.position(u);
+            let lead = f64::from(view.lead_time_days(u));
             if position / avg < lead {
                 let q = (avg * (lead + self.cover_days) - position).ceil();
                 if q > 0.0 {
@@ -466,15 +524,15 @@ impl Policy for Cin7Levels {
 
     fn orders(&mut self, view: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
         let mut out = Vec::new();
-        for (u, unit) in view.units.iter().enumerate() {
-            let Some((min, reorder)) = unit.reorder_level else {
+        for u in 0..view.unit_count() {
+            let Some((min, reorder)) = view.reorder_level(u) else {
                 continue;
             };
             if min <= 0.0 {
                 continue;
             }
-            let position = view.on_hand[u] + view.on_order[u];
-            if view.on_hand[u] <= min {
+            let position = view.position(u);
+            if view.available(u) <= min {
                 let q = (reorder + min - position).ceil();
                 if q > 0.0 {
                     out.push((u, q));
@@ -622,6 +680,43 @@ mod tests {
         assert_eq!(t.on_hand[0], vec![0.0, 0.0, 0.0, 0.0]);
         assert_eq!(back.served, 2.0);
         assert_eq!(back.stockout_unit_days, 4);
+        // Lost: the 8 units of days 0–1 (40 at price 5). Backordered: only the 6 still
+        // waiting at the end (30); the other 8 were delivered late, not lost.
+        assert_eq!(lost.lost_revenue, Some(40.0));
+        assert_eq!(back.lost_revenue, Some(30.0));
+        assert_eq!(t.backlog_end, vec![6.0]);
+    }
+
+    #[test]
+    fn a_backorder_is_a_sale_on_its_day_and_shows_as_negative_available() {
+        // The same world: what the policy saw at the end of each day.
+        let units = vec![unit(vec![4.0; 4], 2, 0.0)];
+        struct Watch(Vec<(f64, f64, Vec<f64>)>);
+        impl Policy for Watch {
+            fn name(&self) -> String {
+                "watch".into()
+            }
+            fn orders(&mut self, v: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
+                self.0
+                    .push((v.available(0), v.position(0), v.sales(0).to_vec()));
+                Ok(if v.day == 0 { vec![(0, 10.0)] } else { vec![] })
+            }
+        }
+        let opts = SimOptions {
+            backorder: true,
+            ..SimOptions::default()
+        };
+        let mut w = Watch(Vec::new());
+        run(&units, 4, &mut w, opts);
+        // Day 0: 4 waiting (available −4), 10 then ordered; day 1: −8 with 10 on order; day 2:
+        // the 10 arrive, serve the 8 waiting, then 2 of today's 4: −2; day 3: −6.
+        let seen: Vec<(f64, f64)> = w.0.iter().map(|(a, p, _)| (*a, *p)).collect();
+        assert_eq!(
+            seen,
+            vec![(-4.0, -4.0), (-8.0, 2.0), (-2.0, -2.0), (-6.0, -6.0)]
+        );
+        // Every day's demand is a sale on its day, whether or not it shipped.
+        assert_eq!(w.0[3].2, vec![4.0, 4.0, 4.0]);
     }
 
     #[test]
@@ -788,5 +883,24 @@ mod tests {
             a.placed.iter().any(|p| p.arrives - p.day != 3),
             "some jitter"
         );
+        // A unit's delays do not depend on what else was ordered: with a second unit ordered on
+        // the same days too, unit 0's orders arrive exactly as before.
+        let two = vec![units[0].clone(), units[0].clone()];
+        struct Both;
+        impl Policy for Both {
+            fn name(&self) -> String {
+                "both".into()
+            }
+            fn orders(&mut self, v: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
+                Ok(if v.day < 10 {
+                    vec![(1, 1.0), (0, 1.0)]
+                } else {
+                    vec![]
+                })
+            }
+        }
+        let c = run(&two, 30, &mut Both, opts);
+        let unit0: Vec<Placed> = c.placed.iter().filter(|p| p.unit == 0).copied().collect();
+        assert_eq!(unit0, a.placed);
     }
 }

@@ -150,24 +150,77 @@ mod tests {
     }
 
     #[test]
-    fn the_configured_policy_never_reads_the_future() {
-        // Two worlds, identical up to day 30 and wildly different after: every order placed on
-        // days 0–30 is the same in both.
+    fn no_policy_reads_the_future() {
+        // Two worlds identical up to day 30 and wildly different after (demand and a reorder
+        // level that cin7-levels acts on): every order placed on days 0–30 is the same in both,
+        // under each policy.
         let (mut f, from) = fixture(10, 200.0);
+        f.products[0].minimum_before_reorder = 150.0;
+        f.products[0].reorder_quantity = 100.0;
         f.sell("A", &days("2026-03-01", "2026-03-31"), 10);
         let mut g = f.clone();
         f.sell("A", &days("2026-04-01", "2026-05-29"), 10);
         g.sell("A", &days("2026-04-01", "2026-05-29"), 90);
         let to = from + Days::new(89);
         let (wf, wg) = (world(&f, from, to), world(&g, from, to));
-        let (tf, _) = run(&wf, &mut planned(&f, &wf));
-        let (tg, _) = run(&wg, &mut planned(&g, &wg));
         let upto = |t: &Trajectory| -> Vec<Placed> {
             t.placed.iter().filter(|p| p.day <= 30).copied().collect()
         };
-        assert!(!upto(&tf).is_empty());
-        assert_eq!(upto(&tf), upto(&tg));
-        assert_ne!(tf.placed, tg.placed, "the later demand does matter");
+        let naive = || Naive {
+            window_days: 28,
+            cover_days: 30.0,
+        };
+        let runs: [(&str, Trajectory, Trajectory); 3] = [
+            (
+                "configured",
+                run(&wf, &mut planned(&f, &wf)).0,
+                run(&wg, &mut planned(&g, &wg)).0,
+            ),
+            ("naive", run(&wf, &mut naive()).0, run(&wg, &mut naive()).0),
+            (
+                "cin7-levels",
+                run(&wf, &mut Cin7Levels).0,
+                run(&wg, &mut Cin7Levels).0,
+            ),
+        ];
+        for (name, tf, tg) in &runs {
+            assert!(!upto(tf).is_empty(), "{name} ordered by day 30");
+            assert_eq!(upto(tf), upto(tg), "{name}");
+            assert_ne!(tf.placed, tg.placed, "{name}: the later demand does matter");
+        }
+    }
+
+    #[test]
+    fn a_pooled_unit_s_stockouts_reach_the_planner() {
+        // A sold 10 a day on Feb 1–14, then was out of stock at every pool member on Feb 15–28
+        // (selling nothing). The planner must drop those days from the velocity, pooled or not:
+        // d̄ = 10, target 10 × (10 + 30) = 400 with nothing on hand.
+        let first_order = |pooled: bool| {
+            let mut f = Fixture::new();
+            f.products.push(product("A"));
+            f.sell("A", &days("2026-02-01", "2026-02-14"), 10);
+            f.availability.push(avail("A", "Main", 0.0));
+            let mut members = vec!["Main"];
+            if pooled {
+                f.locations.push(location("Annex"));
+                f.config
+                    .locations
+                    .pools
+                    .insert("Main".into(), vec!["Annex".into()]);
+                members.push("Annex");
+            }
+            for day in days("2026-02-15", "2026-02-28") {
+                for m in &members {
+                    f.stockout("A", m, day);
+                }
+            }
+            let from = d("2026-03-01");
+            let w = world(&f, from, from);
+            let (t, _) = run(&w, &mut planned(&f, &w));
+            t.placed[0].quantity
+        };
+        assert_eq!(first_order(false), 400.0);
+        assert_eq!(first_order(true), 400.0);
     }
 
     #[test]

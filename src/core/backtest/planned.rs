@@ -7,10 +7,10 @@
 //! - sales: one paid order per (key location, day) of the window T−W … T−1 at local noon, with a
 //!   line per unit that sold that day, carrying the Cin7 SKU itself and a location gid that the
 //!   backtest maps to the key (the SKU mapping table is not needed: the units are Cin7 SKUs);
-//! - stock: one availability row per unit at its key location: Available = simulated on hand,
-//!   OnOrder = simulated open orders;
+//! - stock: one availability row per unit at its key location: Available = simulated on hand
+//!   less any backlog, OnOrder = simulated open orders;
 //! - the stockout record: the window days the unit was out of stock (recorded on warm-up days,
-//!   simulated after), with a snapshot on every day;
+//!   simulated after) at every member of its key's pool, with a snapshot on every day;
 //! - no purchases, no drafts, fresh data (the data-age gate never holds).
 //!
 //! POs the planner holds (below a supplier minimum with `below_minimum = "hold"`) are not placed:
@@ -41,6 +41,11 @@ pub struct Planned<'a> {
     gids: Vec<String>,
     /// Units by key index.
     by_key: Vec<Vec<usize>>,
+    /// The Cin7 location names of each key's pool (the key first), by key index: a unit is out
+    /// of stock only when every member is, so a stockout is recorded at each of them.
+    members: Vec<Vec<String>>,
+    /// Each unit's SKU.
+    skus: Vec<String>,
     /// (SKU, key location) → unit.
     unit_of: HashMap<(String, String), usize>,
     /// One availability row per unit; only the quantities change from day to day.
@@ -70,6 +75,14 @@ impl<'a> Planned<'a> {
             config.locations.shopify.insert(gid.clone(), key.clone());
         }
         let catalog = Catalog::new(products);
+        let members: Vec<Vec<String>> = (0..locs.keys.len())
+            .map(|k| {
+                locs.member_names_of(k)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .collect();
         let mut by_key = vec![Vec::new(); locs.keys.len()];
         let mut unit_of = HashMap::with_capacity(units.len());
         let mut rows = Vec::with_capacity(units.len());
@@ -104,6 +117,8 @@ impl<'a> Planned<'a> {
             start,
             gids,
             by_key,
+            members,
+            skus: units.iter().map(|u| u.sku.clone()).collect(),
             unit_of,
             rows,
         })
@@ -139,7 +154,7 @@ impl Policy for Planned<'_> {
                 (as_of - Days::new(back), idx)
             })
             .collect();
-        let mut b = SalesBuilder::with_capacity(w * self.gids.len(), view.units.len() * w);
+        let mut b = SalesBuilder::with_capacity(w * self.gids.len(), self.skus.len() * w);
         let mut stockout_days = Vec::new();
         for &(date, idx) in &dates {
             let Some(idx) = idx else { continue };
@@ -149,20 +164,20 @@ impl Policy for Planned<'_> {
                 for &u in units {
                     let q = view.sales(u).get(idx).copied().unwrap_or(0.0).round();
                     if q > 0.0 {
-                        b.line(Some(&view.units[u].sku), q as i64, false);
+                        b.line(Some(&self.skus[u]), q as i64, false);
                     }
                     if view.out_of_stock(u).get(idx).copied().unwrap_or(false) {
-                        let unit = &view.units[u];
-                        stockout_days.push((unit.sku.clone(), unit.location.clone(), date));
+                        for member in &self.members[k] {
+                            stockout_days.push((self.skus[u].clone(), member.clone(), date));
+                        }
                     }
                 }
             }
         }
         let sales = b.finish();
         for (u, row) in self.rows.iter_mut().enumerate() {
-            let stock = view.on_hand.get(u).copied().unwrap_or(0.0);
-            row.on_hand = stock;
-            row.available = stock;
+            row.on_hand = view.on_hand.get(u).copied().unwrap_or(0.0);
+            row.available = view.available(u);
             row.on_order = view.on_order.get(u).copied().unwrap_or(0.0);
         }
         let snapshot_days: Vec<NaiveDate> = dates.iter().map(|(d, _)| *d).collect();
