@@ -207,6 +207,11 @@ pub fn load(
         }
     };
     let to = to.unwrap_or(last_day);
+    if chrono::Datelike::year(&from) < 1970 {
+        return Err(usage(format!(
+            "--from {from}: the first simulated day must be in 1970 or later"
+        )));
+    }
     if to >= today {
         return Err(usage(format!(
             "--to {to}: the last simulated day must be before today ({today}), whose sales are not complete"
@@ -326,8 +331,10 @@ pub fn run_policies(
                 })
             })
             .collect();
-        // Joined here, so a panic comes back as an error instead of re-panicking the scope.
-        handles.into_iter().any(|h| h.join().is_err())
+        // Every thread joined here (no short cut), so a panic comes back as an error instead of
+        // re-panicking the scope.
+        let joined: Vec<bool> = handles.into_iter().map(|h| h.join().is_err()).collect();
+        joined.contains(&true)
     });
     if panicked {
         anyhow::bail!("a backtest thread panicked (a bug: please report it with the command line)");

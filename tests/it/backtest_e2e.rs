@@ -292,6 +292,9 @@ async fn the_command_reports_json_csv_and_charts_and_explains_bad_input() {
     let out = run(&["--to", "2026-11-27"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be before today (2026-11-27)"));
+    let out = run(&["--from", "1900-01-01", "--to", "1900-02-01"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1970 or later"));
     let out = run(&["--sku", "NO-SUCH-SKU"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--sku NO-SUCH-SKU"));
