@@ -11,7 +11,7 @@
 //! process doing what `replenish backtest` does short of printing: read the store, build the
 //! world, simulate every policy (a thread per core), compute every policy's metrics.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -25,7 +25,10 @@ use replenish::store::Store;
 
 #[path = "support/fixture.rs"]
 mod fixture;
-use fixture::{Params, arg, as_of, cpu_ms, max, median, now, peak_rss_mib, run_children, settings};
+use fixture::{
+    Params, arg, as_of, cpu_ms, fixture_path, max, median, now, peak_rss_mib, run_children,
+    settings,
+};
 
 const WARMUP: i64 = 28;
 
@@ -96,11 +99,7 @@ fn main() -> Result<()> {
         days: simulated + WARMUP,
         runs: arg(&args, "--runs", 3)?,
     };
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let path = dir.join(format!(
-        "bench-backtest-{}x{}-{}-{}d.db",
-        p.skus, p.locations, p.lines, p.days
-    ));
+    let path = fixture_path("bench-backtest", &p);
     let Some(results) = run_children(&path, &p, || measure(&path, &p))? else {
         return Ok(());
     };

@@ -8,7 +8,7 @@
 //! measurement runs in a fresh child process that only opens the store, loads what planning needs
 //! and computes the plan, so its peak RSS (VmHWM) is the plan's own, not the fixture builder's.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -17,7 +17,10 @@ use replenish::store::Store;
 
 #[path = "support/fixture.rs"]
 mod fixture;
-use fixture::{Params, arg, as_of, cpu_ms, max, median, now, peak_rss_mib, run_children, settings};
+use fixture::{
+    Params, arg, as_of, cpu_ms, fixture_path, max, median, now, peak_rss_mib, run_children,
+    settings,
+};
 
 fn measure(path: &Path, p: &Params) -> Result<()> {
     let s = settings(path, p);
@@ -50,11 +53,7 @@ fn main() -> Result<()> {
         days: arg(&args, "--days", 28)? as i64,
         runs: arg(&args, "--runs", 5)?,
     };
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
-    let path = dir.join(format!(
-        "bench-plan-{}x{}-{}-{}d.db",
-        p.skus, p.locations, p.lines, p.days
-    ));
+    let path = fixture_path("bench-plan", &p);
     let Some(results) = run_children(&path, &p, || measure(&path, &p))? else {
         return Ok(());
     };

@@ -279,6 +279,16 @@ pub fn arg(args: &[String], name: &str, default: usize) -> Result<usize> {
     }
 }
 
+/// Where the fixture store for `p` lives: under `target/`, named by `prefix` and its size.
+pub fn fixture_path(prefix: &str, p: &Params) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(format!(
+            "{prefix}-{}x{}-{}-{}d.db",
+            p.skus, p.locations, p.lines, p.days
+        ))
+}
+
 /// Runs the benchmark: in a child (`REPLENISH_BENCH_CHILD` set), `measure` once and return None;
 /// in the parent, build the fixture at `path` if missing, then run `runs` children of this same
 /// program and return each child's JSON line. Each measurement in a fresh process keeps its peak

@@ -393,15 +393,8 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Res
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
-    let world =
-        prepare(&config, &loaded.recorded(), loaded.from, loaded.to).with_context(|| {
-            let file = settings
-                .source
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "the built-in settings".into());
-            format!("{file} does not match Cin7's locations")
-        })?;
+    let world = prepare(&config, &loaded.recorded(), loaded.from, loaded.to)
+        .with_context(|| crate::app::plan::locations_mismatch(settings))?;
     if world.units.is_empty() {
         return Err(UsageError(format!(
             "nothing to simulate: no product sold, held stock or has a reorder level in {} – {} (is the store synced? `replenish sync --backfill-days 90`)",

@@ -191,14 +191,17 @@ pub fn plan_with_drafts(
         own_drafts,
         snapshot_age_minutes,
     };
-    compute(&config, &data, as_of).with_context(|| {
-        let file = settings
-            .source
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "the built-in settings".into());
-        format!("{file} does not match Cin7's locations")
-    })
+    compute(&config, &data, as_of).with_context(|| locations_mismatch(settings))
+}
+
+/// The context of a [`crate::core::plan::PlanError`]: which config does not match Cin7.
+pub(crate) fn locations_mismatch(settings: &Settings) -> String {
+    let file = settings
+        .source
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "the built-in settings".into());
+    format!("{file} does not match Cin7's locations")
 }
 
 /// Keeps the lines, purchase orders and issues the filter asks for.
