@@ -4,7 +4,9 @@
 //!
 //! Text is drawn with DejaVu Sans, embedded in the binary (`assets/fonts/`, license next to it)
 //! and rasterised by `ab_glyph`, so a machine without any system font or font library renders
-//! the same charts.
+//! the same charts. The charts draw through `Typeset` (`output::plot_text`), which places every
+//! glyph itself, side bearings and kerning included (plotters' own renderer drops the bearings
+//! and spaces letters unevenly), in the boxes and at the anchors plotters lays text out with.
 //!
 //! NaN, infinite and absurdly large (beyond ±1e100) values are skipped; a single point or
 //! all-equal values get an axis range around them. A chart left with nothing to draw (no input,
@@ -26,6 +28,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 use crate::output::plan::num;
+use crate::output::plot_text::Typeset;
 
 /// Chart width in pixels.
 const WIDTH: u32 = 1000;
@@ -34,6 +37,8 @@ const HEIGHT: u32 = 640;
 
 /// The family name the bundled font is registered under.
 const FONT: &str = "replenish-sans";
+/// The families [`FONT_BYTES`] is registered (and drawn by [`Typeset`]) under.
+const FAMILIES: &[&str] = &[FONT, "sans-serif"];
 /// DejaVu Sans 2.37 (Bitstream Vera license, see `assets/fonts/LICENSE-DejaVu.txt`).
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
@@ -64,7 +69,7 @@ const PALETTE: [RGBColor; 10] = [
 const INK: RGBColor = RGBColor(40, 40, 40);
 const MUTED: RGBColor = RGBColor(110, 110, 110);
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+type Area<'a> = DrawingArea<Typeset<BitMapBackend<'a>>, Shift>;
 
 /// One policy's point on the trade-off chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,8 +122,8 @@ pub fn sku_png(path: &Path, title: &str, start: NaiveDate, series: &[SkuSeries])
 fn ensure_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
-        [FONT, "sans-serif"]
-            .into_iter()
+        FAMILIES
+            .iter()
             .all(|name| register_font(name, FontStyle::Normal, FONT_BYTES).is_ok())
     });
     if ok {
@@ -153,7 +158,7 @@ fn write_png(path: &Path, draw: impl FnOnce(&Area<'_>) -> Result<()>) -> Result<
             .into_temp_path();
         {
             // On an error the backend still saves when dropped, into `tmp`, which is then deleted.
-            let root = BitMapBackend::new(&tmp, (WIDTH, HEIGHT)).into_drawing_area();
+            let root = typeset(BitMapBackend::new(&tmp, (WIDTH, HEIGHT)))?.into_drawing_area();
             draw(&root).context("cannot draw the chart")?;
             root.present().context("cannot encode the PNG")?;
         }
@@ -163,6 +168,12 @@ fn write_png(path: &Path, draw: impl FnOnce(&Area<'_>) -> Result<()>) -> Result<
         Ok(())
     };
     write().with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// `bitmap` with the chart text drawn by [`Typeset`] in the bundled font.
+fn typeset(bitmap: BitMapBackend<'_>) -> Result<Typeset<BitMapBackend<'_>>> {
+    Typeset::new(bitmap, FONT_BYTES, FAMILIES)
+        .map_err(|_| anyhow!("the bundled chart font (DejaVu Sans) cannot be loaded"))
 }
 
 fn font(size: u32) -> TextStyle<'static> {
@@ -517,7 +528,10 @@ mod tests {
         ensure_font().expect("bundled font registers");
         let mut buf = vec![0_u8; (WIDTH * HEIGHT * 3) as usize];
         {
-            let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
+            let bitmap = BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT));
+            let root = typeset(bitmap)
+                .expect("bundled font parses")
+                .into_drawing_area();
             draw(&root).expect("chart draws");
             root.present().expect("chart presents");
         }
