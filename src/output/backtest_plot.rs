@@ -334,23 +334,126 @@ fn draw_tradeoff(root: &Area<'_>, title: &str, points: &[TradeoffPoint]) -> Resu
         .light_line_style(RGBColor(240, 240, 240))
         .draw()?;
 
-    // Names go left of markers in the right part of the chart, so they stay inside it.
-    let right_part = x0 + (x1 - x0) * 0.7;
+    // Each name goes where it overlaps no marker and no name placed before it, inside the plot.
+    let pixel: Vec<(i32, i32)> = pts
+        .iter()
+        .map(|&(_, x, y)| chart.backend_coord(&(x, y)))
+        .collect();
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let mut taken: Vec<Rect> = pixel
+        .iter()
+        .map(|&(px, py)| Rect::around(px, py, 8))
+        .collect();
     for (i, &(name, x, y)) in pts.iter().enumerate() {
         let c = color(i);
-        let (dx, hpos) = if x > right_part {
-            (-10, HPos::Right)
-        } else {
-            (10, HPos::Left)
-        };
-        let label = font(LABEL_SIZE).color(&c).pos(Pos::new(hpos, VPos::Bottom));
+        let (w, h) = font(LABEL_SIZE).font.box_size(name).unwrap_or((0, 0));
+        let (px, py) = pixel[i];
+        let place = label_place(px, py, w as i32, h as i32, &taken, (xr.clone(), yr.clone()));
+        taken.push(place.rect);
+        let label = font(LABEL_SIZE).color(&c).pos(place.pos());
         let marker = EmptyElement::at((x, y))
             + Circle::new((0, 0), 7, c.filled())
             + Circle::new((0, 0), 7, INK.stroke_width(1))
-            + Text::new(name.to_string(), (dx, -6), label);
+            + Text::new(name.to_string(), place.offset, label);
         chart.draw_series(iter::once(marker))?;
     }
     Ok(())
+}
+
+/// A box in pixels: [x0, x1) × [y0, y1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rect {
+    x0: i32,
+    y0: i32,
+    x1: i32,
+    y1: i32,
+}
+
+impl Rect {
+    fn around(x: i32, y: i32, r: i32) -> Rect {
+        Rect {
+            x0: x - r,
+            y0: y - r,
+            x1: x + r,
+            y1: y + r,
+        }
+    }
+
+    fn overlaps(&self, o: &Rect) -> bool {
+        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
+    }
+
+    fn inside(&self, xr: &std::ops::Range<i32>, yr: &std::ops::Range<i32>) -> bool {
+        self.x0 >= xr.start && self.x1 <= xr.end && self.y0 >= yr.start && self.y1 <= yr.end
+    }
+}
+
+/// Where a point's name goes: right of the marker or left, above or below, its offset from
+/// the marker, and the box it covers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LabelPlace {
+    right: bool,
+    above: bool,
+    offset: (i32, i32),
+    rect: Rect,
+}
+
+impl LabelPlace {
+    /// The text anchor: a name right of the marker starts at the offset, one left of it ends
+    /// there; one above sits on it, one below hangs from it.
+    fn pos(&self) -> Pos {
+        Pos::new(
+            if self.right { HPos::Left } else { HPos::Right },
+            if self.above { VPos::Bottom } else { VPos::Top },
+        )
+    }
+}
+
+/// The first free place for a `w`×`h` name next to the marker at (px, py): right or left of it,
+/// above or below, then stacked further above or below; the first candidate when none is free.
+fn label_place(
+    px: i32,
+    py: i32,
+    w: i32,
+    h: i32,
+    taken: &[Rect],
+    (xr, yr): (std::ops::Range<i32>, std::ops::Range<i32>),
+) -> LabelPlace {
+    let mut candidates = Vec::new();
+    for step in 0..4 {
+        let lift = 6 + step * (h + 2);
+        for (right, dx) in [(true, 10), (false, -10)] {
+            for (above, dy) in [(true, -lift), (false, lift)] {
+                let x0 = if right { px + dx } else { px + dx - w };
+                let y0 = if above { py + dy - h } else { py + dy };
+                candidates.push(LabelPlace {
+                    right,
+                    above,
+                    offset: (dx, dy),
+                    rect: Rect {
+                        x0,
+                        y0,
+                        x1: x0 + w,
+                        y1: y0 + h,
+                    },
+                });
+            }
+        }
+    }
+    let free =
+        |c: &LabelPlace| c.rect.inside(&xr, &yr) && !taken.iter().any(|t| t.overlaps(&c.rect));
+    candidates
+        .iter()
+        .find(|c| free(c))
+        .or_else(|| candidates.iter().find(|c| c.rect.inside(&xr, &yr)))
+        .or(candidates.first())
+        .copied()
+        .unwrap_or(LabelPlace {
+            right: true,
+            above: true,
+            offset: (10, -6),
+            rect: Rect::around(px, py, 0),
+        })
 }
 
 /// The plottable runs of `values` as (day, value) points; anything else breaks the line.
@@ -504,6 +607,46 @@ fn draw_sku(root: &Area<'_>, title: &str, start: NaiveDate, series: &[SkuSeries]
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn names_of_close_points_are_placed_apart_and_inside_the_plot() {
+        let bounds = (0..400, 0..300);
+        // Three markers a few pixels apart, each name 80×12.
+        let markers = [(200, 150), (204, 146), (196, 154)];
+        let mut taken: Vec<Rect> = markers
+            .iter()
+            .map(|&(x, y)| Rect::around(x, y, 8))
+            .collect();
+        let mut names = Vec::new();
+        for &(x, y) in &markers {
+            let place = label_place(x, y, 80, 12, &taken, bounds.clone());
+            assert!(place.rect.inside(&bounds.0, &bounds.1), "{place:?}");
+            assert!(
+                !taken.iter().any(|t| t.overlaps(&place.rect)),
+                "{place:?} vs {taken:?}"
+            );
+            taken.push(place.rect);
+            names.push(place);
+        }
+        // Three different places.
+        assert!(names[0].rect != names[1].rect && names[1].rect != names[2].rect);
+        // A lone marker's name takes the default place: right of and above it.
+        let lone = label_place(
+            100,
+            150,
+            80,
+            12,
+            &[Rect::around(100, 150, 8)],
+            bounds.clone(),
+        );
+        assert!(lone.right && lone.above);
+        assert_eq!(lone.offset, (10, -6));
+        // Near the right edge a name goes left of its marker.
+        let edge = label_place(390, 150, 80, 12, &[], bounds.clone());
+        assert!(!edge.right, "{edge:?}");
+        assert!(edge.rect.inside(&bounds.0, &bounds.1));
+    }
+
     use super::*;
 
     const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
