@@ -143,7 +143,10 @@ impl Policy for Planned<'_> {
     }
 
     fn orders(&mut self, view: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
-        let as_of = self.start + Days::new(view.day as u64);
+        let as_of = self
+            .start
+            .checked_add_days(Days::new(view.day as u64))
+            .unwrap_or(NaiveDate::MAX);
         let w = self.config.policy.velocity_window_days as usize;
         // Index of window day i in the view's series: they end at yesterday.
         let seen = view.sales(0).len();
@@ -151,7 +154,8 @@ impl Policy for Planned<'_> {
             .map(|i| {
                 let back = (w - i) as u64;
                 let idx = (seen + i).checked_sub(w);
-                (as_of - Days::new(back), idx)
+                let date = as_of.checked_sub_days(Days::new(back));
+                (date.unwrap_or(NaiveDate::MIN), idx)
             })
             .collect();
         let mut b = SalesBuilder::with_capacity(w * self.gids.len(), self.skus.len() * w);

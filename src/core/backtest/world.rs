@@ -89,7 +89,7 @@ pub fn prepare(
     let warmup = config.policy.velocity_window_days as usize;
     let days = days_between(from, to);
     let span = warmup + days;
-    let end = to + Days::new(1);
+    let end = to.checked_add_days(Days::new(1)).unwrap_or(NaiveDate::MAX);
     let mut base = config.clone();
     base.policy.velocity_window_days = u32::try_from(span).unwrap_or(u32::MAX);
     base.explain = Explain::None;
