@@ -123,15 +123,20 @@ fn pct(x: f64) -> String {
 
 fn money(x: f64) -> String {
     let whole = x.round() as i64;
-    let digits = whole.abs().to_string();
-    let mut out = String::new();
+    let out = group_thousands(&whole.abs().to_string());
+    if whole < 0 { format!("-{out}") } else { out }
+}
+
+/// A run of digits with a comma between each group of three: `1234567` → `1,234,567`.
+pub(crate) fn group_thousands(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
-    if whole < 0 { format!("-{out}") } else { out }
+    out
 }
 
 /// The comparison table, then fill rate and POs per supplier for each policy.
