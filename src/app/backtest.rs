@@ -407,7 +407,9 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Res
         args.sku.as_deref().is_none_or(|s| s == unit.sku)
             && args.location.as_deref().is_none_or(|l| l == unit.location)
     };
-    if (args.sku.is_some() || args.location.is_some()) && !(0..world.units.len()).any(&include) {
+    // The units reported on, once.
+    let included: Vec<usize> = (0..world.units.len()).filter(|&u| include(u)).collect();
+    if included.is_empty() {
         return Err(UsageError(format!(
             "no simulated unit matches{}{}: a unit is simulated when it sold, held stock or has a reorder level in {} – {}",
             args.sku.as_deref().map(|s| format!(" --sku {s}")).unwrap_or_default(),
@@ -457,7 +459,7 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Res
             &report,
             &world,
             &trajectories,
-            &include,
+            &included,
         )?;
     }
     let format = crate::app::pick_format(args.format, BacktestFormat::Table, BacktestFormat::Json);
@@ -465,9 +467,9 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Res
         BacktestFormat::Json => crate::output::backtest::json(&report)?,
         BacktestFormat::Csv => crate::output::backtest::csv(&report)?,
         BacktestFormat::Table => {
-            let estimated_days = (0..world.units.len())
-                .filter(|&u| include(u))
-                .map(|u| world.estimated[u].iter().filter(|e| **e).count())
+            let estimated_days = included
+                .iter()
+                .map(|&u| world.estimated[u].iter().filter(|e| **e).count())
                 .sum();
             let scope = match (&args.sku, &args.location) {
                 (None, None) => None,
@@ -486,7 +488,7 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Res
                 &report,
                 &RunNotes {
                     days,
-                    units: (0..world.units.len()).filter(|&u| include(u)).count(),
+                    units: included.len(),
                     backorder: args.backorder,
                     lead_time_jitter: args.lead_time_jitter,
                     estimated_days,
@@ -516,7 +518,7 @@ fn draw(
     report: &Report,
     world: &World,
     trajectories: &[Trajectory],
-    include: &dyn Fn(usize) -> bool,
+    units: &[usize],
 ) -> Result<()> {
     let points: Vec<TradeoffPoint> = report
         .policies
@@ -531,7 +533,6 @@ fn draw(
     tradeoff_png(path, &title, &points)?;
     eprintln!("wrote the trade-off chart to {}", path.display());
     let Some(sku) = sku else { return Ok(()) };
-    let units: Vec<usize> = (0..world.units.len()).filter(|&u| include(u)).collect();
     let series: Vec<SkuSeries> = report
         .policies
         .iter()
