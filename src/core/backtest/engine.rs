@@ -215,7 +215,9 @@ pub fn simulate(
         backlog_end: Vec::new(),
         backorder: opts.backorder,
     };
+    // Today's sale and whether it opened empty, per unit: they join the history after the policy.
     let mut sold_today = vec![0.0_f64; n];
+    let mut opened_empty = vec![false; n];
     for day in 0..days {
         for &(u, q) in &arriving[day] {
             on_hand[u] += q;
@@ -226,7 +228,6 @@ pub fn simulate(
                 on_hand[u] -= s;
             }
         }
-        let mut opened_empty = vec![false; n];
         for (u, unit) in units.iter().enumerate() {
             opened_empty[u] = on_hand[u] <= 0.0;
             let want = unit.demand.get(day).copied().unwrap_or(0.0).max(0.0);
