@@ -14,8 +14,9 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{KeyInit, Mac};
-use replenish::app::listen::{Clock, start};
+use replenish::app::listen::start;
 use replenish::app::sync::{SyncOptions, sync};
+use replenish::clock::Clock;
 use replenish::output::progress::Progress;
 use replenish::sandbox::{self, SandboxOptions};
 use replenish::store::Store;
@@ -88,6 +89,7 @@ async fn main() -> Result<()> {
     let requests = arg(&args, "--requests", 5000)?;
     let concurrency = arg(&args, "--concurrency", 32)?;
     let t0: DateTime<Utc> = "2026-11-27T08:00:00Z".parse()?;
+    let clock = Clock::starting_at(t0);
     let sandbox = sandbox::start(
         "127.0.0.1:0",
         SandboxOptions {
@@ -111,14 +113,14 @@ async fn main() -> Result<()> {
         sync(
             &settings,
             &mut store,
-            t0,
+            clock,
             &SyncOptions::default(),
             &Progress::hidden(),
         )
         .await?;
     }
     // Drafts the world's current needs first, so that the timed event is the only change.
-    let listener = start(settings.clone(), Clock::starting_at(t0)).await?;
+    let listener = start(settings.clone(), clock).await?;
     let quiet = {
         let store = Store::open(&settings.store.path)?;
         let _lock =
@@ -127,7 +129,7 @@ async fn main() -> Result<()> {
         replenish::app::draft::draft(
             &settings,
             &mut store_w,
-            t0,
+            clock,
             &replenish::app::draft::DraftOptions {
                 sync: false,
                 dry_run: false,

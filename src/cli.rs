@@ -17,7 +17,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// Replace the wall clock with this instant (RFC 3339), for tests and reproductions.
+    /// Start the clock at this instant (RFC 3339) instead of the wall clock; it then moves on
+    /// with real time. Every timestamp the run writes or compares comes from it. For tests and
+    /// reproductions: give the sandbox and each command the same or later instants.
     #[arg(long, global = true, env = "REPLENISH_NOW", value_name = "RFC3339")]
     pub now: Option<String>,
 
@@ -96,6 +98,10 @@ pub enum Command {
     /// else the latest one, with nothing on order.
     Backtest(BacktestArgs),
     /// Serve a local imitation of the Cin7 Core and Shopify Admin APIs with a generated catalog.
+    ///
+    /// Its history ends at the clock's instant (the wall clock, or --now); from there its clock
+    /// moves only when told to (POST /sandbox/tick?hours=N), so the tool at the same or a later
+    /// --now never sees a record from its own future.
     Sandbox(SandboxArgs),
     /// Start the sandbox in-process and run the tool against it: the zero-configuration tour.
     Demo(DemoArgs),

@@ -8,10 +8,12 @@
 //! - [`sandbox`]: a local, stateful imitation of both APIs for trials and tests.
 //! - [`app`]: one module per subcommand, orchestration only.
 //! - [`output`]: rendering (tables, JSON, progress bars).
+//! - [`clock`]: the process's one clock (the wall clock, or `--now` moving on with real time).
 
 pub mod adapters;
 pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod core;
 pub mod output;

@@ -14,6 +14,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use crate::app::UsageError;
 use crate::app::plan::{plan_config, start_of_day, today};
 use crate::cli::{BacktestArgs, BacktestFormat};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::backtest::{
     Cin7Levels, Judge, Naive, Planned, Policy, Recorded, SimOptions, Trajectory, World, grid_name,
@@ -384,7 +385,8 @@ fn simulate_one(
     )?)
 }
 
-pub fn exec(settings: &Settings, args: &BacktestArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+pub fn exec(settings: &Settings, args: &BacktestArgs, clock: Clock) -> Result<ExitCode> {
+    let now = clock.now();
     let config = plan_config(settings, Explain::None)?;
     let specs = policy_specs(&config, &args.service_level, &args.cover_days)?;
     let store = Store::open(&settings.store.path)?;

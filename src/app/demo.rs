@@ -5,13 +5,13 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Utc};
 
 use crate::app::draft::{Confirm, DraftOptions, draft};
 use crate::app::plan::{PlanFilter, apply_filter, plan_from_store, today};
 use crate::app::resolve_format;
 use crate::app::sync::{SyncOptions, print_summary, sync};
 use crate::cli::{DemoArgs, Format};
+use crate::clock::Clock;
 use crate::core::plan::Explain;
 use crate::output::progress::Progress;
 use crate::sandbox::{self, SandboxOptions};
@@ -20,7 +20,8 @@ use crate::store::Store;
 /// The sandbox's Cin7 limit in the demo (the client runs at `Settings::for_sandbox`'s rate, below it).
 const DEMO_SANDBOX_RPM: u32 = 6000;
 
-pub async fn exec(args: &DemoArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+pub async fn exec(args: &DemoArgs, clock: Clock) -> Result<ExitCode> {
+    let now = clock.now();
     let dir = tempfile::Builder::new()
         .prefix("replenish-demo-")
         .tempdir()
@@ -48,7 +49,7 @@ pub async fn exec(args: &DemoArgs, now: DateTime<Utc>) -> Result<ExitCode> {
     let result = sync(
         &settings,
         &mut store,
-        now,
+        clock,
         &SyncOptions::default(),
         &progress,
     )
@@ -66,7 +67,7 @@ pub async fn exec(args: &DemoArgs, now: DateTime<Utc>) -> Result<ExitCode> {
     let drafted = draft(
         &settings,
         &mut store,
-        now,
+        clock,
         &DraftOptions {
             sync: false,
             dry_run: false,

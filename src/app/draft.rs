@@ -26,6 +26,7 @@ use crate::app::plan::{own_drafts, plan_with_drafts, today};
 use crate::app::sync::{SyncOptions, SyncSummary, sync};
 use crate::app::{EXIT_ATTENTION, RunEnd, UsageError, record_run_end, run_failed_alert};
 use crate::cli::{DraftArgs, Format};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::drafts::same_lines;
 use crate::core::issues;
@@ -146,7 +147,7 @@ impl DraftReport {
 }
 
 /// The CLI entry point.
-pub async fn exec(settings: &Settings, args: &DraftArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+pub async fn exec(settings: &Settings, args: &DraftArgs, clock: Clock) -> Result<ExitCode> {
     settings.cin7_credentials()?;
     if !args.no_sync {
         settings.shopify_token()?;
@@ -167,7 +168,7 @@ pub async fn exec(settings: &Settings, args: &DraftArgs, now: DateTime<Utc>) -> 
         dry_run: args.dry_run,
         confirm,
     };
-    let report = draft(settings, &mut store, now, &options, &Progress::auto()).await?;
+    let report = draft(settings, &mut store, clock, &options, &Progress::auto()).await?;
     drop(lock);
     let text = match crate::app::resolve_format(args.format) {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
@@ -177,14 +178,16 @@ pub async fn exec(settings: &Settings, args: &DraftArgs, now: DateTime<Utc>) -> 
     Ok(report.exit_code())
 }
 
-/// One draft run: sync, check the ledger against Cin7, plan, gate, decide, write, alert.
+/// One draft run: sync, check the ledger against Cin7, plan, gate, decide, write, alert. The
+/// run plans as of `clock.now()` when it starts; every ledger step is stamped when it happens.
 pub async fn draft(
     settings: &Settings,
     store: &mut Store,
-    now: DateTime<Utc>,
+    clock: Clock,
     options: &DraftOptions,
     progress: &Progress,
 ) -> Result<DraftReport> {
+    let now = clock.now();
     let run_id = if options.dry_run {
         None
     } else {
@@ -201,10 +204,16 @@ pub async fn draft(
         })?)
     };
     let counters = Counters::default();
-    let cin7 = Cin7Client::new(settings, build_client(&settings.http), counters.clone())?;
+    let cin7 = Cin7Client::new(
+        settings,
+        build_client(&settings.http),
+        counters.clone(),
+        clock,
+    )?;
     let mut run = Run {
         settings,
         cin7: &cin7,
+        clock,
         now,
         run_id,
         dry_run: options.dry_run,
@@ -216,7 +225,7 @@ pub async fn draft(
     // The sync runs inside the draft run, so that its failure is recorded and alerted too.
     let result = async {
         let synced = if options.sync {
-            Some(sync(settings, store, now, &SyncOptions::default(), progress).await?)
+            Some(sync(settings, store, clock, &SyncOptions::default(), progress).await?)
         } else {
             None
         };
@@ -240,7 +249,7 @@ pub async fn draft(
                 settings,
                 &RunEnd {
                     run_id,
-                    at: now,
+                    at: clock.now(),
                     outcome: report.outcome,
                     error: None,
                     requests: &report.requests,
@@ -248,7 +257,7 @@ pub async fn draft(
                     alerts: &alerts,
                 },
             )?;
-            deliver_alerts(store, settings, now).await;
+            deliver_alerts(store, settings, clock.now()).await;
             Ok(report)
         }
         Err(err) => {
@@ -267,7 +276,7 @@ pub async fn draft(
                 settings,
                 &RunEnd {
                     run_id,
-                    at: now,
+                    at: clock.now(),
                     outcome,
                     error: Some(&message),
                     requests: &requests,
@@ -277,7 +286,7 @@ pub async fn draft(
             ) {
                 tracing::error!("could not record the failed run: {record_err}");
             }
-            deliver_alerts(store, settings, now).await;
+            deliver_alerts(store, settings, clock.now()).await;
             Err(err)
         }
     }
@@ -300,12 +309,13 @@ pub async fn settle_drafts(
     settings: &Settings,
     store: &mut Store,
     cin7: &Cin7Client,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<Settled> {
     let mut run = Run {
         settings,
         cin7,
-        now,
+        clock,
+        now: clock.now(),
         run_id: None,
         dry_run: false,
         alerts: Vec::new(),
@@ -384,6 +394,9 @@ fn report(
 struct Run<'a> {
     settings: &'a Settings,
     cin7: &'a Cin7Client,
+    /// Stamps each ledger step when it happens.
+    clock: Clock,
+    /// The run's instant: what it plans as of.
     now: DateTime<Utc>,
     run_id: Option<i64>,
     dry_run: bool,
@@ -788,7 +801,7 @@ impl Run<'_> {
                 )
                 .await?;
             match found {
-                None if Utc::now() - e.created_at >= self.confirm_after() => {
+                None if self.clock.now() - e.created_at >= self.confirm_after() => {
                     self.close(store, &e, "never_created")?;
                     return Ok(None);
                 }
@@ -805,7 +818,7 @@ impl Run<'_> {
                 Some(p) => {
                     let (id, number) = (p.id().to_string(), p.order_number().to_string());
                     self.record(store, |w| {
-                        w.ledger_created(&e.intent_id, &id, &number, Utc::now())
+                        w.ledger_created(&e.intent_id, &id, &number, self.clock.now())
                     })?;
                     self.recovered.push(Recovery {
                         supplier: e.supplier.clone(),
@@ -862,7 +875,7 @@ impl Run<'_> {
             Verdict::Landed(lines) => {
                 // An interrupted write had landed.
                 self.record(store, |w| {
-                    w.ledger_lines_written(&e.intent_id, &lines, Utc::now())
+                    w.ledger_lines_written(&e.intent_id, &lines, self.clock.now())
                 })?;
                 self.recovered.push(Recovery {
                     supplier: e.supplier.clone(),
@@ -880,8 +893,8 @@ impl Run<'_> {
         }
     }
 
-    /// Where a lookup for a lost purchase starts: well before the intent, on the earlier of the
-    /// run's clock and the wall clock (Cin7's clock may differ from ours; `--now` may be set).
+    /// Where a lookup for a lost purchase starts: well before the intent (or before this run, if
+    /// an earlier run was made with a later `--now`); Cin7's clock may differ from ours.
     fn lookup_since(&self, intent_at: DateTime<Utc>) -> DateTime<Utc> {
         intent_at.min(self.now) - ChronoDuration::hours(LOOKUP_MARGIN_HOURS)
     }
@@ -894,7 +907,9 @@ impl Run<'_> {
     }
 
     fn close(&mut self, store: &mut Store, e: &LedgerEntry, reason: &str) -> Result<()> {
-        self.record(store, |w| w.ledger_close(&e.intent_id, reason, Utc::now()))?;
+        self.record(store, |w| {
+            w.ledger_close(&e.intent_id, reason, self.clock.now())
+        })?;
         self.recovered.push(Recovery {
             supplier: e.supplier.clone(),
             location: e.location.clone(),
@@ -1001,7 +1016,7 @@ impl Run<'_> {
                 location: &po.location,
                 lines: &lines,
             };
-            let intent_at = Utc::now();
+            let intent_at = self.clock.now();
             store.write(|w| w.ledger_intent(&intent, intent_at, self.run_id))?;
             crash_point("after_intent");
             let header = NewPurchase {
@@ -1072,7 +1087,7 @@ impl Run<'_> {
                 Err(e) if e.class == ErrorClass::Throttling => {
                     // Refused, not processed: safe to try again once the pacer allows.
                     store.write(|w| {
-                        w.ledger_close(&intent_id, "not_created (throttled)", Utc::now())
+                        w.ledger_close(&intent_id, "not_created (throttled)", self.clock.now())
                     })?;
                     if attempt == CREATE_ATTEMPTS {
                         return Ok(self.failed(
@@ -1086,13 +1101,22 @@ impl Run<'_> {
                 }
                 Err(e) => {
                     store.write(|w| {
-                        w.ledger_close(&intent_id, &format!("rejected: {}", e.message), Utc::now())
+                        w.ledger_close(
+                            &intent_id,
+                            &format!("rejected: {}", e.message),
+                            self.clock.now(),
+                        )
                     })?;
                     return Ok(self.rejected(po, "create", None, &e));
                 }
             };
             store.write(|w| {
-                w.ledger_created(&intent_id, &created.id, &created.order_number, Utc::now())
+                w.ledger_created(
+                    &intent_id,
+                    &created.id,
+                    &created.order_number,
+                    self.clock.now(),
+                )
             })?;
             crash_point("after_header");
             return self
@@ -1176,7 +1200,9 @@ impl Run<'_> {
             ));
         }
         let lines = written_lines(po);
-        store.write(|w| w.ledger_updating(&draft.intent_id, &lines, Utc::now(), self.run_id))?;
+        store.write(|w| {
+            w.ledger_updating(&draft.intent_id, &lines, self.clock.now(), self.run_id)
+        })?;
         self.write_lines(
             store,
             po,
@@ -1211,7 +1237,7 @@ impl Run<'_> {
                 let purchase =
                     written_purchase(po, purchase_id, order_number.as_deref(), intent_id);
                 store.write(|w| {
-                    w.ledger_lines_written(intent_id, lines, Utc::now())?;
+                    w.ledger_lines_written(intent_id, lines, self.clock.now())?;
                     w.upsert_purchases(std::slice::from_ref(&purchase))
                 })?;
                 crash_point("after_lines");
@@ -1236,7 +1262,7 @@ impl Run<'_> {
                         e.message, v.message
                     ),
                 };
-                store.write(|w| w.ledger_close(intent_id, &reason, Utc::now()))?;
+                store.write(|w| w.ledger_close(intent_id, &reason, self.clock.now()))?;
                 Ok(self.rejected(po, action, order_number, &e))
             }
             // The tool's draft keeps its old lines (the ledger's pending lines are settled by the

@@ -49,6 +49,7 @@ use crate::adapters::shopify::webhook::{
 };
 use crate::app::draft::{Confirm, DraftOptions, draft};
 use crate::cli::ListenArgs;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::model::Order;
 use crate::output::progress::Progress;
@@ -59,26 +60,6 @@ pub const MAX_BODY: usize = 1 << 20;
 
 /// Latency buckets of the acknowledgement histogram, in seconds.
 const ACK_BUCKETS: [f64; 8] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
-
-/// The listener's clock: the wall clock, or `--now` moving forward from the start.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    start: DateTime<Utc>,
-    at: Instant,
-}
-
-impl Clock {
-    pub fn starting_at(start: DateTime<Utc>) -> Clock {
-        Clock {
-            start,
-            at: Instant::now(),
-        }
-    }
-
-    pub fn now(&self) -> DateTime<Utc> {
-        self.start + chrono::Duration::from_std(self.at.elapsed()).unwrap_or_default()
-    }
-}
 
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
@@ -261,7 +242,7 @@ impl ListenHandle {
 pub async fn exec(
     settings: &Settings,
     args: &ListenArgs,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<std::process::ExitCode> {
     settings.cin7_credentials()?;
     settings.shopify_token()?;
@@ -273,7 +254,6 @@ pub async fn exec(
     if let Some(ms) = args.debounce_ms {
         settings.listen.debounce_ms = ms;
     }
-    let clock = Clock::starting_at(now);
     let handle = start(settings.clone(), clock).await?;
     eprintln!(
         "listening for Shopify webhooks on http://{}/webhooks/shopify (health: /healthz, metrics: /metrics)",
@@ -342,6 +322,7 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<ListenHandle> {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .with_state(shared.clone());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -358,6 +339,27 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<ListenHandle> {
         tasks: vec![server],
         worker: Some(worker),
     })
+}
+
+/// A request that declares a body over [`MAX_BODY`] is answered 413 before any of it is read (a
+/// body without a declared length is cut off at the limit by `DefaultBodyLimit`).
+async fn refuse_declared_oversize(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the body is larger than 1 MiB",
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// The one task that writes deliveries: takes whatever is queued and commits it together.
@@ -557,7 +559,12 @@ async fn process(
     touched: &mut BTreeSet<String>,
 ) -> Result<()> {
     let mut store = Store::open(&settings.store.path)?;
-    let shopify = ShopifyClient::new(settings, build_client(&settings.http), Counters::default())?;
+    let shopify = ShopifyClient::new(
+        settings,
+        build_client(&settings.http),
+        Counters::default(),
+        shared.clock,
+    )?;
     loop {
         let events = store.pending_events(500)?;
         if events.is_empty() {
@@ -618,7 +625,6 @@ async fn process(
     if touched.is_empty() {
         return Ok(());
     }
-    let now = shared.clock.now();
     // One writer at a time: the stock refresh and the drafting happen under the lock, so a cron
     // sync can neither overwrite the fresh rows nor plan between them.
     let _lock = crate::app::acquire_lock(&settings.store.path, Duration::from_secs(120)).await?;
@@ -631,7 +637,12 @@ async fn process(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let cin7 = Cin7Client::new(settings, build_client(&settings.http), Counters::default())?;
+    let cin7 = Cin7Client::new(
+        settings,
+        build_client(&settings.http),
+        Counters::default(),
+        shared.clock,
+    )?;
     let mut rows = Vec::new();
     for sku in &skus {
         rows.extend(cin7.availability(Some(sku), &mut |_| {}).await?);
@@ -641,7 +652,7 @@ async fn process(
     let report = draft(
         settings,
         &mut store,
-        now,
+        shared.clock,
         &DraftOptions {
             sync: false,
             dry_run: false,

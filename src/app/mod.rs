@@ -21,6 +21,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use crate::cli::{Cli, Command, Format};
+use crate::clock::Clock;
 use crate::config::{ConfigError, ProcessEnv, Settings};
 use crate::store::WriterLock;
 
@@ -137,12 +138,13 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
         .try_init();
 }
 
-/// The clock: `--now` / `REPLENISH_NOW` when given, else the wall clock, read once per run.
-pub fn resolve_now(now: Option<&str>) -> Result<DateTime<Utc>> {
+/// The process's one clock: `--now` / `REPLENISH_NOW` when given (that instant, moving forward
+/// with real time), else the wall clock.
+pub fn resolve_clock(now: Option<&str>) -> Result<Clock> {
     match now {
-        None => Ok(Utc::now()),
+        None => Ok(Clock::system()),
         Some(text) => DateTime::parse_from_rfc3339(text.trim())
-            .map(|t| t.with_timezone(&Utc))
+            .map(|t| Clock::starting_at(t.with_timezone(&Utc)))
             .map_err(|e| {
                 UsageError(format!(
                     "--now / REPLENISH_NOW: {text:?} is not an RFC 3339 instant (e.g. 2026-11-27T08:00:00Z): {e}"
@@ -179,43 +181,43 @@ pub fn load_settings(cli_config: Option<&std::path::Path>) -> Result<Settings> {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let now = resolve_now(cli.now.as_deref())?;
+    let clock = resolve_clock(cli.now.as_deref())?;
     match cli.command {
         Command::Init(args) => init::exec(&args),
         Command::Sync(args) => {
             let settings = load_settings(cli.config.as_deref())?;
-            runtime()?.block_on(sync::exec(&settings, &args, now))
+            runtime()?.block_on(sync::exec(&settings, &args, clock))
         }
         Command::Plan(args) => {
             let settings = load_settings(cli.config.as_deref())?;
-            runtime()?.block_on(plan::exec(&settings, &args, now))
+            runtime()?.block_on(plan::exec(&settings, &args, clock))
         }
         Command::Draft(args) => {
             let settings = load_settings(cli.config.as_deref())?;
-            runtime()?.block_on(draft::exec(&settings, &args, now))
+            runtime()?.block_on(draft::exec(&settings, &args, clock))
         }
         Command::Reconcile(args) => {
             let settings = load_settings(cli.config.as_deref())?;
-            runtime()?.block_on(reconcile::exec(&settings, &args, now))
+            runtime()?.block_on(reconcile::exec(&settings, &args, clock))
         }
         Command::Listen(args) => {
             let settings = load_settings(cli.config.as_deref())?;
-            runtime()?.block_on(listen::exec(&settings, &args, now))
+            runtime()?.block_on(listen::exec(&settings, &args, clock))
         }
         Command::Status(args) => {
             let settings = load_settings(cli.config.as_deref())?;
-            status::exec(&settings, &args, now)
+            status::exec(&settings, &args, clock)
         }
         Command::Skus(args) => {
             let settings = load_settings(cli.config.as_deref())?;
-            runtime()?.block_on(skus::exec(&settings, &args, now))
+            runtime()?.block_on(skus::exec(&settings, &args, clock))
         }
         Command::Backtest(args) => {
             let settings = load_settings(cli.config.as_deref())?;
-            backtest::exec(&settings, &args, now)
+            backtest::exec(&settings, &args, clock)
         }
-        Command::Sandbox(args) => runtime()?.block_on(sandbox::exec(&args, now)),
-        Command::Demo(args) => runtime()?.block_on(demo::exec(&args, now)),
+        Command::Sandbox(args) => runtime()?.block_on(sandbox::exec(&args, clock)),
+        Command::Demo(args) => runtime()?.block_on(demo::exec(&args, clock)),
     }
 }
 

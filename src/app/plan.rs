@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
 use crate::app::sync::{SyncOptions, sync};
 use crate::cli::{PlanArgs, PlanFormat};
+use crate::clock::Clock;
 use crate::config::{ConfigError, Settings};
 use crate::core::plan::{Explain, OwnDraft, Plan, PlanConfig, PlanData, compute};
 use crate::output::progress::Progress;
@@ -25,7 +26,8 @@ pub struct PlanFilter {
     pub location: Option<String>,
 }
 
-pub async fn exec(settings: &Settings, args: &PlanArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+pub async fn exec(settings: &Settings, args: &PlanArgs, clock: Clock) -> Result<ExitCode> {
+    let now = clock.now();
     let mut store = Store::open(&settings.store.path)?;
     if args.sync {
         settings.cin7_credentials()?;
@@ -35,7 +37,7 @@ pub async fn exec(settings: &Settings, args: &PlanArgs, now: DateTime<Utc>) -> R
         sync(
             settings,
             &mut store,
-            now,
+            clock,
             &SyncOptions::default(),
             &Progress::auto(),
         )

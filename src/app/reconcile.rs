@@ -25,6 +25,7 @@ use crate::app::plan::{plan_config, plan_from_store, start_of_day, today};
 use crate::app::sync::{SyncOptions, SyncSummary, sync};
 use crate::app::{EXIT_ATTENTION, RunEnd, record_run_end, run_failed_alert};
 use crate::cli::{ReconcileArgs, ReportFormat};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::plan::Explain;
 use crate::core::reconcile::{
@@ -174,18 +175,21 @@ impl ReconcileReport {
     }
 }
 
-pub async fn exec(
-    settings: &Settings,
-    args: &ReconcileArgs,
-    now: DateTime<Utc>,
-) -> Result<ExitCode> {
+pub async fn exec(settings: &Settings, args: &ReconcileArgs, clock: Clock) -> Result<ExitCode> {
     settings.cin7_credentials()?;
     settings.shopify_token()?;
     let lock =
         crate::app::acquire_lock(&settings.store.path, Duration::from_secs(args.lock_timeout))
             .await?;
     let mut store = Store::open(&settings.store.path)?;
-    let report = reconcile(settings, &mut store, now, !args.no_sync, &Progress::auto()).await?;
+    let report = reconcile(
+        settings,
+        &mut store,
+        clock,
+        !args.no_sync,
+        &Progress::auto(),
+    )
+    .await?;
     drop(lock);
     let format = crate::app::pick_format(args.format, ReportFormat::Table, ReportFormat::Json);
     let text = match format {
@@ -197,14 +201,16 @@ pub async fn exec(
     Ok(report.exit_code())
 }
 
-/// One audit, recorded as a `reconcile` run (the caller holds the writer lock).
+/// One audit, recorded as a `reconcile` run (the caller holds the writer lock). Draft ages and
+/// the order window are judged as of `clock.now()` when it starts.
 pub async fn reconcile(
     settings: &Settings,
     store: &mut Store,
-    now: DateTime<Utc>,
+    clock: Clock,
     with_sync: bool,
     progress: &Progress,
 ) -> Result<ReconcileReport> {
+    let now = clock.now();
     let run_id = store.write(|w| {
         // Under the writer lock, no earlier run can still be alive.
         for command in ["draft", "sync", "reconcile"] {
@@ -217,7 +223,7 @@ pub async fn reconcile(
     // already found (the fixes behind them are already in the store and would not be found again).
     let mut found = Vec::new();
     let result = audit(
-        settings, store, now, with_sync, progress, &counters, &mut found,
+        settings, store, clock, now, with_sync, progress, &counters, &mut found,
     )
     .await;
     let requests = counters.snapshot();
@@ -247,7 +253,7 @@ pub async fn reconcile(
                 settings,
                 &RunEnd {
                     run_id,
-                    at: now,
+                    at: clock.now(),
                     outcome: report.outcome,
                     error: None,
                     requests: &requests,
@@ -255,7 +261,7 @@ pub async fn reconcile(
                     alerts: &alerts,
                 },
             )?;
-            deliver_alerts(store, settings, now).await;
+            deliver_alerts(store, settings, clock.now()).await;
             Ok(report)
         }
         Err(err) => {
@@ -279,7 +285,7 @@ pub async fn reconcile(
                 settings,
                 &RunEnd {
                     run_id,
-                    at: now,
+                    at: clock.now(),
                     outcome: "failed",
                     error: Some(&message),
                     requests: &requests,
@@ -289,7 +295,7 @@ pub async fn reconcile(
             ) {
                 tracing::error!("could not record the failed run: {e}");
             }
-            deliver_alerts(store, settings, now).await;
+            deliver_alerts(store, settings, clock.now()).await;
             Err(err)
         }
     }
@@ -347,9 +353,11 @@ fn grouped_alert(report: &ReconcileReport) -> Vec<NewAlert> {
 
 type Audit = (Option<SyncSummary>, usize, usize);
 
+#[allow(clippy::too_many_arguments)]
 async fn audit(
     settings: &Settings,
     store: &mut Store,
+    clock: Clock,
     now: DateTime<Utc>,
     with_sync: bool,
     progress: &Progress,
@@ -357,16 +365,16 @@ async fn audit(
     findings: &mut Vec<Finding>,
 ) -> Result<Audit> {
     let synced = if with_sync {
-        Some(sync(settings, store, now, &SyncOptions::default(), progress).await?)
+        Some(sync(settings, store, clock, &SyncOptions::default(), progress).await?)
     } else {
         None
     };
     let http = build_client(&settings.http);
-    let cin7 = Cin7Client::new(settings, http.clone(), counters.clone())?;
-    let shopify = ShopifyClient::new(settings, http, counters.clone())?;
+    let cin7 = Cin7Client::new(settings, http.clone(), counters.clone(), clock)?;
+    let shopify = ShopifyClient::new(settings, http, counters.clone(), clock)?;
 
     // 1. The tool's drafts vs Cin7.
-    let settled = settle_drafts(settings, store, &cin7, now).await?;
+    let settled = settle_drafts(settings, store, &cin7, clock).await?;
     for r in &settled.recovered {
         let k = match r.what.as_str() {
             w if w.starts_with("closed: approved") => kind::DRAFT_APPROVED,

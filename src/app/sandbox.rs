@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::app::UsageError;
 use crate::cli::SandboxArgs;
+use crate::clock::Clock;
 use crate::sandbox::{self, SandboxOptions};
 
 /// Turns the CLI flags into sandbox options (validated: bad values are usage errors).
@@ -33,8 +34,8 @@ pub fn options(args: &SandboxArgs, now: DateTime<Utc>) -> Result<SandboxOptions>
     Ok(opts)
 }
 
-pub async fn exec(args: &SandboxArgs, now: DateTime<Utc>) -> Result<ExitCode> {
-    let opts = options(args, now)?;
+pub async fn exec(args: &SandboxArgs, clock: Clock) -> Result<ExitCode> {
+    let opts = options(args, clock.now())?;
     let handle = sandbox::start(&args.bind, opts.clone()).await?;
     print!("{}", sandbox::banner(&handle, &opts));
     eprintln!("serving until Ctrl-C");

@@ -12,13 +12,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{Duration, NaiveDate, NaiveTime};
 
 use crate::adapters::http::{Counters, build_client};
 use crate::adapters::shopify::ShopifyClient;
 use crate::app::sync::{SyncOptions, sync};
 use crate::app::{EXIT_ATTENTION, UsageError};
 use crate::cli::{SkusArgs, SkusFormat};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::demand::{Window, blank_sku};
 use crate::core::model::{Product, Variant};
@@ -30,12 +31,13 @@ use crate::output::skus::Context as ReportContext;
 use crate::store::Store;
 
 /// The CLI entry point.
-pub async fn exec(settings: &Settings, args: &SkusArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+pub async fn exec(settings: &Settings, args: &SkusArgs, clock: Clock) -> Result<ExitCode> {
     // Refuse before anything touches the network: the template never replaces a file.
     if let Some(path) = &args.write_mapping {
         refuse_existing(path)?;
     }
     settings.shopify_token()?;
+    let now = clock.now();
     let mut store = Store::open(&settings.store.path)?;
     let progress = Progress::auto();
     if args.sync {
@@ -43,7 +45,7 @@ pub async fn exec(settings: &Settings, args: &SkusArgs, now: DateTime<Utc>) -> R
         sync(
             settings,
             &mut store,
-            now,
+            clock,
             &SyncOptions::default(),
             &progress,
         )
@@ -52,7 +54,7 @@ pub async fn exec(settings: &Settings, args: &SkusArgs, now: DateTime<Utc>) -> R
     let as_of = args
         .as_of
         .unwrap_or_else(|| crate::app::plan::today(settings, now));
-    let report = audit_skus(settings, &store, as_of, &progress).await?;
+    let report = audit_skus(settings, &store, as_of, clock, &progress).await?;
 
     let template = match &args.write_mapping {
         Some(path) => {
@@ -88,12 +90,13 @@ pub async fn audit_skus(
     settings: &Settings,
     store: &Store,
     as_of: NaiveDate,
+    clock: Clock,
     progress: &Progress,
 ) -> Result<Audit> {
     // Checked before the variants are fetched: neither needs the network to fail.
     store_products(settings, store)?;
     crate::app::plan::mapping_table(settings)?;
-    let variants = fetch_variants(settings, progress).await?;
+    let variants = fetch_variants(settings, clock, progress).await?;
     audit_variants(settings, store, as_of, &variants)
 }
 
@@ -129,8 +132,17 @@ fn store_products(settings: &Settings, store: &Store) -> Result<Vec<Product>> {
 }
 
 /// Every Shopify product variant.
-pub async fn fetch_variants(settings: &Settings, progress: &Progress) -> Result<Vec<Variant>> {
-    let client = ShopifyClient::new(settings, build_client(&settings.http), Counters::default())?;
+pub async fn fetch_variants(
+    settings: &Settings,
+    clock: Clock,
+    progress: &Progress,
+) -> Result<Vec<Variant>> {
+    let client = ShopifyClient::new(
+        settings,
+        build_client(&settings.http),
+        Counters::default(),
+        clock,
+    )?;
     let line = progress.line("shopify productVariants");
     let variants = client
         .product_variants(&mut |n| line.rows(n, None))

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::app::sync::ORDERS_WATERMARK;
 use crate::cli::{Format, StatusArgs};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::store::Store;
 
@@ -133,9 +134,9 @@ pub fn status(settings: &Settings, store: &Store, now: DateTime<Utc>) -> Result<
     })
 }
 
-pub fn exec(settings: &Settings, args: &StatusArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+pub fn exec(settings: &Settings, args: &StatusArgs, clock: Clock) -> Result<ExitCode> {
     let store = Store::open(&settings.store.path)?;
-    let report = status(settings, &store, now)?;
+    let report = status(settings, &store, clock.now())?;
     let text = match crate::app::resolve_format(args.format) {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
         Format::Table => table(&report),

@@ -18,6 +18,7 @@ use crate::adapters::cin7::Cin7Client;
 use crate::adapters::http::{Counters, build_client};
 use crate::adapters::shopify::{OrderProgress, ShopifyClient};
 use crate::cli::{Format, SyncArgs};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::model::{AvailabilityRow, Location, Order, Product, Purchase, Supplier};
 use crate::output::progress::Progress;
@@ -77,7 +78,7 @@ struct ShopifyData {
 }
 
 /// The CLI entry point.
-pub async fn exec(settings: &Settings, args: &SyncArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+pub async fn exec(settings: &Settings, args: &SyncArgs, clock: Clock) -> Result<ExitCode> {
     // Configuration problems surface before anything touches the store or the network.
     settings.cin7_credentials()?;
     settings.shopify_token()?;
@@ -88,7 +89,7 @@ pub async fn exec(settings: &Settings, args: &SyncArgs, now: DateTime<Utc>) -> R
     let options = SyncOptions {
         backfill_days: args.backfill_days,
     };
-    let summary = sync(settings, &mut store, now, &options, &Progress::auto()).await?;
+    let summary = sync(settings, &mut store, clock, &options, &Progress::auto()).await?;
     let format = crate::app::resolve_format(args.format);
     print_summary(&summary, format)?;
     Ok(ExitCode::SUCCESS)
@@ -104,19 +105,22 @@ pub fn print_summary(summary: &SyncSummary, format: Format) -> Result<()> {
     Ok(())
 }
 
-/// Runs one sync against the configured APIs and records it in `store`.
+/// Runs one sync against the configured APIs and records it in `store`. The run's instant (its
+/// start, the snapshot's time, the backfill's reference) is `clock.now()` when it starts; its end
+/// is recorded when it ends.
 pub async fn sync(
     settings: &Settings,
     store: &mut Store,
-    now: DateTime<Utc>,
+    clock: Clock,
     options: &SyncOptions,
     progress: &Progress,
 ) -> Result<SyncSummary> {
     let started = Instant::now();
+    let now = clock.now();
     let run_id = store.write(|w| w.start_run("sync", now))?;
     let counters = Counters::default();
     let result = fetch_and_store(
-        settings, store, now, options, progress, &counters, run_id, started,
+        settings, store, clock, now, options, progress, &counters, run_id, started,
     )
     .await;
     match result {
@@ -127,7 +131,7 @@ pub async fn sync(
             if let Err(record_err) = store.write(|w| {
                 w.finish_run(
                     run_id,
-                    Utc::now().max(now),
+                    clock.now().max(now),
                     "failed",
                     Some(&message),
                     &requests,
@@ -145,6 +149,7 @@ pub async fn sync(
 async fn fetch_and_store(
     settings: &Settings,
     store: &mut Store,
+    clock: Clock,
     now: DateTime<Utc>,
     options: &SyncOptions,
     progress: &Progress,
@@ -153,8 +158,8 @@ async fn fetch_and_store(
     started: Instant,
 ) -> Result<SyncSummary> {
     let http = build_client(&settings.http);
-    let cin7 = Cin7Client::new(settings, http.clone(), counters.clone())?;
-    let shopify = ShopifyClient::new(settings, http, counters.clone())?;
+    let cin7 = Cin7Client::new(settings, http.clone(), counters.clone(), clock)?;
+    let shopify = ShopifyClient::new(settings, http, counters.clone(), clock)?;
 
     let purchases_since = store
         .state(PURCHASES_WATERMARK)?
@@ -279,7 +284,7 @@ async fn fetch_and_store(
         let json = serde_json::to_string(&summary).unwrap_or_default();
         w.finish_run(
             run_id,
-            Utc::now().max(now),
+            clock.now().max(now),
             "ok",
             None,
             &summary.requests,

@@ -104,6 +104,15 @@ impl SandboxOptions {
     }
 }
 
+/// Where the sandbox's clock starts when the options do not say: a fixed instant, so that a world
+/// built from options alone is a pure function of them. `replenish sandbox` and `replenish demo`
+/// start it at the process's clock (the wall clock, or `--now`).
+pub const DEFAULT_NOW: DateTime<Utc> = match DateTime::from_timestamp(1_768_035_600, 0) {
+    // 2026-01-10T09:00:00Z
+    Some(t) => t,
+    None => DateTime::UNIX_EPOCH,
+};
+
 impl Default for SandboxOptions {
     fn default() -> Self {
         SandboxOptions {
@@ -121,7 +130,7 @@ impl Default for SandboxOptions {
             retry_after_secs: 60,
             shopify_bucket: 1000.0,
             shopify_restore_rate: 50.0,
-            now: Utc::now(),
+            now: DEFAULT_NOW,
             webhook_url: None,
             webhook_secret: None,
         }

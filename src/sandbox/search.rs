@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn time_and_flags() {
-        let now = Utc::now();
+        let now = parse_datetime("2026-01-20T00:00:00Z").expect("now");
         let o = order("2026-01-10T10:00:00Z", "2026-01-12T00:00:00Z");
         let m = |q: &str| Search::parse(q, now).matches(&o);
         assert!(m("updated_at:>='2026-01-12T00:00:00Z'"));

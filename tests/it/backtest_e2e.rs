@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use replenish::app::backtest::{load, policy_specs, run_policies};
 use replenish::app::plan::plan_config;
 use replenish::app::sync::{SyncOptions, sync};
+use replenish::clock::Clock;
 use replenish::core::backtest::{Judge, SimOptions, outcome, prepare};
 use replenish::core::plan::Explain;
 use replenish::output::progress::Progress;
@@ -47,7 +48,7 @@ async fn demand_on_recorded_stockout_days_is_estimated_closer_to_the_truth_than_
     sync(
         &settings,
         &mut store,
-        now,
+        Clock::starting_at(now),
         &SyncOptions::default(),
         &Progress::hidden(),
     )
@@ -64,7 +65,7 @@ async fn demand_on_recorded_stockout_days_is_estimated_closer_to_the_truth_than_
         sync(
             &settings,
             &mut store,
-            now,
+            Clock::starting_at(now),
             &SyncOptions::default(),
             &Progress::hidden(),
         )
@@ -173,9 +174,15 @@ async fn synced_config(dir: &std::path::Path) -> std::path::PathBuf {
     let backfill = SyncOptions {
         backfill_days: Some(60),
     };
-    sync(&settings, &mut store, t0(), &backfill, &Progress::hidden())
-        .await
-        .unwrap();
+    sync(
+        &settings,
+        &mut store,
+        Clock::starting_at(t0()),
+        &backfill,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     handle.shutdown().await;
     let path = dir.join("replenish.toml");
     std::fs::write(

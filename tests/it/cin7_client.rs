@@ -7,6 +7,7 @@ use replenish::adapters::cin7::{
     Cin7Client, DraftLine, NewPurchase, TaggedPurchase, create_outcome_unknown,
 };
 use replenish::adapters::http::{Counters, ErrorClass, build_client};
+use replenish::clock::Clock;
 use replenish::config::Settings;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
@@ -27,7 +28,7 @@ fn client_with(server: &MockServer, tweak: impl FnOnce(&mut Settings)) -> (Cin7C
     tweak(&mut s);
     let counters = Counters::default();
     (
-        Cin7Client::new(&s, build_client(&s.http), counters.clone()).unwrap(),
+        Cin7Client::new(&s, build_client(&s.http), counters.clone(), Clock::system()).unwrap(),
         counters,
     )
 }
@@ -706,7 +707,13 @@ async fn draft_round_trip_against_the_sandbox() {
     let handle = crate::sync_e2e::start_sandbox(40, 1, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
     let settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
-    let c = Cin7Client::new(&settings, build_client(&settings.http), Counters::default()).unwrap();
+    let c = Cin7Client::new(
+        &settings,
+        build_client(&settings.http),
+        Counters::default(),
+        Clock::system(),
+    )
+    .unwrap();
 
     let suppliers = c.suppliers(&mut |_| {}).await.unwrap();
     let products = c.products(&mut |_| {}).await.unwrap();

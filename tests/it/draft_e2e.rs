@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use replenish::app::draft::{Confirm, DraftOptions, DraftReport, draft};
 use replenish::app::plan::plan_from_store;
+use replenish::clock::Clock;
 use replenish::config::Settings;
 use replenish::core::plan::{Explain, PurchaseOrder};
 use replenish::output::progress::Progress;
@@ -147,7 +148,7 @@ async fn try_run(
     draft(
         settings,
         store,
-        now,
+        Clock::starting_at(now),
         &DraftOptions {
             sync: true,
             dry_run,
@@ -354,8 +355,11 @@ async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
     // A run that gives up (the sync or a check exhausting its retries, or a PO left for later)
     // is simply run again, as cron would.
     let mut last = None;
-    for _ in 0..6 {
-        match try_run(&settings, &mut store, t0(), false).await {
+    for attempt in 0..6 {
+        // As cron would, each run some time after the last: a create whose outcome was unknown
+        // is settled once it is old enough to be sure (2 × timeout_secs = 6 s).
+        let at = t0() + Duration::seconds(10 * attempt);
+        match try_run(&settings, &mut store, at, false).await {
             Ok(report) if report.outcome != "failed" => {
                 last = Some(report);
                 break;
@@ -363,8 +367,6 @@ async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
             Ok(report) => last = Some(report),
             Err(e) => eprintln!("run gave up: {e:#}"),
         }
-        // A create whose outcome was unknown is settled once it is old enough to be sure.
-        tokio::time::sleep(std::time::Duration::from_millis(6100)).await;
     }
     let last = last.expect("some run finished");
     assert_ne!(last.outcome, "failed", "{last:#?}");
@@ -401,8 +403,12 @@ pub(crate) fn binary_config(handle: &SandboxHandle, dir: &std::path::Path) -> st
     path
 }
 
-/// Runs `replenish draft --yes` in a child process; `crash_at` stops it at that step.
-async fn draft_binary(config: &std::path::Path, crash_at: Option<&str>) -> std::process::Output {
+/// Runs `replenish --now <now> draft --yes` in a child process; `crash_at` stops it at that step.
+async fn draft_binary(
+    config: &std::path::Path,
+    now: DateTime<Utc>,
+    crash_at: Option<&str>,
+) -> std::process::Output {
     let config = config.to_path_buf();
     let crash_at = crash_at.map(str::to_string);
     tokio::task::spawn_blocking(move || {
@@ -411,7 +417,7 @@ async fn draft_binary(config: &std::path::Path, crash_at: Option<&str>) -> std::
             .arg(&config)
             .args([
                 "--now",
-                &t0().to_rfc3339(),
+                &now.to_rfc3339(),
                 "draft",
                 "--yes",
                 "--format",
@@ -438,7 +444,7 @@ async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
         let dir = tempfile::tempdir().unwrap();
         let config = binary_config(&handle, dir.path());
 
-        let crashed = draft_binary(&config, Some(step)).await;
+        let crashed = draft_binary(&config, t0(), Some(step)).await;
         assert!(
             !crashed.status.success() && crashed.status.code() != Some(3),
             "{step}: the process was stopped: {:?}\n{}",
@@ -454,13 +460,10 @@ async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
         let interrupted = store.open_drafts().unwrap();
         assert_eq!(interrupted.len(), 1, "{step}: one PO was under way");
         drop(store);
-        if step == "after_intent" {
-            // An intent Cin7 shows nothing for is only believed "never created" once no request
-            // of the run that wrote it can still be in flight: 2 × timeout_secs (1 s here).
-            tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
-        }
-
-        let rerun = draft_binary(&config, None).await;
+        // The next run, a minute later. (An intent Cin7 shows nothing for is only believed
+        // "never created" once no request of the run that wrote it can still be in flight:
+        // 2 × timeout_secs, 2 s here.)
+        let rerun = draft_binary(&config, t0() + Duration::minutes(1), None).await;
         assert!(
             matches!(rerun.status.code(), Some(0) | Some(3)),
             "{step}: {}",
@@ -581,9 +584,9 @@ async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
             .collect();
         eprintln!("ledger after the kills: {ledger:?}\nruns: {runs:?}");
     }
-    // An intent a killed run left unconfirmed is settled once old enough (2 × timeout_secs).
-    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
-    let last = draft_binary(&config, None).await;
+    // A minute later: an intent a killed run left unconfirmed is settled once old enough
+    // (2 × timeout_secs, 2 s here).
+    let last = draft_binary(&config, t0() + Duration::minutes(1), None).await;
     let report: Value = serde_json::from_slice(&last.stdout).unwrap_or_default();
     eprintln!("the last run recovered: {}", report["recovered"]);
     let store = Store::open(&dir.path().join("s.db")).unwrap();

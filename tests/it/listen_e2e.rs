@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use hmac::{KeyInit, Mac};
-use replenish::app::listen::{Clock, ListenHandle, start};
+use replenish::app::listen::{ListenHandle, start};
+use replenish::clock::Clock;
 use replenish::config::Settings;
 use replenish::sandbox::SandboxHandle;
 use replenish::store::Store;
@@ -84,6 +85,45 @@ async fn post(
     (r.status().as_u16(), r.text().await.unwrap_or_default())
 }
 
+/// The status `listen` answers to a signed-looking delivery that declares `length` bytes of body
+/// and sends none of them.
+async fn declared_length_status(l: &ListenHandle, length: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(l.addr).await.unwrap();
+    let head = format!(
+        "POST /webhooks/shopify HTTP/1.1\r\nHost: {}\r\nX-Shopify-Topic: orders/paid\r\n\
+         X-Shopify-Event-Id: e-big\r\nX-Shopify-Hmac-Sha256: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n",
+        l.addr,
+        sign(SECRET, b"")
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut buf))
+            .await
+            .expect("an answer within 10 s")
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed without an answer: {:?}",
+            String::from_utf8_lossy(&answer)
+        );
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let status_line = String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP status line: {status_line:?}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signatures_sizes_malformed_bodies_and_unknown_topics() {
     let sandbox = start_sandbox(20, 1, 0.0).await;
@@ -143,21 +183,10 @@ async fn signatures_sizes_malformed_bodies_and_unknown_topics() {
         .0,
         401
     );
-    // Over 1 MiB: refused before it is read whole.
-    let big = vec![b' '; 2 << 20];
-    assert_eq!(
-        post(
-            &c,
-            &l,
-            "orders/paid",
-            "e-6",
-            big.clone(),
-            Some(sign(SECRET, &big))
-        )
-        .await
-        .0,
-        413
-    );
+    // Over 1 MiB: refused on its declared length, before any of the body is read. (Sent over a
+    // raw socket: an HTTP client streaming the body may see the connection closed under it
+    // before it reads the answer.)
+    assert_eq!(declared_length_status(&l, 2 << 20).await, 413);
     // Signed but not JSON: 400, and recorded for reconcile.
     let junk = b"{not json".to_vec();
     assert_eq!(
@@ -222,7 +251,7 @@ async fn signatures_sizes_malformed_bodies_and_unknown_topics() {
     let audit = replenish::app::reconcile::reconcile(
         &settings,
         &mut audit_store,
-        t0(),
+        Clock::starting_at(t0()),
         false,
         &replenish::output::progress::Progress::hidden(),
     )

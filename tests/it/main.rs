@@ -4,6 +4,7 @@ mod alerts;
 mod backtest_e2e;
 mod cin7_client;
 mod cli;
+mod clock;
 mod common;
 mod cron;
 mod draft_e2e;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 use replenish::app::draft::{Confirm, DraftOptions, draft};
 use replenish::app::reconcile::{ReconcileReport, VELOCITIES_STATE, reconcile};
+use replenish::clock::Clock;
 use replenish::output::progress::Progress;
 use replenish::store::Store;
 use serde_json::Value;
@@ -20,7 +21,7 @@ async fn draft_now(settings: &replenish::config::Settings, store: &mut Store) {
     draft(
         settings,
         store,
-        t0(),
+        Clock::starting_at(t0()),
         &DraftOptions {
             sync: false,
             dry_run: false,
@@ -85,9 +86,15 @@ async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
         .unwrap();
     assert!(edited.status().is_success());
 
-    let report = reconcile(&settings, &mut store, t0(), true, &Progress::hidden())
-        .await
-        .unwrap();
+    let report = reconcile(
+        &settings,
+        &mut store,
+        Clock::starting_at(t0()),
+        true,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         count(&report, "draft_approved"),
         1,
@@ -120,9 +127,15 @@ async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
     assert_eq!(alerts.iter().filter(|a| a.kind == "reconcile").count(), 1);
 
     // Reported once: the next audit has nothing more to say about those drafts.
-    let again = reconcile(&settings, &mut store, t0(), false, &Progress::hidden())
-        .await
-        .unwrap();
+    let again = reconcile(
+        &settings,
+        &mut store,
+        Clock::starting_at(t0()),
+        false,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     for kind in ["draft_approved", "draft_voided", "draft_edited"] {
         assert_eq!(count(&again, kind), 0, "{kind}: {:#?}", again.findings);
     }
@@ -175,9 +188,15 @@ async fn missed_and_changed_orders_are_found_and_fixed_in_the_store() {
     };
     drop(store);
     let mut store = Store::open(&path).unwrap();
-    let report = reconcile(&settings, &mut store, t0(), false, &Progress::hidden())
-        .await
-        .unwrap();
+    let report = reconcile(
+        &settings,
+        &mut store,
+        Clock::starting_at(t0()),
+        false,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     assert_eq!(count(&report, "missed_order"), 1, "{:#?}", report.findings);
     assert_eq!(count(&report, "order_changed"), 2, "{:#?}", report.findings);
     assert!(
@@ -199,9 +218,15 @@ async fn missed_and_changed_orders_are_found_and_fixed_in_the_store() {
         store.order(&changed).unwrap().unwrap().financial_status,
         "PAID"
     );
-    let again = reconcile(&settings, &mut store, t0(), false, &Progress::hidden())
-        .await
-        .unwrap();
+    let again = reconcile(
+        &settings,
+        &mut store,
+        Clock::starting_at(t0()),
+        false,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         count(&again, "missed_order") + count(&again, "order_changed"),
         0
@@ -245,9 +270,15 @@ async fn drafts_left_for_days_and_velocity_jumps_are_reported() {
 
     // Four days on, the drafts are still drafts.
     let later = t0() + Duration::days(4);
-    let report = reconcile(&settings, &mut store, later, false, &Progress::hidden())
-        .await
-        .unwrap();
+    let report = reconcile(
+        &settings,
+        &mut store,
+        Clock::starting_at(later),
+        false,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         count(&report, "draft_stale"),
         open,
@@ -264,9 +295,15 @@ async fn drafts_left_for_days_and_velocity_jumps_are_reported() {
     // Stale data (the snapshot is four days old) is reported too.
     assert_eq!(count(&report, "stale_data"), 1);
     // The velocities are kept for the next audit: no jump against itself.
-    let again = reconcile(&settings, &mut store, later, false, &Progress::hidden())
-        .await
-        .unwrap();
+    let again = reconcile(
+        &settings,
+        &mut store,
+        Clock::starting_at(later),
+        false,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     assert_eq!(count(&again, "velocity_jump"), 0);
     let md = replenish::output::reconcile::markdown(&again);
     assert!(
@@ -286,7 +323,14 @@ async fn a_receipt_that_does_not_show_in_stock_is_reported_once() {
     let ledger = store.open_drafts().unwrap();
     assert!(ledger.len() >= 2);
     let client = reqwest::Client::new();
-    // One PO arrives in full; on the other, 5 units of its first line never reach the shelf.
+    // Half a minute after the first sync (the sandbox's clock moves only when told to) ...
+    let r = client
+        .post(format!("{}/sandbox/tick?hours=0.01", handle.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    // ... one PO arrives in full; on the other, 5 units of its first line never reach the shelf.
     let full = ledger[0].purchase_id.clone().unwrap();
     let short = ledger[1].purchase_id.clone().unwrap();
     for (id, query) in [(&full, ""), (&short, "?stock_short=5")] {
@@ -302,11 +346,17 @@ async fn a_receipt_that_does_not_show_in_stock_is_reported_once() {
     }
     let short_sku = ledger[1].lines[0].sku.clone();
 
-    // The receipt falls between the first sync's snapshot and the audit's own.
+    // The receipt (t0 + 36 s) falls between the first sync's snapshot and the audit's own.
     let later = t0() + Duration::minutes(1);
-    let report = reconcile(&settings, &mut store, later, true, &Progress::hidden())
-        .await
-        .unwrap();
+    let report = reconcile(
+        &settings,
+        &mut store,
+        Clock::starting_at(later),
+        true,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     let mismatches: Vec<&replenish::core::reconcile::Finding> = report
         .findings
         .iter()
@@ -322,7 +372,7 @@ async fn a_receipt_that_does_not_show_in_stock_is_reported_once() {
     let again = reconcile(
         &settings,
         &mut store,
-        later + Duration::minutes(1),
+        Clock::starting_at(later + Duration::minutes(1)),
         true,
         &Progress::hidden(),
     )
@@ -348,9 +398,15 @@ async fn a_clean_state_reports_nothing_and_exits_0() {
             },
         );
     }
-    let report = reconcile(&settings, &mut store, t0(), true, &Progress::hidden())
-        .await
-        .unwrap();
+    let report = reconcile(
+        &settings,
+        &mut store,
+        Clock::starting_at(t0()),
+        true,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
     assert!(report.findings.is_empty(), "{:#?}", report.findings);
     assert_eq!(report.outcome, "clean");
     assert_eq!(report.exit_code(), std::process::ExitCode::SUCCESS);

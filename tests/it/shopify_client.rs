@@ -2,6 +2,7 @@
 
 use replenish::adapters::http::{Counters, ErrorClass, build_client};
 use replenish::adapters::shopify::ShopifyClient;
+use replenish::clock::Clock;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -15,7 +16,7 @@ fn client(server: &MockServer) -> (ShopifyClient, Counters) {
     let s = settings_for(&server.uri(), &dir.path().join("x.db"));
     let counters = Counters::default();
     (
-        ShopifyClient::new(&s, build_client(&s.http), counters.clone()).unwrap(),
+        ShopifyClient::new(&s, build_client(&s.http), counters.clone(), Clock::system()).unwrap(),
         counters,
     )
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use replenish::app::skus::{audit_skus, audit_variants, fetch_variants};
+use replenish::clock::Clock;
 use replenish::core::skumatch::{Audit, Class, Entry};
 use replenish::output::progress::Progress;
 use replenish::sandbox::{self, SandboxHandle, SandboxOptions, VariantTruth};
@@ -61,9 +62,15 @@ async fn the_audit_finds_every_seeded_mismatch_in_its_class() {
     // Before any sync the store has no Cin7 products: a usage error, before any request.
     let empty = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("empty.db"));
     let store = replenish::store::Store::open(&empty.store.path).unwrap();
-    let err = audit_skus(&empty, &store, as_of(), &Progress::hidden())
-        .await
-        .unwrap_err();
+    let err = audit_skus(
+        &empty,
+        &store,
+        as_of(),
+        Clock::starting_at(t0()),
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         err.downcast_ref::<replenish::app::UsageError>().is_some(),
         "{err:#}"
@@ -76,7 +83,7 @@ async fn the_audit_finds_every_seeded_mismatch_in_its_class() {
     let before = sandbox_state(&handle).await["requests"]["shopify productVariants"]
         .as_u64()
         .unwrap_or(0);
-    let variants = fetch_variants(&settings, &Progress::hidden())
+    let variants = fetch_variants(&settings, Clock::starting_at(t0()), &Progress::hidden())
         .await
         .unwrap();
     let audit = audit_variants(&settings, &store, as_of(), &variants).unwrap();

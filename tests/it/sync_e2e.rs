@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use replenish::app::sync::{SyncOptions, sync};
+use replenish::clock::Clock;
 use replenish::output::progress::Progress;
 use replenish::sandbox::{self, SandboxHandle, SandboxOptions};
 use replenish::store::Store;
@@ -53,7 +54,7 @@ pub async fn first_sync(
     let summary = sync(
         &settings,
         &mut store,
-        t0(),
+        Clock::starting_at(t0()),
         &SyncOptions::default(),
         &Progress::hidden(),
     )
@@ -146,7 +147,7 @@ async fn second_sync_is_incremental_and_fetches_only_changed_orders() {
     let second = sync(
         &settings,
         &mut store,
-        t0() + Duration::hours(2),
+        Clock::starting_at(t0() + Duration::hours(2)),
         &SyncOptions::default(),
         &Progress::hidden(),
     )
@@ -188,7 +189,7 @@ async fn a_failed_sync_changes_nothing_but_run_history() {
     let err = sync(
         &settings,
         &mut store,
-        t0(),
+        Clock::starting_at(t0()),
         &SyncOptions::default(),
         &Progress::hidden(),
     )
@@ -219,7 +220,7 @@ async fn sync_survives_random_faults_through_retries() {
     let summary = sync(
         &settings,
         &mut store,
-        t0(),
+        Clock::starting_at(t0()),
         &SyncOptions::default(),
         &Progress::hidden(),
     )

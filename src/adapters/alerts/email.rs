@@ -273,7 +273,7 @@ mod tests {
         let mut s = settings();
         s.email_from = Some("not an address".into());
         let a = alert(1, 1);
-        let now = Utc::now();
+        let now = DateTime::UNIX_EPOCH;
         let err = build_message(&s, &[&a], now).unwrap_err().to_string();
         assert!(err.contains("alerts.email_from"), "{err}");
         s.email_from = None;

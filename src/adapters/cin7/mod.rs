@@ -26,6 +26,7 @@ use serde_json::Value;
 use crate::adapters::http::{
     ApiError, Counters, ErrorClass, Pacer, RetryPolicy, excerpt, parse_retry_after, with_retry,
 };
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::model::{AvailabilityRow, Location, Product, Purchase, PurchaseDetail, Supplier};
 
@@ -49,15 +50,18 @@ pub struct Cin7Client {
     pacer: Arc<Pacer>,
     retry: RetryPolicy,
     counters: Counters,
+    /// Reads the time for `Retry-After` dates.
+    clock: Clock,
 }
 
 impl Cin7Client {
     /// A client for `settings.cin7` (base URL, credentials, page size, rate) on `http`, counting
-    /// requests into `counters`.
+    /// requests into `counters`; `clock` is the process's clock.
     pub fn new(
         settings: &Settings,
         http: reqwest::Client,
         counters: Counters,
+        clock: Clock,
     ) -> Result<Cin7Client, crate::config::ConfigError> {
         let (account_id, application_key) = settings.cin7_credentials()?;
         let mut base = settings.cin7.base_url.clone();
@@ -76,6 +80,7 @@ impl Cin7Client {
             )),
             retry: RetryPolicy::from_settings(&settings.http),
             counters,
+            clock,
         })
     }
 
@@ -145,7 +150,7 @@ impl Cin7Client {
                 .bytes()
                 .await
                 .map_err(|e| ApiError::from_transport(&label, &e))?;
-            match classify(&label, status, &resp_headers, &body) {
+            match classify(&label, status, &resp_headers, &body, self.clock.now()) {
                 Ok(value) => Ok(value),
                 Err(e) => {
                     if e.class == ErrorClass::Throttling {
@@ -457,16 +462,17 @@ fn error_text(body: &Value) -> Option<String> {
     }
 }
 
-/// Turns one Cin7 answer into JSON or a classified error.
+/// Turns one Cin7 answer into JSON or a classified error; `now` reads a `Retry-After` date.
 pub fn classify(
     label: &str,
     status: u16,
     headers: &HeaderMap,
     body: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Value, ApiError> {
     let text = String::from_utf8_lossy(body);
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    let retry_after = parse_retry_after(headers, chrono::Utc::now());
+    let retry_after = parse_retry_after(headers, now);
     let throttled = |message: String| {
         let mut e = ApiError::new(label, ErrorClass::Throttling, message).with_status(status);
         e.retry_after = retry_after;
@@ -560,7 +566,15 @@ mod tests {
     #[test]
     fn classification_of_cin7_answers() {
         let h = HeaderMap::new();
-        let c = |status, body: &str| classify("ep", status, &h, body.as_bytes());
+        let c = |status, body: &str| {
+            classify(
+                "ep",
+                status,
+                &h,
+                body.as_bytes(),
+                chrono::DateTime::UNIX_EPOCH,
+            )
+        };
         assert_eq!(
             c(503, "You reached 60 calls per minute API limit")
                 .unwrap_err()
@@ -613,7 +627,16 @@ mod tests {
     #[test]
     fn failures_carry_cin7s_own_words_when_the_body_has_them() {
         let h = HeaderMap::new();
-        let c = |status, body: &str| classify("ep", status, &h, body.as_bytes()).unwrap_err();
+        let c = |status, body: &str| {
+            classify(
+                "ep",
+                status,
+                &h,
+                body.as_bytes(),
+                chrono::DateTime::UNIX_EPOCH,
+            )
+            .unwrap_err()
+        };
         let e = c(
             400,
             r#"[{"ErrorCode":400,"Exception":"Supplier with ID = 'x' was not found."},{"ErrorCode":400,"Exception":"Location is required."}]"#,

@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use crate::adapters::http::{
     ApiError, Counters, ErrorClass, RetryPolicy, excerpt, parse_retry_after, with_retry,
 };
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::model::{Order, Variant};
 use dto::{
@@ -76,13 +77,18 @@ pub struct ShopifyClient {
     orders_page_size: u32,
     line_items_page_size: u32,
     bulk_poll: Duration,
+    /// Reads the time for `Retry-After` dates.
+    clock: Clock,
 }
 
 impl ShopifyClient {
+    /// A client for `settings.shopify` on `http`, counting requests into `counters`; `clock` is
+    /// the process's clock.
     pub fn new(
         settings: &Settings,
         http: reqwest::Client,
         counters: Counters,
+        clock: Clock,
     ) -> Result<ShopifyClient, crate::config::ConfigError> {
         let token = settings.shopify_token()?;
         let endpoint = format!(
@@ -100,6 +106,7 @@ impl ShopifyClient {
             orders_page_size: settings.shopify.orders_page_size.clamp(1, 250),
             line_items_page_size: settings.shopify.line_items_page_size.clamp(1, 250),
             bulk_poll: Duration::from_millis(settings.shopify.bulk_poll_ms.max(10)),
+            clock,
         })
     }
 
@@ -198,7 +205,7 @@ impl ShopifyClient {
                     format!("throttled (429): {}", excerpt(bytes)),
                 )
                 .with_status(status);
-                e.retry_after = parse_retry_after(headers, Utc::now());
+                e.retry_after = parse_retry_after(headers, self.clock.now());
                 return Err(e);
             }
             401 | 403 => {
@@ -216,7 +223,7 @@ impl ShopifyClient {
                     format!("server error {status}: {}", excerpt(bytes)),
                 )
                 .with_status(status);
-                e.retry_after = parse_retry_after(headers, Utc::now());
+                e.retry_after = parse_retry_after(headers, self.clock.now());
                 return Err(e);
             }
             _ => {
