@@ -377,6 +377,22 @@ pub struct SandboxArgs {
     /// Secret used to sign webhook deliveries.
     #[arg(long)]
     pub webhook_secret: Option<String>,
+    /// Most rows Cin7 serves on one page, whatever `Limit` asks (Cin7's own default page is
+    /// 100; its documented maximum 1000).
+    #[arg(long, default_value_t = 1000)]
+    pub cin7_page_cap: u32,
+    /// Access scopes granted to the Shopify token, comma-separated (default: every scope the
+    /// tool uses). A query touching data outside them is denied as Shopify denies it.
+    #[arg(long, value_delimiter = ',')]
+    pub scopes: Option<Vec<String>>,
+    /// Serve bulk-operation result files at this many bytes a second (default: as fast as
+    /// possible), to imitate a large file's slow download.
+    #[arg(long)]
+    pub bulk_bytes_per_sec: Option<u64>,
+    /// Cut the connection after this many bytes of each bulk-operation result file's first
+    /// download (later requests, with or without a `Range`, are served whole).
+    #[arg(long)]
+    pub bulk_drop_after: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,13 @@ pub fn options(args: &SandboxArgs, now: DateTime<Utc>) -> Result<SandboxOptions>
         now,
         webhook_url: args.webhook_url.clone(),
         webhook_secret: args.webhook_secret.clone(),
+        cin7_page_cap: args.cin7_page_cap,
+        scopes: args
+            .scopes
+            .clone()
+            .unwrap_or_else(|| SandboxOptions::default().scopes),
+        bulk_bytes_per_sec: args.bulk_bytes_per_sec,
+        bulk_drop_after: args.bulk_drop_after,
         ..SandboxOptions::default()
     };
     opts.validate().map_err(UsageError)?;

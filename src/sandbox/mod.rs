@@ -77,7 +77,25 @@ pub struct SandboxOptions {
     pub now: DateTime<Utc>,
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
+    /// Most rows served on one Cin7 page, whatever `Limit` asks (1..=1000).
+    pub cin7_page_cap: u32,
+    /// Access scopes granted to the Shopify token.
+    pub scopes: Vec<String>,
+    /// Bytes a second at which bulk-operation result files are served (`None`: unthrottled).
+    pub bulk_bytes_per_sec: Option<u64>,
+    /// The first download of each bulk result file is cut after this many bytes.
+    pub bulk_drop_after: Option<u64>,
 }
+
+/// Every Shopify access scope the tool uses (see the README's set-up section): what the sandbox
+/// grants unless told otherwise.
+pub const DEFAULT_SCOPES: [&str; 5] = [
+    "read_orders",
+    "read_all_orders",
+    "read_products",
+    "read_locations",
+    "read_merchant_managed_fulfillment_orders",
+];
 
 impl SandboxOptions {
     /// Checks the options, naming the flag of the first bad one.
@@ -99,6 +117,15 @@ impl SandboxOptions {
         }
         if self.cin7_rpm == 0 {
             return Err("--cin7-rpm must be at least 1".to_string());
+        }
+        if !(1..=1000).contains(&self.cin7_page_cap) {
+            return Err(format!(
+                "--cin7-page-cap must be between 1 and 1000, not {}",
+                self.cin7_page_cap
+            ));
+        }
+        if self.bulk_bytes_per_sec == Some(0) {
+            return Err("--bulk-bytes-per-sec must be at least 1".to_string());
         }
         Ok(())
     }
@@ -133,6 +160,10 @@ impl Default for SandboxOptions {
             now: DEFAULT_NOW,
             webhook_url: None,
             webhook_secret: None,
+            cin7_page_cap: 1000,
+            scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            bulk_bytes_per_sec: None,
+            bulk_drop_after: None,
         }
     }
 }
