@@ -134,8 +134,19 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(log_colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_target(false)
         .try_init();
+}
+
+/// Colour in log lines only on a terminal, and never when `NO_COLOR` is set to anything but the
+/// empty string (<https://no-color.org>): a log file (cron's `>> replenish.log`, journald) gets
+/// plain text.
+pub fn log_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// The process's one clock: `--now` / `REPLENISH_NOW` when given (that instant, moving forward
@@ -251,5 +262,22 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
         ExitCode::from(2)
     } else {
         ExitCode::from(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_are_coloured_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(log_colour(true, None));
+        assert!(!log_colour(false, None), "a file or a pipe gets plain text");
+        assert!(!log_colour(true, Some(OsStr::new("1"))), "NO_COLOR=1");
+        assert!(
+            log_colour(true, Some(OsStr::new(""))),
+            "an empty NO_COLOR does not count (no-color.org)"
+        );
     }
 }

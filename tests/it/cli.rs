@@ -162,6 +162,58 @@ async fn secrets_never_reach_logs_or_reports() {
     handle.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_written_to_a_file_carry_no_terminal_escape_codes() {
+    let handle = start_sandbox(30, 1, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replenish.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\n[cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\n[store]\npath = \"store.db\"\n\n[locations]\ndefault = \"Main Warehouse\"\n",
+            handle.shopify_base_url(),
+            handle.cin7_base_url()
+        ),
+    )
+    .unwrap();
+    // As cron runs it: `replenish -v sync 2>> replenish.log`.
+    let log_path = dir.path().join("replenish.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("replenish"))
+            .arg("--config")
+            .arg(&path)
+            .args([
+                "--now",
+                &t0().to_rfc3339(),
+                "-v",
+                "sync",
+                "--format",
+                "json",
+            ])
+            .env_remove("RUST_LOG")
+            .env_remove("NO_COLOR")
+            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
+            .env("CIN7_ACCOUNT_ID", "sandbox")
+            .env("CIN7_APPLICATION_KEY", "sandbox")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .status()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success());
+    let written = std::fs::read(&log_path).unwrap();
+    let text = String::from_utf8_lossy(&written);
+    assert!(text.contains("INFO"), "-v logged info lines: {text}");
+    assert!(
+        !written.contains(&0x1b),
+        "no escape byte in a log file: {text:?}"
+    );
+    handle.shutdown().await;
+}
+
 #[test]
 fn demo_runs_with_no_configuration() {
     let dir = tempfile::tempdir().unwrap();
