@@ -251,6 +251,124 @@ impl Env for BTreeMap<String, String> {
     }
 }
 
+/// The `.env` file beside the config file (what `.env.example` suggests copying it to): the file
+/// `replenish` reads secrets from after the process environment and before the config file.
+pub const DOT_ENV: &str = ".env";
+
+/// Secrets read from a `.env` file: `KEY=value` lines, `export KEY=value` accepted, `#` comment
+/// and blank lines skipped. A value runs to the end of its line (a `#` in it is kept: passwords
+/// may hold one) with surrounding spaces trimmed; a value wholly in single or double quotes is
+/// taken without them. Only the secrets in [`SECRETS`] are ever looked up in it.
+#[derive(Clone)]
+pub struct DotEnv {
+    pub path: PathBuf,
+    vars: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for DotEnv {
+    /// Names the keys, never the values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DotEnv")
+            .field("path", &self.path)
+            .field("keys", &self.vars.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl DotEnv {
+    /// Reads `path`; `Ok(None)` when there is no such file.
+    pub fn read(path: &Path) -> Result<Option<DotEnv>, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        DotEnv::parse(&text, path).map(Some)
+    }
+
+    /// Parses `.env` text as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<DotEnv, ConfigError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut vars = BTreeMap::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let invalid = |key: &str, message: &str| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: i + 1,
+                key: key.to_string(),
+                message: message.to_string(),
+            };
+            let line = line
+                .strip_prefix("export ")
+                .map(str::trim_start)
+                .unwrap_or(line);
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(invalid(
+                    "(line)",
+                    "not a KEY=value line (secrets go one per line, e.g. CIN7_ACCOUNT_ID=…)",
+                ));
+            };
+            let key = key.trim();
+            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(invalid(
+                    "(line)",
+                    "the name before `=` must be letters, digits and underscores",
+                ));
+            }
+            let value = value.trim();
+            let unquoted = [('"', '"'), ('\'', '\'')]
+                .iter()
+                .find_map(|(open, close)| {
+                    value
+                        .strip_prefix(*open)
+                        .and_then(|v| v.strip_suffix(*close))
+                })
+                .filter(|_| value.len() >= 2)
+                .unwrap_or(value);
+            if vars.insert(key.to_string(), unquoted.to_string()).is_some() {
+                return Err(invalid(key, "set twice in this file"));
+            }
+        }
+        Ok(DotEnv {
+            path: path.to_path_buf(),
+            vars,
+        })
+    }
+
+    /// Whether the file sets `name` (to a non-empty value).
+    pub fn sets(&self, name: &str) -> bool {
+        self.vars.get(name).is_some_and(|v| !v.is_empty())
+    }
+}
+
+impl Env for DotEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+}
+
+/// The process environment first, then a `.env` file (when there is one).
+pub struct Layered<'a> {
+    pub first: &'a dyn Env,
+    pub then: Option<&'a DotEnv>,
+}
+
+impl Env for Layered<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.first
+            .var(name)
+            .or_else(|| self.then.and_then(|d| d.var(name)))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Defaults and secret names
 // ---------------------------------------------------------------------------------------------
@@ -1759,8 +1877,10 @@ pub fn template_toml() -> String {
 /// The `.env.example` that `replenish init` writes, naming every secret.
 pub fn template_env() -> String {
     let mut out = String::from(
-        "# Secrets for replenish. Copy to .env (keep it out of version control) or export these in the\n\
-         # environment of the cron job / service. They win over the same keys in replenish.toml.\n\
+        "# Secrets for replenish. Copy this file to .env beside replenish.toml (replenish reads it; keep\n\
+         # it out of version control and readable only by you: chmod 600 .env), or export these in the\n\
+         # environment of the cron job / service. The environment wins over .env, and both win over\n\
+         # the same keys in replenish.toml.\n\
          # `plan` needs none of them; sync, draft, reconcile, skus and listen need the Shopify and Cin7 ones.\n",
     );
     for s in SECRETS {
@@ -2637,6 +2757,65 @@ debounce_ms = 500
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(s.cin7_credentials().is_ok());
         assert!(s.alerts.slack_webhook_url.is_some());
+    }
+
+    #[test]
+    fn dot_env_lines_quotes_comments_and_errors() {
+        let path = Path::new("/cfg/.env");
+        let d = DotEnv::parse(
+            "\u{feff}# secrets\n\nexport CIN7_ACCOUNT_ID = acct-1 \nSMTP_PASSWORD=p#ss word\n\
+             SHOPIFY_ACCESS_TOKEN=\"shpat_x\"\nSLACK_WEBHOOK_URL='https://hooks.example/a'\nEMPTY=\n",
+            path,
+        )
+        .unwrap();
+        assert_eq!(d.var("CIN7_ACCOUNT_ID").as_deref(), Some("acct-1"));
+        assert_eq!(
+            d.var("SMTP_PASSWORD").as_deref(),
+            Some("p#ss word"),
+            "a # inside a value is part of it"
+        );
+        assert_eq!(d.var("SHOPIFY_ACCESS_TOKEN").as_deref(), Some("shpat_x"));
+        assert_eq!(
+            d.var("SLACK_WEBHOOK_URL").as_deref(),
+            Some("https://hooks.example/a")
+        );
+        assert_eq!(d.var("EMPTY"), None, "an empty value counts as unset");
+        assert!(
+            !format!("{d:?}").contains("shpat_x"),
+            "Debug names keys only"
+        );
+
+        let err = DotEnv::parse("A=1\njust words\n", path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("/cfg/.env:2: "), "{err}");
+        let err = DotEnv::parse("A=1\nA=2\n", path).unwrap_err().to_string();
+        assert_eq!(err, "/cfg/.env:2: A: set twice in this file");
+        let err = DotEnv::parse("BAD-NAME=1\n", path).unwrap_err().to_string();
+        assert!(err.contains(":1: "), "{err}");
+    }
+
+    #[test]
+    fn the_environment_wins_over_dot_env_which_wins_over_the_file() {
+        let d = DotEnv::parse(
+            "CIN7_ACCOUNT_ID=from-dotenv\nCIN7_APPLICATION_KEY=key-dotenv\n",
+            Path::new(".env"),
+        )
+        .unwrap();
+        let process = env(&[("CIN7_ACCOUNT_ID", "from-env")]);
+        let layered = Layered {
+            first: &process,
+            then: Some(&d),
+        };
+        let s = Settings::from_toml_str(
+            &format!("{MIN}\n[cin7]\naccount_id = \"from-file\"\napplication_key = \"key-file\"\n"),
+            Path::new("replenish.toml"),
+            &layered,
+        )
+        .unwrap();
+        let (account, key) = s.cin7_credentials().unwrap();
+        assert_eq!(account.expose_secret(), "from-env");
+        assert_eq!(key.expose_secret(), "key-dotenv");
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn exec(args: &InitArgs) -> Result<ExitCode> {
     println!("wrote {}", toml_path.display());
     println!("wrote {}", env_path.display());
     println!(
-        "next: fill in [shopify] shop and [locations] default, export the secrets named in .env.example, then run `replenish sync`"
+        "next: fill in [shopify] shop and [locations] default, copy .env.example to .env and fill in the secrets (or export them), then run `replenish doctor`"
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cli::{Cli, Command, Format};
 use crate::clock::Clock;
-use crate::config::{ConfigError, ProcessEnv, Settings};
+use crate::config::{ConfigError, DotEnv, Layered, ProcessEnv, Settings};
 use crate::store::WriterLock;
 
 /// Exit code: done, but something needs a person.
@@ -182,12 +182,29 @@ pub fn pick_format<F>(asked: Option<F>, table: F, json: F) -> F {
     })
 }
 
-/// Loads the settings for commands that need a config file.
+/// Loads the settings for commands that need a config file: secrets from the process
+/// environment, else the `.env` file beside the config file, else the config file itself.
 pub fn load_settings(cli_config: Option<&std::path::Path>) -> Result<Settings> {
     let path = crate::config::locate(cli_config)?;
-    let settings = Settings::load(&path, &ProcessEnv)?;
+    let dot_env = DotEnv::read(&dot_env_path(&path))?;
+    let env = Layered {
+        first: &ProcessEnv,
+        then: dot_env.as_ref(),
+    };
+    let settings = Settings::load(&path, &env)?;
     tracing::info!(config = %path.display(), "loaded configuration");
+    if let Some(d) = &dot_env {
+        tracing::info!(file = %d.path.display(), "read secrets from the .env file");
+    }
     Ok(settings)
+}
+
+/// Where the `.env` file for the config file at `config` is: in the same folder.
+pub fn dot_env_path(config: &std::path::Path) -> std::path::PathBuf {
+    config
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new(""))
+        .join(crate::config::DOT_ENV)
 }
 
 /// Runs the parsed command line.

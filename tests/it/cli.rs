@@ -163,6 +163,59 @@ async fn secrets_never_reach_logs_or_reports() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dot_env_beside_the_config_supplies_the_secrets() {
+    let handle = start_sandbox(30, 1, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replenish.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\n[cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\n[store]\npath = \"store.db\"\n\n[locations]\ndefault = \"Main Warehouse\"\n",
+            handle.shopify_base_url(),
+            handle.cin7_base_url()
+        ),
+    )
+    .unwrap();
+    let run = |path: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            replenish()
+                .arg("--config")
+                .arg(&path)
+                .args(["--now", &t0().to_rfc3339(), "sync", "--format", "json"])
+                .output()
+                .unwrap()
+        })
+    };
+    // No secret anywhere: the missing one is named.
+    let out = run(path.clone()).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CIN7_ACCOUNT_ID"));
+    // The .env that .env.example suggests: read, no export needed.
+    std::fs::write(
+        dir.path().join(".env"),
+        "# copied from .env.example\nSHOPIFY_ACCESS_TOKEN=sandbox\nexport CIN7_ACCOUNT_ID=sandbox\nCIN7_APPLICATION_KEY=\"sandbox\"\n",
+    )
+    .unwrap();
+    let out = run(path.clone()).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A malformed line is a configuration error naming the file and the line.
+    std::fs::write(
+        dir.path().join(".env"),
+        "SHOPIFY_ACCESS_TOKEN=sandbox\noops\n",
+    )
+    .unwrap();
+    let out = run(path).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(".env:2:"), "{stderr}");
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_written_to_a_file_carry_no_terminal_escape_codes() {
     let handle = start_sandbox(30, 1, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
