@@ -48,6 +48,9 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// A per-minute limit named by a throttling answer ("You reached 60 calls per minute …").
     pub limit_per_minute: Option<u32>,
+    /// The access scope(s) the service said the credentials lack (Shopify `ACCESS_DENIED`): a
+    /// configuration problem for a person, never retried.
+    pub missing_scope: Option<String>,
 }
 
 impl ApiError {
@@ -59,6 +62,7 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             limit_per_minute: None,
+            missing_scope: None,
         }
     }
 

@@ -183,6 +183,8 @@ struct Shared {
     last_event: Mutex<Option<DateTime<Utc>>>,
     store_path: std::path::PathBuf,
     clock: Clock,
+    /// Re-reads the orders deliveries name (configured by the token's scopes at start).
+    shopify: ShopifyClient,
     busy: AtomicBool,
     stopping: AtomicBool,
 }
@@ -272,6 +274,14 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<ListenHandle> {
     let secrets = settings.webhook_secrets()?;
     // The store exists and is migrated before the first request.
     drop(Store::open(&settings.store.path)?);
+    // A token that may not read what the worker re-reads stops the listener now (exit 2).
+    let shopify = crate::app::access::orders_client(
+        &settings,
+        &Counters::default(),
+        clock,
+        settings.policy.velocity_window_days + 1,
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(&settings.listen.bind)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen.bind))?;
@@ -285,6 +295,7 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<ListenHandle> {
         last_event: Mutex::new(None),
         store_path: settings.store.path.clone(),
         clock,
+        shopify,
         busy: AtomicBool::new(false),
         stopping: AtomicBool::new(false),
     });
@@ -559,12 +570,7 @@ async fn process(
     touched: &mut BTreeSet<String>,
 ) -> Result<()> {
     let mut store = Store::open(&settings.store.path)?;
-    let shopify = ShopifyClient::new(
-        settings,
-        build_client(&settings.http),
-        Counters::default(),
-        shared.clock,
-    )?;
+    let shopify = &shared.shopify;
     loop {
         let events = store.pending_events(500)?;
         if events.is_empty() {

@@ -1,6 +1,7 @@
 //! One module per subcommand: orchestration only (args → calls on adapters, store and core).
 //! Errors are wrapped with context here (anyhow) and mapped to exit codes once, in [`report_error`].
 
+pub mod access;
 pub mod backtest;
 pub mod demo;
 pub mod draft;
@@ -273,6 +274,8 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
     let usage = err.chain().any(|c| {
         c.downcast_ref::<ConfigError>().is_some()
             || c.downcast_ref::<UsageError>().is_some()
+            || c.downcast_ref::<crate::adapters::http::ApiError>()
+                .is_some_and(|e| e.missing_scope.is_some())
             || c.downcast_ref::<crate::core::plan::PlanError>().is_some()
     });
     if usage {

@@ -19,7 +19,6 @@ use serde::Serialize;
 
 use crate::adapters::cin7::Cin7Client;
 use crate::adapters::http::{Counters, build_client};
-use crate::adapters::shopify::ShopifyClient;
 use crate::app::draft::{deliver_alerts, settle_drafts};
 use crate::app::plan::{plan_config, plan_from_store, start_of_day, today};
 use crate::app::sync::{SyncOptions, SyncSummary, sync};
@@ -370,8 +369,14 @@ async fn audit(
         None
     };
     let http = build_client(&settings.http);
-    let cin7 = Cin7Client::new(settings, http.clone(), counters.clone(), clock)?;
-    let shopify = ShopifyClient::new(settings, http, counters.clone(), clock)?;
+    let cin7 = Cin7Client::new(settings, http, counters.clone(), clock)?;
+    let shopify = crate::app::access::orders_client(
+        settings,
+        counters,
+        clock,
+        settings.policy.velocity_window_days + 1,
+    )
+    .await?;
 
     // 1. The tool's drafts vs Cin7.
     let settled = settle_drafts(settings, store, &cin7, clock).await?;

@@ -158,8 +158,12 @@ async fn fetch_and_store(
     started: Instant,
 ) -> Result<SyncSummary> {
     let http = build_client(&settings.http);
-    let cin7 = Cin7Client::new(settings, http.clone(), counters.clone(), clock)?;
-    let shopify = ShopifyClient::new(settings, http, counters.clone(), clock)?;
+    let cin7 = Cin7Client::new(settings, http, counters.clone(), clock)?;
+    let order_days = options
+        .backfill_days
+        .unwrap_or(0)
+        .max(settings.policy.velocity_window_days + 1);
+    let shopify = crate::app::access::orders_client(settings, counters, clock, order_days).await?;
 
     let purchases_since = store
         .state(PURCHASES_WATERMARK)?

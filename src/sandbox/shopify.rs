@@ -161,6 +161,16 @@ fn execute(w: &mut World, query: &str, vars: &Value, root: Option<RootField>) ->
             cost_ext(w, 0, Some(0)),
         );
     };
+    if let Some(denied) = access_denied(w, query, &root.name, &root.response_key) {
+        // Like Shopify: the root field is null and the error names the field (and, for a root
+        // field, the scope it needs).
+        let mut d = Map::new();
+        d.insert(root.response_key.clone(), Value::Null);
+        return with_ext(
+            json!({ "data": Value::Object(d), "errors": [denied] }),
+            cost_ext(w, 1, Some(1)),
+        );
+    }
     let plan = match plan(w, query, vars, &root) {
         Ok(p) => p,
         Err(msg) => return with_ext(errors(&[error_msg(&msg)]), cost_ext(w, 0, Some(0))),
@@ -219,6 +229,72 @@ fn execute(w: &mut World, query: &str, vars: &Value, root: Option<RootField>) ->
             )
         }
     }
+}
+
+/// Whether the token was granted `scope` (a `write_` scope includes its `read_` one).
+pub fn has_scope(w: &World, scope: &str) -> bool {
+    let write = scope
+        .strip_prefix("read_")
+        .map(|rest| format!("write_{rest}"));
+    w.opts
+        .scopes
+        .iter()
+        .any(|s| s == scope || Some(s) == write.as_ref())
+}
+
+/// The fulfillment-order scopes, any one of which lets a query read `fulfillmentOrders`.
+const FULFILLMENT_ORDER_SCOPES: [&str; 4] = [
+    "read_merchant_managed_fulfillment_orders",
+    "read_assigned_fulfillment_orders",
+    "read_third_party_fulfillment_orders",
+    "read_marketplace_fulfillment_orders",
+];
+
+/// Shopify's `ACCESS_DENIED` error for a document the token's scopes do not cover, if any: the
+/// root field's own scope, then fulfillment orders selected without a fulfillment-order scope.
+fn access_denied(w: &World, query: &str, root: &str, key: &str) -> Option<Value> {
+    let scope = match root {
+        "orders" | "order" => Some("read_orders"),
+        "locations" | "location" => Some("read_locations"),
+        "productVariants" | "productVariant" => Some("read_products"),
+        _ => None,
+    };
+    if let Some(scope) = scope.filter(|s| !has_scope(w, s)) {
+        return Some(json!({
+            "message": format!("Access denied for {root} field. Required access: `{scope}` access scope."),
+            "locations": [{"line": 2, "column": 3}],
+            "path": [key],
+            "extensions": {
+                "code": "ACCESS_DENIED",
+                "documentation": "https://shopify.dev/api/usage/access-scopes",
+                "requiredAccess": format!("`{scope}` access scope."),
+            }
+        }));
+    }
+    let fulfillment = FULFILLMENT_ORDER_SCOPES.iter().any(|s| has_scope(w, s));
+    if matches!(root, "orders" | "order")
+        && graphql::selects(query, "fulfillmentOrders")
+        && !fulfillment
+    {
+        let path = if root == "orders" {
+            json!([key, "edges", 0, "node", "fulfillmentOrders"])
+        } else {
+            json!([key, "fulfillmentOrders"])
+        };
+        return Some(json!({
+            "message": "Access denied for fulfillmentOrders field.",
+            "locations": [{"line": 12, "column": 9}],
+            "path": path,
+            "extensions": {"code": "ACCESS_DENIED"},
+        }));
+    }
+    None
+}
+
+/// Whether an order is visible to the token: without `read_all_orders` Shopify serves only the
+/// last 60 days' orders (silently).
+pub fn visible(w: &World, o: &Order) -> bool {
+    has_scope(w, "read_all_orders") || o.created >= w.now - chrono::Duration::days(60)
 }
 
 fn with_ext(mut v: Value, ext: Value) -> Value {
@@ -418,6 +494,24 @@ fn plan(w: &World, query: &str, vars: &Value, root: &RootField) -> Result<Plan, 
                 }),
             })
         }
+        "currentAppInstallation" => Ok(Plan {
+            requested: 2,
+            run: Box::new(|w| {
+                let scopes: Vec<Value> = w
+                    .opts
+                    .scopes
+                    .iter()
+                    .map(|s| json!({ "handle": s, "description": format!("sandbox scope {s}") }))
+                    .collect();
+                Ok((
+                    json!({
+                        "id": "gid://shopify/AppInstallation/1",
+                        "accessScopes": scopes,
+                    }),
+                    2,
+                ))
+            }),
+        }),
         "currentBulkOperation" => Ok(Plan {
             requested: 1,
             run: Box::new(|w| {
@@ -621,7 +715,7 @@ fn orders(
         .orders
         .iter()
         .enumerate()
-        .filter(|(_, o)| search.matches(o))
+        .filter(|(_, o)| search.matches(o) && visible(w, o))
         .map(|(i, o)| (sort_value(o, sort), o.num, i))
         .collect();
     matched.sort_unstable();
@@ -673,7 +767,7 @@ fn orders(
 fn bulk_json(w: &World, b: &BulkOp) -> Value {
     let total = bulk_object_count(w, b);
     let (objects, url) = match b.status {
-        BulkStatus::Created => (0, None),
+        BulkStatus::Created | BulkStatus::Failed => (0, None),
         BulkStatus::Running => (total / 2, None),
         BulkStatus::Completed => (
             total,
@@ -687,12 +781,12 @@ fn bulk_json(w: &World, b: &BulkOp) -> Value {
     let roots = match b.status {
         BulkStatus::Completed => b.orders.len(),
         BulkStatus::Running => b.orders.len() / 2,
-        BulkStatus::Created => 0,
+        BulkStatus::Created | BulkStatus::Failed => 0,
     };
     json!({
         "id": format!("gid://shopify/BulkOperation/{}", b.num),
         "status": b.status.as_str(),
-        "errorCode": null,
+        "errorCode": b.fails_with.filter(|_| b.status == BulkStatus::Failed),
         "createdAt": shopify_dt(b.created_at),
         "completedAt": b.completed_at.map(shopify_dt),
         "objectCount": objects.to_string(),
@@ -706,10 +800,13 @@ fn bulk_json(w: &World, b: &BulkOp) -> Value {
 }
 
 fn bulk_object_count(w: &World, b: &BulkOp) -> u64 {
+    let fos = graphql::selects(&b.query, "fulfillmentOrders");
     b.orders
         .iter()
         .filter_map(|n| w.order_index.get(n))
-        .map(|&i| 1 + w.orders[i].lines.len() as u64 + w.orders[i].fos.len() as u64)
+        .map(|&i| {
+            1 + w.orders[i].lines.len() as u64 + if fos { w.orders[i].fos.len() as u64 } else { 0 }
+        })
         .sum()
 }
 
@@ -718,13 +815,17 @@ fn poll(w: &mut World, idx: usize) -> Value {
     let now = w.now;
     let b = &mut w.bulk_ops[idx];
     b.polls += 1;
-    match b.status {
-        BulkStatus::Created => b.status = BulkStatus::Running,
-        BulkStatus::Running => {
+    match (b.status, b.fails_with) {
+        (BulkStatus::Created, Some(_)) | (BulkStatus::Running, Some(_)) => {
+            b.status = BulkStatus::Failed;
+            b.completed_at = Some(now);
+        }
+        (BulkStatus::Created, None) => b.status = BulkStatus::Running,
+        (BulkStatus::Running, None) => {
             b.status = BulkStatus::Completed;
             b.completed_at = Some(now);
         }
-        BulkStatus::Completed => {}
+        (BulkStatus::Completed | BulkStatus::Failed, _) => {}
     }
     let b = w.bulk_ops[idx].clone();
     bulk_json(w, &b)
@@ -753,14 +854,14 @@ fn bulk_run(w: &mut World, doc: &str) -> Value {
     let running = w
         .bulk_ops
         .iter()
-        .filter(|b| b.status != BulkStatus::Completed)
+        .filter(|b| matches!(b.status, BulkStatus::Created | BulkStatus::Running))
         .count();
     if running >= 5 {
         let id = w
             .bulk_ops
             .iter()
             .rev()
-            .find(|b| b.status != BulkStatus::Completed)
+            .find(|b| matches!(b.status, BulkStatus::Created | BulkStatus::Running))
             .map(|b| b.num)
             .unwrap_or(0);
         return user_error(&format!(
@@ -771,9 +872,11 @@ fn bulk_run(w: &mut World, doc: &str) -> Value {
     let mut orders: Vec<u64> = w
         .orders
         .iter()
-        .filter(|o| search.matches(o))
+        .filter(|o| search.matches(o) && visible(w, o))
         .map(|o| o.num)
         .collect();
+    // A bulk query reading what the token may not is accepted, then ends FAILED.
+    let fails_with = access_denied(w, doc, &root.name, &root.response_key).map(|_| "ACCESS_DENIED");
     orders.sort_unstable();
     let num = w.next_bulk;
     w.next_bulk += 1;
@@ -785,6 +888,7 @@ fn bulk_run(w: &mut World, doc: &str) -> Value {
         polls: 0,
         query: doc.to_string(),
         orders,
+        fails_with,
     };
     let v = bulk_json(w, &op);
     w.bulk_ops.push(op);
@@ -795,6 +899,7 @@ fn bulk_run(w: &mut World, doc: &str) -> Value {
 /// carrying `__parentId`. Children of every other order are held back until after the next order's
 /// line, so children follow their parent but not always directly.
 pub fn bulk_jsonl(w: &World, b: &BulkOp) -> String {
+    let with_fulfillment_orders = graphql::selects(&b.query, "fulfillmentOrders");
     let mut out = String::new();
     let mut held: Vec<String> = Vec::new();
     for (k, num) in b.orders.iter().enumerate() {
@@ -820,7 +925,7 @@ pub fn bulk_jsonl(w: &World, b: &BulkOp) -> String {
             out.push('\n');
         }
         let mut children = Vec::new();
-        for f in &o.fos {
+        for f in o.fos.iter().filter(|_| with_fulfillment_orders) {
             children.push(
                 json!({
                     "id": format!("gid://shopify/FulfillmentOrder/{}", f.num),

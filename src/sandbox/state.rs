@@ -282,6 +282,8 @@ pub enum BulkStatus {
     Created,
     Running,
     Completed,
+    /// Ended without a result (`errorCode` says why, e.g. `ACCESS_DENIED`).
+    Failed,
 }
 
 impl BulkStatus {
@@ -290,6 +292,7 @@ impl BulkStatus {
             BulkStatus::Created => "CREATED",
             BulkStatus::Running => "RUNNING",
             BulkStatus::Completed => "COMPLETED",
+            BulkStatus::Failed => "FAILED",
         }
     }
 }
@@ -304,6 +307,8 @@ pub struct BulkOp {
     pub query: String,
     /// Order ids matched when the operation ran.
     pub orders: Vec<u64>,
+    /// Why it will fail (`ACCESS_DENIED` when its query reads what the token may not).
+    pub fails_with: Option<&'static str>,
 }
 
 /// One thing that sells in Shopify, with its demand parameters.

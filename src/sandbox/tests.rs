@@ -543,7 +543,7 @@ async fn shopify_auth_throttling_and_max_cost() {
     assert_eq!(t["extensions"]["cost"]["actualQueryCost"], Value::Null);
     assert_eq!(
         t["extensions"]["cost"]["requestedQueryCost"],
-        queries::orders_query_cost(10, 5)
+        queries::orders_query_cost(10, 5, true)
     );
 
     let big = gql(
@@ -554,7 +554,7 @@ async fn shopify_auth_throttling_and_max_cost() {
     .await;
     let want = format!(
         "Query cost is {}, which exceeds the single query max cost limit (1000).",
-        queries::orders_query_cost(250, 30)
+        queries::orders_query_cost(250, 30, true)
     );
     assert_eq!(big["errors"][0]["extensions"]["code"], "MAX_COST_EXCEEDED");
     assert_eq!(big["errors"][0]["message"], want.as_str());

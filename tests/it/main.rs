@@ -11,6 +11,7 @@ mod draft_e2e;
 mod listen_e2e;
 mod plan_e2e;
 mod reconcile_e2e;
+mod scopes_e2e;
 mod shopify_client;
 mod skus_e2e;
 mod sync_e2e;

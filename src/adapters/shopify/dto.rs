@@ -209,6 +209,12 @@ pub struct ShopifyLocation {
 }
 
 /// A bulk operation's state (`bulkOperation(id:)`).
+/// One of `currentAppInstallation.accessScopes`.
+#[derive(Debug, Deserialize)]
+pub struct AccessScope {
+    pub handle: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkOperation {

@@ -8,6 +8,7 @@
 
 pub mod dto;
 pub mod queries;
+pub mod scopes;
 pub mod webhook;
 
 use std::collections::HashMap;
@@ -79,6 +80,8 @@ pub struct ShopifyClient {
     bulk_poll: Duration,
     /// Reads the time for `Retry-After` dates.
     clock: Clock,
+    /// Orders are read with their fulfillment orders (needs one of the fulfillment-order scopes).
+    fulfillment_orders: bool,
 }
 
 impl ShopifyClient {
@@ -107,7 +110,35 @@ impl ShopifyClient {
             line_items_page_size: settings.shopify.line_items_page_size.clamp(1, 250),
             bulk_poll: Duration::from_millis(settings.shopify.bulk_poll_ms.max(10)),
             clock,
+            fulfillment_orders: true,
         })
+    }
+
+    /// Orders are read without `fulfillmentOrders` (a token without any fulfillment-order scope,
+    /// where nothing locates orders by them).
+    pub fn without_fulfillment_orders(mut self) -> ShopifyClient {
+        self.fulfillment_orders = false;
+        self
+    }
+
+    /// The access scopes granted to the token (`currentAppInstallation.accessScopes`).
+    pub async fn access_scopes(&self) -> Result<scopes::Granted, ApiError> {
+        let label = "shopify currentAppInstallation";
+        let data = self
+            .graphql(
+                "currentAppInstallation",
+                queries::ACCESS_SCOPES,
+                json!({}),
+                2,
+            )
+            .await?;
+        let handles: Vec<dto::AccessScope> = decode(
+            label,
+            "accessScopes",
+            data.pointer("/currentAppInstallation/accessScopes")
+                .unwrap_or(&Value::Null),
+        )?;
+        Ok(scopes::Granted::new(handles.into_iter().map(|s| s.handle)))
     }
 
     fn bucket(&self) -> Option<Bucket> {
@@ -256,6 +287,38 @@ impl ShopifyClient {
                     .to_string()
             };
             let messages = joined_messages(errors);
+            if let Some(denied) = errors.iter().find(|e| code_of(e) == "ACCESS_DENIED") {
+                let path: Vec<String> = denied
+                    .get("path")
+                    .and_then(Value::as_array)
+                    .map(|p| {
+                        p.iter()
+                            .map(|s| match s {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let required = denied
+                    .pointer("/extensions/requiredAccess")
+                    .and_then(Value::as_str);
+                let scope = scopes::denied_scope(required, &path);
+                let mut e = ApiError::new(
+                    label,
+                    ErrorClass::Client,
+                    match &scope {
+                        Some(scope) => format!(
+                            "Shopify denied access ({messages}): the app's access token lacks the {scope} access scope; grant it in the app's Admin API access scopes (then `replenish doctor` checks it)"
+                        ),
+                        None => format!(
+                            "Shopify denied access: {messages}; check the app's Admin API access scopes with `replenish doctor`"
+                        ),
+                    },
+                );
+                e.missing_scope = scope.or_else(|| Some("(unknown)".to_string()));
+                return Err(e);
+            }
             if errors.iter().any(|e| code_of(e) == "THROTTLED") {
                 let requested = body
                     .pointer("/extensions/cost/requestedQueryCost")
@@ -340,14 +403,19 @@ impl ShopifyClient {
         on_progress: &mut dyn FnMut(OrderProgress),
     ) -> Result<Vec<Order>, ApiError> {
         let label = "shopify orders";
-        let cost = queries::orders_query_cost(page_size, self.line_items_page_size);
+        let cost = queries::orders_query_cost(
+            page_size,
+            self.line_items_page_size,
+            self.fulfillment_orders,
+        );
+        let document = queries::orders(self.fulfillment_orders);
         let mut after: Option<String> = None;
         let mut orders = Vec::new();
         loop {
             let data = self
                 .graphql(
                     "orders",
-                    queries::ORDERS,
+                    &document,
                     json!({
                         "first": page_size,
                         "after": after,
@@ -426,8 +494,7 @@ impl ShopifyClient {
             "created_at:>='{}'",
             since.to_rfc3339_opts(SecondsFormat::Secs, true)
         );
-        let document =
-            queries::BULK_ORDERS_TEMPLATE.replace("{SEARCH}", &search.replace('"', "\\\""));
+        let document = queries::bulk_orders(&search, self.fulfillment_orders);
         let label = "shopify bulkOperationRunQuery";
         // An earlier run killed mid-backfill may have left its operation running, and Shopify
         // refuses a new one while too many run: wait for the one it names, then ask again.
@@ -510,6 +577,26 @@ impl ShopifyClient {
             match op.status.as_str() {
                 "COMPLETED" => return Ok(op),
                 "CREATED" | "RUNNING" => {}
+                "FAILED" if op.error_code.as_deref() == Some("ACCESS_DENIED") => {
+                    let scope = if self.fulfillment_orders {
+                        format!(
+                            "{} and one of {}",
+                            scopes::READ_ORDERS,
+                            scopes::FULFILLMENT_ORDER_SCOPES.join(", ")
+                        )
+                    } else {
+                        scopes::READ_ORDERS.to_string()
+                    };
+                    let mut e = ApiError::new(
+                        label,
+                        ErrorClass::Client,
+                        format!(
+                            "bulk operation {id} was denied access (ACCESS_DENIED): the orders query needs the {scope} access scopes; grant them in the app's Admin API access scopes (`replenish doctor` names what is missing)"
+                        ),
+                    );
+                    e.missing_scope = Some(scope);
+                    return Err(e);
+                }
                 other => {
                     return Err(ApiError::new(
                         label,

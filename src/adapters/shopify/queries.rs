@@ -30,6 +30,29 @@ pub const ORDERS: &str = r#"query ReplenishOrders($first: Int!, $after: String, 
   }
 }"#;
 
+/// The `fulfillmentOrders` selection of [`ORDERS`], left out by [`orders`] for a token that may
+/// not read fulfillment orders.
+const ORDERS_FULFILLMENT_ORDERS: &str = r#"
+        fulfillmentOrders(first: 5) {
+          nodes { id assignedLocation { location { id } } }
+        }"#;
+
+/// [`ORDERS`], with or without the orders' fulfillment orders.
+pub fn orders(fulfillment_orders: bool) -> String {
+    if fulfillment_orders {
+        ORDERS.to_string()
+    } else {
+        ORDERS.replacen(ORDERS_FULFILLMENT_ORDERS, "", 1)
+    }
+}
+
+/// The access scopes granted to the app's token (no scope is needed to ask).
+pub const ACCESS_SCOPES: &str = r#"query ReplenishAccessScopes {
+  currentAppInstallation {
+    accessScopes { handle }
+  }
+}"#;
+
 /// The rest of one order's line items, for the rare order with more lines than `lineItemsFirst`.
 /// Variables: `id`, `first`, `after`.
 pub const ORDER_LINE_ITEMS: &str = r#"query ReplenishOrderLineItems($id: ID!, $first: Int!, $after: String) {
@@ -96,6 +119,22 @@ pub const BULK_ORDERS_TEMPLATE: &str = r#"{
   }
 }"#;
 
+/// The `fulfillmentOrders` selection of [`BULK_ORDERS_TEMPLATE`].
+const BULK_FULFILLMENT_ORDERS: &str = r#"
+        fulfillmentOrders {
+          edges { node { id assignedLocation { location { id } } } }
+        }"#;
+
+/// The bulk orders document for the search string `search`, with or without fulfillment orders.
+pub fn bulk_orders(search: &str, fulfillment_orders: bool) -> String {
+    let document = BULK_ORDERS_TEMPLATE.replace("{SEARCH}", &search.replace('"', "\\\""));
+    if fulfillment_orders {
+        document
+    } else {
+        document.replacen(BULK_FULFILLMENT_ORDERS, "", 1)
+    }
+}
+
 /// Shopify product variants (for the SKU audit). Variables: `first`, `after`. Requested cost
 /// 2 + first × 2 (a variant and its product): 502 points for a page of 250.
 pub const PRODUCT_VARIANTS: &str = r#"query ReplenishProductVariants($first: Int!, $after: String) {
@@ -107,10 +146,15 @@ pub const PRODUCT_VARIANTS: &str = r#"query ReplenishProductVariants($first: Int
 
 /// Requested cost of one `ORDERS` page, by Shopify's published rule: objects cost 1, a connection
 /// costs 2 plus `first` times the cost of one of its nodes. Kept under 1000 by the client.
-pub fn orders_query_cost(first: u32, line_items_first: u32) -> u32 {
+pub fn orders_query_cost(first: u32, line_items_first: u32, fulfillment_orders: bool) -> u32 {
     let line_item = 1 + 1; // LineItem + variant
     let line_items = 2 + line_items_first * line_item;
-    let fulfillment_orders = 2 + 5 * (1 + 1 + 1); // FulfillmentOrder + assignedLocation + location
+    // FulfillmentOrder + assignedLocation + location
+    let fulfillment_orders = if fulfillment_orders {
+        2 + 5 * (1 + 1 + 1)
+    } else {
+        0
+    };
     let order = 1 + 1 + fulfillment_orders + line_items; // Order + retailLocation
     2 + first * order
 }
@@ -128,6 +172,18 @@ pub fn product_variants_query_cost(first: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn orders_without_fulfillment_orders_select_everything_else() {
+        let without = orders(false);
+        assert!(!without.contains("fulfillmentOrders"));
+        assert!(without.contains("retailLocation { id }") && without.contains("lineItems("));
+        assert_eq!(orders(true), ORDERS);
+        let bulk = bulk_orders("created_at:>='2026-01-01'", false);
+        assert!(!bulk.contains("fulfillmentOrders") && bulk.contains("lineItems {"));
+        assert!(bulk_orders("x", true).contains("fulfillmentOrders {"));
+        assert!(orders_query_cost(50, 30, false) < orders_query_cost(50, 30, true));
+    }
 
     #[test]
     fn a_variants_page_stays_under_the_single_query_limit() {

@@ -1,0 +1,232 @@
+//! Shopify access scopes, as a real shop's token has them: the sandbox grants only what it is
+//! told (`SandboxOptions::scopes`) and denies the rest the way Shopify does (`ACCESS_DENIED`, a
+//! bulk operation ending `FAILED`, orders older than 60 days silently missing). The tool names the
+//! scope to grant and never plans from what it could not read.
+
+use replenish::adapters::http::{Counters, ErrorClass, build_client};
+use replenish::adapters::shopify::ShopifyClient;
+use replenish::app::sync::{SyncOptions, sync};
+use replenish::clock::Clock;
+use replenish::output::progress::Progress;
+use replenish::sandbox::{self, DEFAULT_SCOPES, SandboxHandle, SandboxOptions};
+use replenish::store::Store;
+
+use crate::sync_e2e::{sandbox_state, t0};
+
+const FO_SCOPE: &str = "read_merchant_managed_fulfillment_orders";
+
+/// The default scopes without those named.
+fn all_but(left_out: &[&str]) -> Vec<String> {
+    DEFAULT_SCOPES
+        .iter()
+        .filter(|s| !left_out.contains(s))
+        .map(|s| s.to_string())
+        .collect()
+}
+
+async fn sandbox_with(scopes: Vec<String>, days: u32) -> SandboxHandle {
+    let opts = SandboxOptions {
+        skus: 30,
+        locations: 2,
+        days,
+        orders_per_day: 40,
+        cin7_rpm: 100_000,
+        now: t0(),
+        scopes,
+        ..SandboxOptions::default()
+    };
+    sandbox::start("127.0.0.1:0", opts).await.unwrap()
+}
+
+/// `replenish --now t0 <args>` against `handle` (config with the sandbox's location mapping
+/// unless `unmapped`); returns (exit code, stdout, stderr).
+async fn run(
+    handle: &SandboxHandle,
+    dir: &std::path::Path,
+    unmapped: bool,
+    args: &[&str],
+) -> (Option<i32>, String, String) {
+    let config = crate::draft_e2e::binary_config(handle, dir);
+    if unmapped {
+        let text = std::fs::read_to_string(&config).unwrap();
+        let cut = text.find("[locations.shopify]").unwrap();
+        std::fs::write(&config, &text[..cut]).unwrap();
+    }
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("replenish"))
+            .arg("--config")
+            .arg(&config)
+            .args(["--now", &t0().to_rfc3339()])
+            .args(&args)
+            .env_remove("RUST_LOG")
+            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
+            .env("CIN7_ACCOUNT_ID", "sandbox")
+            .env("CIN7_APPLICATION_KEY", "sandbox")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_fulfillment_order_scopes_a_mapped_shop_stops_naming_the_scope() {
+    let handle = sandbox_with(all_but(&[FO_SCOPE]), 20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(&handle, dir.path(), false, &["sync"]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(FO_SCOPE), "{stderr}");
+    assert!(
+        stderr.contains("retailLocation"),
+        "says what it costs: {stderr}"
+    );
+    // Nothing was planned from orders it could not locate: no order reached the store.
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    assert_eq!(
+        store
+            .orders_between(t0() - chrono::Duration::days(30), t0())
+            .unwrap()
+            .len(),
+        0
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_fulfillment_order_scopes_an_unmapped_shop_syncs_without_them() {
+    let handle = sandbox_with(all_but(&[FO_SCOPE]), 20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&handle, dir.path(), true, &["-v", "sync"]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains(FO_SCOPE), "the log names it: {stderr}");
+    // The backfill's bulk query asked for no fulfillment orders, so it was not denied.
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["orders_mode"], "backfill");
+    assert!(summary["rows"]["shopify orders fetched"].as_u64().unwrap() > 100);
+    assert_eq!(
+        sandbox_state(&handle).await["requests"]["shopify bulkOperationRunQuery"],
+        1
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_read_orders_sync_stops_naming_it() {
+    let handle = sandbox_with(all_but(&["read_orders"]), 20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(&handle, dir.path(), false, &["sync"]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("read_orders"), "{stderr}");
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_beyond_sixty_days_without_read_all_orders_stops_naming_it() {
+    let handle = sandbox_with(all_but(&["read_all_orders"]), 90).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(
+        &handle,
+        dir.path(),
+        false,
+        &["sync", "--backfill-days", "90"],
+    )
+    .await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("read_all_orders"), "{stderr}");
+    assert!(
+        stderr.contains("only the last 60 of the 90 days"),
+        "{stderr}"
+    );
+    // Within 60 days it needs no read_all_orders.
+    let (code, _, stderr) = run(&handle, dir.path(), false, &["sync"]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    handle.shutdown().await;
+}
+
+/// Without the scope check in front (say the scopes could not be read), the denial itself is
+/// recognised: named, classed as a client error (never retried), and exit 2 material.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_query_or_bulk_operation_names_the_scope_and_is_not_retried() {
+    let handle = sandbox_with(all_but(&[FO_SCOPE]), 20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = crate::common::fast(handle.settings(&dir.path().join("s.db")));
+    let client = ShopifyClient::new(
+        &settings,
+        build_client(&settings.http),
+        Counters::default(),
+        Clock::starting_at(t0()),
+    )
+    .unwrap();
+    let granted = client.access_scopes().await.unwrap();
+    assert!(granted.has("read_orders") && !granted.has_fulfillment_orders());
+
+    let err = client
+        .orders_updated_since(t0() - chrono::Duration::days(2), &mut |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::Client, "{err}");
+    assert!(
+        err.missing_scope
+            .as_deref()
+            .unwrap_or("")
+            .contains(FO_SCOPE),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(FO_SCOPE), "{err}");
+
+    let err = client
+        .bulk_orders_created_since(t0() - chrono::Duration::days(10), &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ACCESS_DENIED"), "{err}");
+    assert!(err.missing_scope.is_some(), "{err:?}");
+    assert_eq!(
+        client
+            .counters()
+            .snapshot()
+            .iter()
+            .map(|c| c.retries)
+            .sum::<u64>(),
+        0,
+        "a denial is not retried"
+    );
+
+    // The same client without fulfillment orders reads every order.
+    let orders = client
+        .without_fulfillment_orders()
+        .orders_updated_since(t0() - chrono::Duration::days(2), &mut |_| {})
+        .await
+        .unwrap();
+    assert!(!orders.is_empty());
+    handle.shutdown().await;
+}
+
+/// The sync's own path, in-process: the same refusal, recorded as a failed run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_sync_is_recorded_as_failed_and_changes_nothing_else() {
+    let handle = sandbox_with(all_but(&["read_orders"]), 20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = crate::common::fast(handle.settings(&dir.path().join("s.db")));
+    let mut store = Store::open(&settings.store.path).unwrap();
+    let err = sync(
+        &settings,
+        &mut store,
+        Clock::starting_at(t0()),
+        &SyncOptions::default(),
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("read_orders"), "{err:#}");
+    let runs = store.runs(10).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].outcome, "failed");
+    assert!(store.products().unwrap().is_empty(), "nothing stored");
+    handle.shutdown().await;
+}
