@@ -39,6 +39,13 @@ pub struct Cli {
 pub enum Command {
     /// Write a commented replenish.toml and a .env.example naming every secret (never overwrites).
     Init(InitArgs),
+    /// Check a setup before the first sync (and in monitoring): config, secrets, Cin7 and Shopify
+    /// credentials, the Shopify token's access scopes, locations on both sides, store, lock,
+    /// alert channels. One line per check, with the fix.
+    ///
+    /// Exit 0 when everything needed works (warnings allowed), 2 when the configuration, a
+    /// credential or a scope must be fixed, 1 when a service cannot be reached.
+    Doctor(DoctorArgs),
     /// Pull Shopify orders and Cin7 stock, catalog and purchases into the local store.
     Sync(SyncArgs),
     /// Compute the replenishment plan from the store: what to order, from whom, and why.
@@ -320,6 +327,16 @@ pub struct ListenArgs {
     /// Milliseconds to gather a burst of webhooks before acting (default: listen.debounce_ms, 500).
     #[arg(long, value_name = "MS")]
     pub debounce_ms: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Report format (default: table on a terminal, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Also send one test alert on every configured channel (Slack, email).
+    #[arg(long)]
+    pub send_test_alert: bool,
 }
 
 #[derive(Debug, Args)]

@@ -401,7 +401,7 @@ pub const SECRETS: [SecretSpec; 7] = [
     SecretSpec {
         env: "SHOPIFY_ACCESS_TOKEN",
         key: "shopify.access_token",
-        what: "Shopify Admin API access token (custom app; scopes read_orders, read_products, read_locations; read_all_orders to backfill more than 60 days). Needed by sync, draft, reconcile, skus, listen.",
+        what: "Shopify Admin API access token (custom app; scopes read_orders, read_merchant_managed_fulfillment_orders, read_products, read_locations; read_all_orders beyond 60 days; `replenish doctor` checks them). Needed by sync, draft, reconcile, skus, listen.",
     },
     SecretSpec {
         env: "SHOPIFY_WEBHOOK_SECRET",

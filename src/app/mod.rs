@@ -4,6 +4,7 @@
 pub mod access;
 pub mod backtest;
 pub mod demo;
+pub mod doctor;
 pub mod draft;
 pub mod init;
 pub mod listen;
@@ -213,6 +214,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let clock = resolve_clock(cli.now.as_deref())?;
     match cli.command {
         Command::Init(args) => init::exec(&args),
+        Command::Doctor(args) => {
+            runtime()?.block_on(doctor::exec(cli.config.as_deref(), &args, clock))
+        }
         Command::Sync(args) => {
             let settings = load_settings(cli.config.as_deref())?;
             runtime()?.block_on(sync::exec(&settings, &args, clock))

@@ -19,6 +19,7 @@
 pub mod backtest;
 pub mod catalog;
 pub mod demand;
+pub mod doctor;
 pub mod drafts;
 pub mod issues;
 pub mod locations;

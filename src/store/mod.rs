@@ -82,6 +82,21 @@ pub struct SnapshotInput<'a> {
     pub locations: &'a [String],
 }
 
+/// A store as [`Store::inspect`] found it.
+#[derive(Debug, Clone)]
+pub struct StoreInfo {
+    /// The file's schema version (`PRAGMA user_version`).
+    pub version: i64,
+    /// The version this build writes.
+    pub known_version: i64,
+    /// The file's size.
+    pub bytes: u64,
+    /// The newest full availability snapshot (current schema only).
+    pub latest_snapshot: Option<SnapshotInfo>,
+    /// The newest runs, newest first (current schema only).
+    pub last_runs: Vec<RunRecord>,
+}
+
 /// A recorded snapshot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotInfo {
@@ -178,6 +193,41 @@ impl Store {
     /// The schema version this build writes (the number of migrations).
     pub fn schema_version() -> i64 {
         migrations::known_version()
+    }
+
+    /// What `doctor` reports of the store at `path`, read without creating, migrating or
+    /// writing it; `None` when there is no file yet. The newest snapshot and runs are read only
+    /// when the schema is this build's.
+    pub fn inspect(path: &Path) -> Result<Option<StoreInfo>, StoreError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .ctx("inspecting the store: busy_timeout")?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .ctx("inspecting the store: reading the schema version")?;
+        let known = migrations::known_version();
+        let (latest_snapshot, last_runs) = if version == known {
+            (snapshots::latest_snapshot(&conn)?, runs::runs(&conn, 20)?)
+        } else {
+            (None, Vec::new())
+        };
+        Ok(Some(StoreInfo {
+            version,
+            known_version: known,
+            bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            latest_snapshot,
+            last_runs,
+        }))
     }
 
     pub fn path(&self) -> &Path {

@@ -7,6 +7,7 @@ mod cli;
 mod clock;
 mod common;
 mod cron;
+mod doctor_e2e;
 mod draft_e2e;
 mod listen_e2e;
 mod plan_e2e;

@@ -138,6 +138,52 @@ pub async fn deliver_pending(
     Ok(report)
 }
 
+/// Sends one test alert on every configured channel, outside the outbox (nothing is stored);
+/// returns each configured channel's outcome, errors free of secrets. For `doctor
+/// --send-test-alert`.
+pub async fn send_test(
+    settings: &AlertSettings,
+    now: DateTime<Utc>,
+) -> Vec<(Channel, Result<(), String>)> {
+    let configured = configured_channels(settings);
+    let secrets = secrets(settings);
+    let alert = StoredAlert {
+        id: 0,
+        group_key: "test".to_owned(),
+        kind: "test".to_owned(),
+        sku: None,
+        supplier: None,
+        location: None,
+        message: "a test alert from `replenish doctor --send-test-alert`: this channel works"
+            .to_owned(),
+        first_raised_at: now,
+        last_raised_at: now,
+        occurrences: 1,
+        run_id: None,
+        slack: ChannelState::Pending,
+        email: ChannelState::Pending,
+        attempts: 0,
+        last_error: None,
+        delivered_at: None,
+    };
+    let mut out = Vec::new();
+    for channel in Channel::ALL.into_iter().filter(|c| configured.has(*c)) {
+        let outcome = match channel {
+            Channel::Slack => send_slack(settings, &[&alert])
+                .await
+                .into_iter()
+                .map(|(_, r)| r)
+                .next()
+                .unwrap_or(Ok(())),
+            Channel::Email => email::send_batch(settings, &[&alert], now)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        out.push((channel, outcome.map_err(|e| redact(&e, &secrets))));
+    }
+    out
+}
+
 async fn send_slack(
     settings: &AlertSettings,
     alerts: &[&StoredAlert],
@@ -220,6 +266,7 @@ pub fn kind_label(kind: &str) -> String {
         "gate_held" => "Held by a data-quality gate".to_owned(),
         "draft_edited" => "Draft edited by a person".to_owned(),
         "run_failed" => "Run failed".to_owned(),
+        "test" => "Test alert".to_owned(),
         other => other.replace('_', " "),
     }
 }

@@ -225,6 +225,12 @@ impl Cin7Client {
         }
     }
 
+    /// The account the credentials belong to (`GET me`): one cheap request that proves the base
+    /// URL and the credentials (403 when Cin7 refuses them).
+    pub async fn me(&self) -> Result<Value, ApiError> {
+        self.get("me", &[]).await
+    }
+
     /// Every location (`ref/location`).
     pub async fn locations(
         &self,

@@ -208,13 +208,13 @@ pub struct ShopifyLocation {
     pub is_active: bool,
 }
 
-/// A bulk operation's state (`bulkOperation(id:)`).
 /// One of `currentAppInstallation.accessScopes`.
 #[derive(Debug, Deserialize)]
 pub struct AccessScope {
     pub handle: String,
 }
 
+/// A bulk operation's state (`bulkOperation(id:)`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkOperation {
