@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use replenish::adapters::cin7::{
-    Cin7Client, DraftLine, NewPurchase, TaggedPurchase, create_outcome_unknown,
+    Cin7Client, DraftLine, NewPurchase, PurchaseHint, TaggedPurchase, create_outcome_unknown,
 };
 use replenish::adapters::http::{Counters, ErrorClass, build_client};
 use replenish::clock::Clock;
 use replenish::config::Settings;
+use replenish::core::model::{Receipt, ReceiptLine};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -362,6 +363,196 @@ async fn error_code_with_http_200_is_a_failure() {
         err.message
     );
     assert_eq!(err.endpoint, "cin7 GET purchase");
+}
+
+// ---- GET purchase?ID= and 404 ----
+
+/// `GET purchase?ID=pur-x` answers 404 the way Cin7 answers a missing record.
+async fn mount_purchase_404(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/purchase"))
+        .and(query_param("ID", "pur-x"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!([{"ErrorCode": 404, "Exception": "Purchase with ID = 'pur-x' was not found."}]),
+        ))
+        .mount(server)
+        .await;
+}
+
+fn hint_since() -> PurchaseHint<'static> {
+    PurchaseHint {
+        order_number: Some("PO-00042"),
+        updated_since: Some(since()),
+    }
+}
+
+#[tokio::test]
+async fn a_404_that_the_purchase_list_confirms_is_a_gone_purchase() {
+    let server = MockServer::start().await;
+    mount_purchase_404(&server).await;
+    // Updated since the hint's instant, by ID: another purchase, not this one.
+    Mock::given(method("GET"))
+        .and(path("/purchaseList"))
+        .and(query_param("UpdatedSince", "2026-11-27T07:30:00"))
+        .and(query_param_is_missing("Search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "Total": 1, "Page": 1,
+            "PurchaseList": [{"ID": "pur-y", "OrderNumber": "PO-00043", "Status": "ORDERING"}]
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (c, counters) = client(&server, 1000);
+    assert_eq!(c.purchase("pur-x", &hint_since()).await.unwrap(), None);
+    assert_eq!(counters.get("cin7 GET purchase").requests, 1);
+    assert_eq!(counters.get("cin7 GET purchaseList").requests, 1);
+    assert_eq!(
+        c.purchase_receipt("pur-x", &hint_since()).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn without_a_date_the_404_check_searches_the_order_number() {
+    let server = MockServer::start().await;
+    mount_purchase_404(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/purchaseList"))
+        .and(query_param("Search", "PO-00042"))
+        .and(query_param_is_missing("UpdatedSince"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"Total": 0, "Page": 1, "PurchaseList": []})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let hint = PurchaseHint {
+        order_number: Some("PO-00042"),
+        updated_since: None,
+    };
+    assert_eq!(c.purchase("pur-x", &hint).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_404_for_a_purchase_the_list_still_holds_is_an_error() {
+    let server = MockServer::start().await;
+    mount_purchase_404(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/purchaseList"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "Total": 2, "Page": 1,
+            "PurchaseList": [
+                {"ID": "pur-y", "OrderNumber": "PO-00043", "Status": "ORDERING"},
+                {"ID": "PUR-X", "OrderNumber": "PO-00042", "Status": "ORDERING"}
+            ]
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let err = c.purchase("pur-x", &hint_since()).await.unwrap_err();
+    assert_eq!(err.endpoint, "cin7 GET purchase");
+    assert!(
+        err.message
+            .contains("still lists it (PO-00042, status ORDERING)"),
+        "{}",
+        err.message
+    );
+    assert!(
+        c.purchase_receipt("pur-x", &hint_since()).await.is_err(),
+        "the receipt check is not let go either"
+    );
+}
+
+#[tokio::test]
+async fn a_404_everywhere_is_an_error_not_a_gone_purchase() {
+    // A wrong base URL: every endpoint answers 404.
+    let server = MockServer::start().await;
+    mount_purchase_404(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/purchaseList"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("<html>Not Found</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let err = c.purchase("pur-x", &hint_since()).await.unwrap_err();
+    assert_eq!(err.endpoint, "cin7 GET purchase");
+    assert_eq!(err.status, Some(404));
+    assert!(
+        err.message.contains("could not confirm it is gone")
+            && err.message.contains("cin7 GET purchaseList: HTTP 404"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn receipts_come_with_their_status_in_either_shape() {
+    let server = MockServer::start().await;
+    // A simple purchase: one receipt object, still a draft.
+    Mock::given(method("GET"))
+        .and(path("/purchase"))
+        .and(query_param("ID", "pur-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ID": "pur-1", "Location": "Main Warehouse",
+            "StockReceived": {"Status": "DRAFT", "Lines": [
+                {"SKU": "A-1", "Quantity": 4, "Received": true}
+            ]}
+        })))
+        .mount(&server)
+        .await;
+    // Received in two goes: a list of receipts, one authorised at another location.
+    Mock::given(method("GET"))
+        .and(path("/purchase"))
+        .and(query_param("ID", "pur-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ID": "pur-2", "Location": "Main Warehouse",
+            "StockReceived": [
+                {"Status": "AUTHORISED", "Lines": [{"SKU": "B-1", "Quantity": 2, "Location": "East"}]},
+                {"Status": "DRAFT", "Lines": [{"SKU": "B-1", "Quantity": 3}]}
+            ]
+        })))
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let one = c
+        .purchase_receipt("pur-1", &hint_since())
+        .await
+        .unwrap()
+        .unwrap();
+    let line = |sku: &str, location: &str, quantity: f64| ReceiptLine {
+        sku: sku.into(),
+        location: location.into(),
+        quantity,
+    };
+    assert_eq!(
+        one,
+        [Receipt {
+            status: Some("DRAFT".into()),
+            lines: vec![line("A-1", "Main Warehouse", 4.0)],
+        }]
+    );
+    let two = c
+        .purchase_receipt("pur-2", &hint_since())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        two,
+        [
+            Receipt {
+                status: Some("AUTHORISED".into()),
+                lines: vec![line("B-1", "East", 2.0)],
+            },
+            Receipt {
+                status: Some("DRAFT".into()),
+                lines: vec![line("B-1", "Main Warehouse", 3.0)],
+            },
+        ]
+    );
 }
 
 #[tokio::test]

@@ -29,7 +29,22 @@ use crate::adapters::http::{
 };
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::core::model::{AvailabilityRow, Location, Product, Purchase, PurchaseDetail, Supplier};
+use crate::core::model::{
+    AvailabilityRow, Location, Product, Purchase, PurchaseDetail, Receipt, Supplier,
+};
+
+/// What a caller knows of a purchase besides its ID, so that a 404 from `GET purchase?ID=` can be
+/// checked against `purchaseList` before the purchase is taken to be gone. The list is asked for
+/// purchases updated since `updated_since` when given (a rename cannot hide the purchase then),
+/// else searched for `order_number`, else read whole; the purchase is looked for by its ID.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PurchaseHint<'a> {
+    /// Its order number, like `PO-00042`.
+    pub order_number: Option<&'a str>,
+    /// An instant at or before its last update in Cin7 (its creation less a margin for clock
+    /// differences, or the `LastUpdatedDate` last seen).
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+}
 
 /// Where paging stands, for progress reporting.
 #[derive(Debug, Clone, Copy)]
@@ -366,14 +381,97 @@ impl Cin7Client {
         Ok(dto.into())
     }
 
-    /// One purchase, header and detail (`GET purchase?ID=`), or `None` when Cin7 answers 404 (no
-    /// such purchase). The order status is the detail's `Order.Status`.
-    pub async fn purchase(&self, id: &str) -> Result<Option<Purchase>, ApiError> {
+    /// `GET purchase?ID=`, or `None` when the purchase is gone. Cin7 documents 404 as "endpoint
+    /// not found", so a 404 alone (a wrong base URL would give one for every purchase) is not
+    /// taken as gone: `purchaseList` is asked (see [`PurchaseHint`]) and the purchase is gone only
+    /// when that list answers normally and lacks its ID. When the list call fails, or lists the
+    /// purchase, the answer is an error.
+    async fn get_purchase(
+        &self,
+        id: &str,
+        hint: &PurchaseHint<'_>,
+    ) -> Result<Option<Value>, ApiError> {
+        match self.get("purchase", &[("ID", id.to_string())]).await {
+            Ok(body) => Ok(Some(body)),
+            Err(e) if e.status == Some(404) => {
+                self.confirm_gone(id, hint, &e).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// After `GET purchase?ID=` answered 404 (`not_found`): `Ok` when `purchaseList` answers
+    /// normally without the purchase, an error otherwise.
+    async fn confirm_gone(
+        &self,
+        id: &str,
+        hint: &PurchaseHint<'_>,
+        not_found: &ApiError,
+    ) -> Result<(), ApiError> {
+        const LABEL: &str = "cin7 GET purchase";
+        let mut params = Vec::new();
+        let order_number = hint.order_number.map(str::trim).filter(|n| !n.is_empty());
+        if let Some(since) = hint.updated_since {
+            params.push((
+                "UpdatedSince",
+                since.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string(),
+            ));
+        } else if let Some(number) = order_number {
+            params.push(("Search", number.to_string()));
+        }
+        let rows: Vec<Value> = self
+            .list("purchaseList", "PurchaseList", &params, &mut |_| {})
+            .await
+            .map_err(|e| {
+                let mut err = ApiError::new(
+                    LABEL,
+                    e.class,
+                    format!(
+                        "purchase {id} answered 404 ({}), and purchaseList could not confirm it is \
+                         gone: {e}",
+                        not_found.message
+                    ),
+                );
+                err.status = e.status;
+                err
+            })?;
+        let listed = rows.iter().find(|row| {
+            row.get("ID")
+                .and_then(Value::as_str)
+                .is_some_and(|r| r.trim().eq_ignore_ascii_case(id.trim()))
+        });
+        match listed {
+            None => Ok(()),
+            Some(row) => {
+                let field = |key: &str| row.get(key).and_then(Value::as_str).unwrap_or("?");
+                Err(ApiError::new(
+                    LABEL,
+                    ErrorClass::Server,
+                    format!(
+                        "purchase {id} answered 404 ({}), but purchaseList still lists it ({}, \
+                         status {}): not taken as gone",
+                        not_found.message,
+                        field("OrderNumber"),
+                        field("Status")
+                    ),
+                )
+                .with_status(404))
+            }
+        }
+    }
+
+    /// One purchase, header and detail (`GET purchase?ID=`), or `None` when it is gone: a 404
+    /// that `purchaseList` confirms ([`PurchaseHint`] says how to look). The order status is the
+    /// detail's `Order.Status`.
+    pub async fn purchase(
+        &self,
+        id: &str,
+        hint: &PurchaseHint<'_>,
+    ) -> Result<Option<Purchase>, ApiError> {
         let label = "cin7 GET purchase";
-        let body = match self.get("purchase", &[("ID", id.to_string())]).await {
-            Ok(body) => body,
-            Err(e) if e.status == Some(404) => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(body) = self.get_purchase(id, hint).await? else {
+            return Ok(None);
         };
         let record = format!("purchase {id}");
         let header: dto::PurchaseListDto = decode_value(label, &record, &body)?;
@@ -387,34 +485,21 @@ impl Cin7Client {
         Ok(Some(purchase))
     }
 
-    /// What the warehouse received on a purchase (`StockReceived` lines, each with its location,
-    /// the purchase's when the line has none); `None` when Cin7 has no such purchase (404).
+    /// What the warehouse received on a purchase: each stock receipt (`StockReceived`, one
+    /// object on a simple purchase, a list of them elsewhere) with its status and lines, each
+    /// line at its location, the purchase's when the line has none. `None` when the purchase is
+    /// gone (a 404 that `purchaseList` confirms, as for [`Cin7Client::purchase`]).
     pub async fn purchase_receipt(
         &self,
         id: &str,
-    ) -> Result<Option<Vec<(String, String, f64)>>, ApiError> {
+        hint: &PurchaseHint<'_>,
+    ) -> Result<Option<Vec<Receipt>>, ApiError> {
         let label = "cin7 GET purchase";
-        let body = match self.get("purchase", &[("ID", id.to_string())]).await {
-            Ok(body) => body,
-            Err(e) if e.status == Some(404) => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(body) = self.get_purchase(id, hint).await? else {
+            return Ok(None);
         };
         let dto: dto::PurchaseReceiptDto = decode_value(label, &format!("purchase {id}"), &body)?;
-        let location = dto.location.unwrap_or_default();
-        Ok(Some(
-            dto.stock_received
-                .and_then(|s| s.lines)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|l| {
-                    (
-                        l.sku,
-                        l.location.unwrap_or_else(|| location.clone()),
-                        l.quantity,
-                    )
-                })
-                .collect(),
-        ))
+        Ok(Some(dto.into_receipts()))
     }
 
     /// The request counters this client adds to.
