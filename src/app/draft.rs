@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Serialize;
 
 use crate::adapters::cin7::{
-    Cin7Client, CreatedPurchase, DraftLine, NewPurchase, create_outcome_unknown,
+    Cin7Client, CreatedPurchase, DraftLine, NewPurchase, PurchaseHint, create_outcome_unknown,
 };
 use crate::adapters::http::{ApiError, Counters, ErrorClass, build_client};
 use crate::app::plan::{own_drafts, plan_with_drafts, today};
@@ -835,7 +835,7 @@ impl Run<'_> {
         let Some(purchase_id) = e.purchase_id.clone() else {
             return Ok(Some(e));
         };
-        let Some(purchase) = self.cin7.purchase(&purchase_id).await? else {
+        let Some(purchase) = self.cin7.purchase(&purchase_id, &self.hint(&e)).await? else {
             if !self.dry_run {
                 store.write(|w| w.delete_purchase(&purchase_id))?;
             }
@@ -897,6 +897,16 @@ impl Run<'_> {
     /// an earlier run was made with a later `--now`); Cin7's clock may differ from ours.
     fn lookup_since(&self, intent_at: DateTime<Utc>) -> DateTime<Utc> {
         intent_at.min(self.now) - ChronoDuration::hours(LOOKUP_MARGIN_HOURS)
+    }
+
+    /// What a 404 from `GET purchase` is checked against before the entry's purchase is taken
+    /// to be gone: `purchaseList` rows updated since the lookup start of its intent (every
+    /// purchase it created was updated after that), looked for by ID.
+    fn hint<'e>(&self, e: &'e LedgerEntry) -> PurchaseHint<'e> {
+        PurchaseHint {
+            order_number: e.order_number.as_deref(),
+            updated_since: Some(self.lookup_since(e.created_at)),
+        }
     }
 
     /// How old an unconfirmed intent must be before "Cin7 shows no such purchase" is believed:
@@ -1164,7 +1174,7 @@ impl Run<'_> {
                 "the ledger entry of this draft has no purchase id".into(),
             ));
         };
-        let fresh = match self.cin7.purchase(&purchase_id).await {
+        let fresh = match self.cin7.purchase(&purchase_id, &self.hint(entry)).await {
             Ok(p) => p,
             Err(e) => {
                 return Ok(self.failed(

@@ -44,8 +44,10 @@ const RECEIPTS_REMEMBERED: usize = 5000;
 
 /// Received purchases not checked yet, grouped by the pair of kept snapshots around their receipt
 /// (receipts in one interval are checked together), each group against the change in on hand.
-/// A receipt with no kept snapshot after it waits for the next audit; one older than the oldest
-/// kept snapshot can no longer be checked and is let go.
+/// Only authorised receipts count (a draft receipt is the warehouse still counting): a purchase
+/// whose receipts are all drafts waits, like one with no kept snapshot after it yet; one older
+/// than the oldest kept snapshot can no longer be checked and is let go, unless it is still
+/// receiving (its authorisation will bring it into a later interval).
 async fn check_receipts(
     settings: &Settings,
     store: &mut Store,
@@ -53,8 +55,9 @@ async fn check_receipts(
     mapping: &BTreeMap<String, String>,
     planned: &BTreeSet<&str>,
 ) -> Result<Vec<Finding>> {
+    use crate::adapters::cin7::PurchaseHint;
     use crate::core::locations::Locations;
-    use crate::core::reconcile::{ReceiptCheck, receipt_mismatches};
+    use crate::core::reconcile::{ReceiptCheck, receipt_counts, receipt_mismatches};
 
     let mut checked: Vec<String> = store
         .state(RECEIPTS_STATE)?
@@ -68,7 +71,8 @@ async fn check_receipts(
     };
     let mut groups: BTreeMap<(i64, i64), Vec<crate::core::model::Purchase>> = BTreeMap::new();
     for p in store.purchases()? {
-        if !p.status.to_ascii_uppercase().contains("RECEIV") || checked.contains(&p.id) {
+        let status = p.status.to_ascii_uppercase();
+        if !status.contains("RECEIV") || checked.contains(&p.id) {
             continue;
         }
         let Some(at) = p.last_updated.map(|t| t.and_utc()) else {
@@ -77,7 +81,10 @@ async fn check_receipts(
         let after = kept.iter().find(|s| s.taken_at > at);
         let before = kept.iter().rev().find(|s| s.taken_at <= at);
         match (before, after) {
-            (_, None) => {}                                // not yet: the next snapshot tells
+            (_, None) => {} // not yet: the next snapshot tells
+            // Still receiving (a receipt may be a draft): its authorisation will update it and
+            // bring it into a later interval, so it is not let go.
+            (None, Some(_)) if status.contains("RECEIVING") => {}
             (None, Some(_)) => checked.push(p.id.clone()), // too old to check now
             (Some(b), Some(a)) => groups.entry((b.id, a.id)).or_default().push(p),
         }
@@ -94,14 +101,31 @@ async fn check_receipts(
     let mut findings = Vec::new();
     for ((before_id, after_id), purchases) in groups {
         let mut check = ReceiptCheck::default();
+        let mut done = Vec::new();
         for p in &purchases {
-            let Some(lines) = cin7.purchase_receipt(&p.id).await? else {
+            // A 404 is confirmed against the purchases updated since a day before the update
+            // the store saw (whether Cin7 compares `UpdatedSince` with > or ≥, it is listed).
+            let hint = PurchaseHint {
+                order_number: Some(&p.order_number),
+                updated_since: p
+                    .last_updated
+                    .map(|t| t.and_utc() - ChronoDuration::days(1)),
+            };
+            let Some(receipts) = cin7.purchase_receipt(&p.id, &hint).await? else {
+                done.push(p.id.clone()); // gone from Cin7: nothing to check
                 continue;
             };
+            // Only authorised receipts moved stock; a purchase whose receipts are all drafts
+            // waits (its authorisation updates it into a later interval).
+            let counted: Vec<_> = receipts.into_iter().filter(receipt_counts).collect();
+            if counted.is_empty() {
+                continue;
+            }
+            done.push(p.id.clone());
             check.purchases.push(p.order_number.clone());
-            for (sku, location, qty) in lines {
-                if let Some(key) = key_name(&location) {
-                    *check.received.entry((sku, key)).or_default() += qty;
+            for line in counted.into_iter().flat_map(|r| r.lines) {
+                if let Some(key) = key_name(&line.location) {
+                    *check.received.entry((line.sku, key)).or_default() += line.quantity;
                 }
             }
         }
@@ -137,7 +161,7 @@ async fn check_receipts(
             }
         }
         findings.extend(receipt_mismatches(&check));
-        checked.extend(purchases.into_iter().map(|p| p.id));
+        checked.extend(done);
     }
     let skip = checked.len().saturating_sub(RECEIPTS_REMEMBERED);
     let json = serde_json::to_string(&checked[skip..])?;

@@ -185,6 +185,24 @@ pub struct PurchaseLine {
     pub supplier_sku: Option<String>,
 }
 
+/// One stock receipt of a purchase (a `StockReceived` task of `GET purchase?ID=`), for the
+/// nightly audit's receipt check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The receipt task's status: `DRAFT` while the warehouse is still counting, `AUTHORISED`
+    /// once the units are in stock, `VOIDED`; `None` when Cin7 did not say.
+    pub status: Option<String>,
+    pub lines: Vec<ReceiptLine>,
+}
+
+/// One received line: units of a SKU at a Cin7 location (a name).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptLine {
+    pub sku: String,
+    pub location: String,
+    pub quantity: f64,
+}
+
 /// A Shopify product variant (`productVariants`), as the SKU audit reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variant {

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::core::demand::{Window, blank_sku, order_counts};
 use crate::core::issues;
-use crate::core::model::Order;
+use crate::core::model::{Order, Receipt};
 use crate::core::plan::Plan;
 
 /// One thing the audit found.
@@ -87,6 +87,19 @@ pub struct ReceiptCheck {
     pub after: BTreeMap<(String, String), f64>,
     /// Units that left stock in between (ordered on Shopify, not cancelled, not test).
     pub sold: BTreeMap<(String, String), f64>,
+}
+
+/// Whether a stock receipt's units are in stock, so that the receipt check counts them: only an
+/// authorised receipt (`AUTHORISED`; `RECEIVED` is taken to say the same) has moved stock. A
+/// `DRAFT` receipt is the warehouse still counting (its lines are what it expects, not what is
+/// on the shelf), a voided one moved nothing, and one without a status is not guessed at.
+pub fn receipt_counts(receipt: &Receipt) -> bool {
+    receipt.status.as_deref().is_some_and(|s| {
+        matches!(
+            s.trim().to_ascii_uppercase().as_str(),
+            "AUTHORISED" | "AUTHORIZED" | "RECEIVED"
+        )
+    })
 }
 
 /// Received units that do not show in stock: on hand after should be on hand before + received −
@@ -330,6 +343,21 @@ mod tests {
 
     fn o(id: &str, created: &str, lines: Vec<crate::core::model::OrderLine>) -> Order {
         order(id, created, lines)
+    }
+
+    #[test]
+    fn only_authorised_receipts_count() {
+        let r = |status: Option<&str>| Receipt {
+            status: status.map(str::to_string),
+            lines: Vec::new(),
+        };
+        assert!(receipt_counts(&r(Some("AUTHORISED"))));
+        assert!(receipt_counts(&r(Some(" authorised "))));
+        assert!(receipt_counts(&r(Some("RECEIVED"))));
+        assert!(!receipt_counts(&r(Some("DRAFT"))), "still being counted");
+        assert!(!receipt_counts(&r(Some("VOIDED"))));
+        assert!(!receipt_counts(&r(Some("NOT AVAILABLE"))));
+        assert!(!receipt_counts(&r(None)), "no status, no guess");
     }
 
     #[test]

@@ -180,16 +180,20 @@ fn paging(params: &Params) -> Result<(usize, usize), String> {
     Ok((page, limit))
 }
 
-fn envelope(params: &Params, key: &str, rows: Vec<Value>) -> Response {
+/// One page of a list: `{Total, Page, <key>: [...]}`. A page holds s = min(`Limit`, the page cap)
+/// rows — like Cin7, the sandbox may serve fewer rows than asked (`--cin7-page-cap`) — and page p
+/// covers rows [(p − 1)·s, p·s); `Total` counts every matching row.
+fn envelope(w: &World, params: &Params, key: &str, rows: Vec<Value>) -> Response {
     let (page, limit) = match paging(params) {
         Ok(x) => x,
         Err(e) => return bad(&e),
     };
+    let served = limit.min(w.opts.cin7_page_cap.max(1) as usize);
     let total = rows.len();
     let rows: Vec<Value> = rows
         .into_iter()
-        .skip((page - 1).saturating_mul(limit))
-        .take(limit)
+        .skip((page - 1).saturating_mul(served))
+        .take(served)
         .collect();
     let mut obj = serde_json::Map::new();
     obj.insert("Total".into(), json!(total));
@@ -248,7 +252,7 @@ fn locations(w: &World, params: &Params) -> Response {
             })
         })
         .collect();
-    envelope(params, "LocationList", rows)
+    envelope(w, params, "LocationList", rows)
 }
 
 fn availability(w: &World, params: &Params) -> Response {
@@ -332,7 +336,7 @@ fn availability(w: &World, params: &Params) -> Response {
             }));
         }
     }
-    envelope(params, "ProductAvailabilityList", rows)
+    envelope(w, params, "ProductAvailabilityList", rows)
 }
 
 fn option_json(w: &World, o: &SupplierOption) -> Value {
@@ -458,7 +462,7 @@ fn products(w: &World, params: &Params) -> Response {
         .filter(|p| modified.is_none_or(|m| p.last_modified >= m))
         .map(|p| product_json(w, p, with_suppliers, with_levels))
         .collect();
-    envelope(params, "Products", rows)
+    envelope(w, params, "Products", rows)
 }
 
 fn supplier_json(s: &Supplier) -> Value {
@@ -519,7 +523,7 @@ fn suppliers(w: &World, params: &Params) -> Response {
         .filter(|s| modified.is_none_or(|m| s.last_modified >= m))
         .map(supplier_json)
         .collect();
-    envelope(params, "SupplierList", rows)
+    envelope(w, params, "SupplierList", rows)
 }
 
 fn order_totals(p: &Purchase) -> (f64, f64, f64) {
@@ -606,7 +610,7 @@ pub fn purchase_json(w: &World, p: &Purchase) -> Value {
         "Order": order,
         "StockReceived": {
             "Status": p.stock_received_status,
-            "Lines": if p.stock_received_status == "AUTHORISED" { lines_json(w, p) } else { Vec::new() },
+            "Lines": if p.stock_received_status == "AUTHORISED" || p.stock_received_status == "DRAFT" { lines_json(w, p) } else { Vec::new() },
         },
         "Invoice": {"Status": p.invoice_status},
     })
@@ -671,7 +675,7 @@ fn purchase_list(w: &World, params: &Params) -> Response {
         })
         .map(|p| list_row(w, p))
         .collect();
-    envelope(params, "PurchaseList", rows)
+    envelope(w, params, "PurchaseList", rows)
 }
 
 fn not_found(id: &str) -> Response {

@@ -100,7 +100,27 @@ pub async fn tick(State(app): State<App>, RawQuery(q): RawQuery) -> Response {
     json(StatusCode::OK, &body)
 }
 
-fn purchase_action(app: &App, id: &str, receive: bool, short: f64) -> Response {
+/// Records a receipt as a DRAFT: the warehouse is still counting, so nothing reaches the stock
+/// and the goods stay on order; the purchase is `RECEIVING` and its `StockReceived` lines show.
+pub fn receive_purchase_draft(w: &mut World, idx: usize) {
+    let now = w.now.naive_utc();
+    let p = &mut w.purchases[idx];
+    p.status = "RECEIVING".into();
+    p.order_status = "AUTHORISED".into();
+    p.stock_received_status = "DRAFT".into();
+    p.last_updated = now;
+}
+
+/// What the warehouse does with a purchase (`None` in [`purchase_action`]: the buyer approves it).
+#[derive(Debug, Clone, Copy)]
+enum Receive {
+    /// Receive it (authorised), `short` fewer units of the first line reaching the stock.
+    Authorised { short: f64 },
+    /// Record a draft receipt.
+    Draft,
+}
+
+fn purchase_action(app: &App, id: &str, receive: Option<Receive>) -> Response {
     let mut w = app.lock();
     let Some(i) = w.purchase_by_id(id) else {
         return problem(
@@ -109,19 +129,27 @@ fn purchase_action(app: &App, id: &str, receive: bool, short: f64) -> Response {
         );
     };
     let status = w.purchases[i].status.clone();
-    if receive {
-        if status != "ORDERING" && status != "ORDERED" {
+    if let Some(how) = receive {
+        let allowed = match how {
+            Receive::Authorised { .. } => ["ORDERING", "ORDERED", "RECEIVING"].as_slice(),
+            Receive::Draft => ["ORDERING", "ORDERED"].as_slice(),
+        };
+        if !allowed.contains(&status.as_str()) {
             return problem(
                 StatusCode::CONFLICT,
                 &format!(
-                    "purchase {id} is {status}; only ORDERING or ORDERED purchases can be received"
+                    "purchase {id} is {status}; only {} purchases can be received that way",
+                    allowed.join(" or ")
                 ),
             );
         }
         if w.purchases[i].lines.is_empty() {
             return problem(StatusCode::CONFLICT, &format!("purchase {id} has no lines"));
         }
-        receive_purchase_short(&mut w, i, short);
+        match how {
+            Receive::Authorised { short } => receive_purchase_short(&mut w, i, short),
+            Receive::Draft => receive_purchase_draft(&mut w, i),
+        }
     } else {
         if status != "ORDERING" {
             return problem(
@@ -142,11 +170,13 @@ fn purchase_action(app: &App, id: &str, receive: bool, short: f64) -> Response {
 
 /// `POST /sandbox/purchase/{id}/approve`: the buyer authorises a draft.
 pub async fn approve(State(app): State<App>, Path(id): Path<String>) -> Response {
-    purchase_action(&app, &id, false, 0.0)
+    purchase_action(&app, &id, None)
 }
 
-/// `POST /sandbox/purchase/{id}/receive[?stock_short=N]`: the warehouse receives the goods
-/// (`stock_short`: N fewer units of the first line reach the stock than the receipt records).
+/// `POST /sandbox/purchase/{id}/receive[?stock_short=N][?draft=true]`: the warehouse receives
+/// the goods (`stock_short`: N fewer units of the first line reach the stock than the receipt
+/// records), or with `draft=true` records a DRAFT receipt that moves no stock yet (receiving it
+/// again later authorises it).
 pub async fn receive(
     State(app): State<App>,
     Path(id): Path<String>,
@@ -163,7 +193,18 @@ pub async fn receive(
             );
         }
     };
-    purchase_action(&app, &id, true, short)
+    let how = if params.flag("draft") {
+        if short != 0.0 {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "a draft receipt moves no stock: stock_short does not apply",
+            );
+        }
+        Receive::Draft
+    } else {
+        Receive::Authorised { short }
+    };
+    purchase_action(&app, &id, Some(how))
 }
 
 /// `GET /sandbox/demand?sku=&location=&from=&to=`: the true daily demand (before stockouts

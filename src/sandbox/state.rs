@@ -152,7 +152,7 @@ pub struct Purchase {
     pub supplier: usize,
     pub location: u16,
     pub approach: String,
-    /// DRAFT, ORDERING, ORDERED, RECEIVED, VOIDED.
+    /// DRAFT, ORDERING, ORDERED, RECEIVING (receipt still a draft), RECEIVED, VOIDED.
     pub status: String,
     /// NOT AVAILABLE, DRAFT, AUTHORISED, VOIDED.
     pub order_status: String,
@@ -172,7 +172,9 @@ pub struct Purchase {
 
 impl Purchase {
     pub fn is_on_order(&self) -> bool {
-        self.status == "ORDERED" && self.order_status == "AUTHORISED"
+        // A purchase being received (its receipt still a draft) has not reached the stock yet.
+        (self.status == "ORDERED" || self.status == "RECEIVING")
+            && self.order_status == "AUTHORISED"
     }
 }
 

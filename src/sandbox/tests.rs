@@ -325,6 +325,61 @@ async fn http_answers_are_deterministic() {
 }
 
 #[tokio::test]
+async fn the_cin7_page_cap_serves_fewer_rows_than_limit_asks() {
+    let h = up(SandboxOptions {
+        cin7_page_cap: 7,
+        ..small()
+    })
+    .await;
+    let all = up(small()).await;
+    let every = cin7_json(&all, "product?Limit=1000").await["Products"].clone();
+    let every = every.as_array().expect("products");
+    let total = every.len();
+    assert!(total > 14, "{total}");
+    // Limit 10 capped to 7: page p covers rows [(p − 1)·7, p·7), Total counts them all.
+    let mut seen = Vec::new();
+    for page in 1..=total.div_ceil(7) {
+        let v = cin7_json(&h, &format!("product?Page={page}&Limit=10")).await;
+        assert_eq!(v["Total"].as_u64(), Some(total as u64));
+        let rows = v["Products"].as_array().expect("page").clone();
+        assert_eq!(rows.len(), 7.min(total - (page - 1) * 7), "page {page}");
+        seen.extend(rows);
+    }
+    assert_eq!(&seen, every);
+    // Below the cap, `Limit` rules.
+    let v = cin7_json(&h, "product?Page=2&Limit=5").await;
+    assert_eq!(
+        v["Products"].as_array().map(Vec::as_slice),
+        Some(&every[5..10])
+    );
+    // Every list endpoint is capped.
+    for (path, key) in [
+        (
+            "ref/productavailability?Limit=1000",
+            "ProductAvailabilityList",
+        ),
+        ("supplier?Limit=1000&IncludeDeprecated=true", "SupplierList"),
+        ("purchaseList?Limit=1000", "PurchaseList"),
+        ("ref/location?Limit=1000", "LocationList"),
+    ] {
+        let v = cin7_json(&h, path).await;
+        let total = v["Total"].as_u64().expect("Total") as usize;
+        assert_eq!(
+            v[key].as_array().map(Vec::len),
+            Some(total.min(7)),
+            "{path}"
+        );
+    }
+    let v = cin7_json(&h, "ref/productavailability?Limit=1000").await;
+    assert!(v["Total"].as_u64() > Some(7), "{v}");
+    // An unknown purchase is a 404 with Cin7's error body.
+    let (status, body) = cin7(&h, "purchase?ID=00000000-0000-0000-0000-000000000000").await;
+    assert_eq!(status, 404, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json error body");
+    assert_eq!(v[0]["ErrorCode"], 404);
+}
+
+#[tokio::test]
 async fn cin7_paging_envelope_and_limits() {
     let h = up(small()).await;
     let all = cin7_json(&h, "product?Limit=1000").await;

@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use replenish::adapters::cin7::{
-    Cin7Client, DraftLine, NewPurchase, TaggedPurchase, create_outcome_unknown,
+    Cin7Client, DraftLine, NewPurchase, PurchaseHint, TaggedPurchase, create_outcome_unknown,
 };
 use replenish::adapters::http::{Counters, ErrorClass, build_client};
 use replenish::clock::Clock;
 use replenish::config::Settings;
+use replenish::core::model::{Receipt, ReceiptLine};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -62,36 +63,200 @@ async fn pages_are_counted_from_total() {
     assert_eq!(counters.get("cin7 GET ref/productavailability").requests, 3);
 }
 
+/// Mounts `pages` of `path` (1-based, in order), each answered whatever `Limit` asked.
+async fn mount_pages(server: &MockServer, path_: &str, pages: Vec<Value>) {
+    for (i, body) in pages.into_iter().enumerate() {
+        Mock::given(method("GET"))
+            .and(path(path_))
+            .and(query_param("Page", (i + 1).to_string()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(server)
+            .await;
+    }
+}
+
 #[tokio::test]
-async fn a_full_last_page_matching_total_needs_no_extra_request_and_a_short_page_stops() {
+async fn short_pages_are_followed_until_the_rows_reach_total() {
     let server = MockServer::start().await;
-    // Total says 20 but the second page is short: stop there (Total can be stale).
+    // Asked for 1000 a page, the server serves 100 (then 50): no page is the last for being short.
+    mount_pages(
+        &server,
+        "/ref/productavailability",
+        vec![
+            json!({"Total": 250, "Page": 1, "ProductAvailabilityList": rows(0, 100)}),
+            json!({"Total": 250, "Page": 2, "ProductAvailabilityList": rows(100, 100)}),
+            json!({"Total": 250, "Page": 3, "ProductAvailabilityList": rows(200, 50)}),
+        ],
+    )
+    .await;
+    let (c, counters) = client(&server, 1000);
+    let mut seen = Vec::new();
+    let got = c
+        .availability(None, &mut |p| seen.push((p.rows, p.total)))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 250);
+    let skus: Vec<&str> = got.iter().map(|r| r.sku.as_str()).collect();
+    assert_eq!((skus[0], skus[100], skus[249]), ("S0", "S100", "S249"));
+    assert_eq!(seen, [(100, Some(250)), (200, Some(250)), (250, Some(250))]);
+    // Three requests: the rows reached Total, so no empty page was asked for.
+    assert_eq!(counters.get("cin7 GET ref/productavailability").requests, 3);
+    for r in server.received_requests().await.unwrap() {
+        let limit = r.url.query_pairs().find(|(k, _)| k == "Limit").unwrap().1;
+        assert_eq!(limit, "1000");
+    }
+}
+
+#[tokio::test]
+async fn a_decode_error_names_the_records_place_in_the_whole_list() {
+    let server = MockServer::start().await;
+    let mut second = rows(100, 100);
+    second[5]["Available"] = json!("lots");
+    mount_pages(
+        &server,
+        "/ref/productavailability",
+        vec![
+            json!({"Total": 250, "Page": 1, "ProductAvailabilityList": rows(0, 100)}),
+            json!({"Total": 250, "Page": 2, "ProductAvailabilityList": second}),
+        ],
+    )
+    .await;
+    let (c, _) = client(&server, 1000);
+    let err = c.availability(None, &mut |_| {}).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::Decode);
+    // Record 105 (not 1005, which `Limit` would make of it).
+    assert!(
+        err.message
+            .contains("ProductAvailabilityList[105] (page 2) ID=p105 SKU=S105"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn a_total_the_rows_never_reach_is_an_error_naming_the_endpoint() {
+    let server = MockServer::start().await;
+    // Total says 20, but the pages hold 10 and 3 and then nothing.
+    mount_pages(
+        &server,
+        "/product",
+        vec![
+            json!({"Total": 20, "Page": 1, "Products": rows(0, 10)}),
+            json!({"Total": 20, "Page": 2, "Products": rows(10, 3)}),
+            json!({"Total": 20, "Page": 3, "Products": []}),
+        ],
+    )
+    .await;
+    let (c, counters) = client(&server, 10);
+    let err = c.products(&mut |_| {}).await.unwrap_err();
+    assert_eq!(err.endpoint, "cin7 GET product");
+    assert_eq!(err.class, ErrorClass::Decode);
+    assert!(
+        err.message.contains("read 13 rows") && err.message.contains("Total is 20"),
+        "{}",
+        err.message
+    );
+    assert!(err.to_string().starts_with("cin7 GET product: "), "{err}");
+    assert_eq!(counters.get("cin7 GET product").requests, 3);
+}
+
+#[tokio::test]
+async fn more_rows_than_total_is_an_error_too() {
+    let server = MockServer::start().await;
+    mount_pages(
+        &server,
+        "/supplier",
+        vec![json!({"Total": 3, "Page": 1, "SupplierList": [
+            {"ID": "s1", "Name": "A"}, {"ID": "s2", "Name": "B"},
+            {"ID": "s3", "Name": "C"}, {"ID": "s4", "Name": "D"}
+        ]})],
+    )
+    .await;
+    let (c, _) = client(&server, 1000);
+    let err = c.suppliers(&mut |_| {}).await.unwrap_err();
+    assert_eq!(err.endpoint, "cin7 GET supplier");
+    assert!(
+        err.message.contains("read 4 rows") && err.message.contains("Total is 3"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn without_total_paging_stops_at_an_empty_page() {
+    let server = MockServer::start().await;
+    let loc = |i: usize| json!({"ID": format!("l{i}"), "Name": format!("Site {i}")});
+    // No `Total` at all, and the first pages are short of the `Limit` of 10.
+    mount_pages(
+        &server,
+        "/ref/location",
+        vec![
+            json!({"Page": 1, "LocationList": (0..4).map(loc).collect::<Vec<_>>()}),
+            json!({"Page": 2, "LocationList": (4..7).map(loc).collect::<Vec<_>>()}),
+            json!({"Page": 3, "LocationList": []}),
+        ],
+    )
+    .await;
+    let (c, counters) = client(&server, 10);
+    let got = c.locations(&mut |_| {}).await.unwrap();
+    let names: Vec<&str> = got.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Site 0", "Site 1", "Site 2", "Site 3", "Site 4", "Site 5", "Site 6"
+        ]
+    );
+    assert_eq!(counters.get("cin7 GET ref/location").requests, 3);
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_page_is_stopped() {
+    let server = MockServer::start().await;
+    // Every page is the first one, and there is no `Total` to reach.
     Mock::given(method("GET"))
-        .and(path("/product"))
-        .and(query_param("Page", "1"))
-        .and(query_param("IncludeSuppliers", "true"))
-        .and(query_param("IncludeReorderLevels", "true"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"Total": 20, "Page": 1, "Products": rows(0, 10)})),
-        )
-        .expect(1)
+        .and(path("/ref/location"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"LocationList": [{"ID": "l1", "Name": "Main"}, {"ID": "l2", "Name": "East"}]}),
+        ))
+        .expect(2)
         .mount(&server)
         .await;
+    let (c, _) = client(&server, 10);
+    let err = c.locations(&mut |_| {}).await.unwrap_err();
+    assert_eq!(err.endpoint, "cin7 GET ref/location");
+    assert!(err.message.contains("ignores `Page`"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn a_server_serving_rows_forever_is_stopped() {
+    let server = MockServer::start().await;
+    // Each page holds 10 new rows and a Total one page further on: the rows never reach it.
     Mock::given(method("GET"))
         .and(path("/product"))
-        .and(query_param("Page", "2"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"Total": 20, "Page": 2, "Products": rows(10, 3)})),
-        )
-        .expect(1)
+        .respond_with(|req: &wiremock::Request| {
+            let page: usize = req
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "Page")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(1);
+            ResponseTemplate::new(200).set_body_json(json!({
+                "Total": page * 10 + 10, "Page": page, "Products": rows((page - 1) * 10, 10)
+            }))
+        })
         .mount(&server)
         .await;
     let (c, counters) = client(&server, 10);
-    let got = c.products(&mut |_| {}).await.unwrap();
-    assert_eq!(got.len(), 13);
-    assert_eq!(counters.get("cin7 GET product").requests, 2);
+    let err = c.products(&mut |_| {}).await.unwrap_err();
+    assert_eq!(err.endpoint, "cin7 GET product");
+    assert!(
+        err.message.contains("still serving rows"),
+        "{}",
+        err.message
+    );
+    // ⌈20 / 10⌉ = 2 pages expected from the first Total, and 10 more allowed.
+    assert_eq!(counters.get("cin7 GET product").requests, 12);
 }
 
 #[tokio::test]
@@ -198,6 +363,196 @@ async fn error_code_with_http_200_is_a_failure() {
         err.message
     );
     assert_eq!(err.endpoint, "cin7 GET purchase");
+}
+
+// ---- GET purchase?ID= and 404 ----
+
+/// `GET purchase?ID=pur-x` answers 404 the way Cin7 answers a missing record.
+async fn mount_purchase_404(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/purchase"))
+        .and(query_param("ID", "pur-x"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!([{"ErrorCode": 404, "Exception": "Purchase with ID = 'pur-x' was not found."}]),
+        ))
+        .mount(server)
+        .await;
+}
+
+fn hint_since() -> PurchaseHint<'static> {
+    PurchaseHint {
+        order_number: Some("PO-00042"),
+        updated_since: Some(since()),
+    }
+}
+
+#[tokio::test]
+async fn a_404_that_the_purchase_list_confirms_is_a_gone_purchase() {
+    let server = MockServer::start().await;
+    mount_purchase_404(&server).await;
+    // Updated since the hint's instant, by ID: another purchase, not this one.
+    Mock::given(method("GET"))
+        .and(path("/purchaseList"))
+        .and(query_param("UpdatedSince", "2026-11-27T07:30:00"))
+        .and(query_param_is_missing("Search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "Total": 1, "Page": 1,
+            "PurchaseList": [{"ID": "pur-y", "OrderNumber": "PO-00043", "Status": "ORDERING"}]
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (c, counters) = client(&server, 1000);
+    assert_eq!(c.purchase("pur-x", &hint_since()).await.unwrap(), None);
+    assert_eq!(counters.get("cin7 GET purchase").requests, 1);
+    assert_eq!(counters.get("cin7 GET purchaseList").requests, 1);
+    assert_eq!(
+        c.purchase_receipt("pur-x", &hint_since()).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn without_a_date_the_404_check_searches_the_order_number() {
+    let server = MockServer::start().await;
+    mount_purchase_404(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/purchaseList"))
+        .and(query_param("Search", "PO-00042"))
+        .and(query_param_is_missing("UpdatedSince"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"Total": 0, "Page": 1, "PurchaseList": []})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let hint = PurchaseHint {
+        order_number: Some("PO-00042"),
+        updated_since: None,
+    };
+    assert_eq!(c.purchase("pur-x", &hint).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_404_for_a_purchase_the_list_still_holds_is_an_error() {
+    let server = MockServer::start().await;
+    mount_purchase_404(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/purchaseList"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "Total": 2, "Page": 1,
+            "PurchaseList": [
+                {"ID": "pur-y", "OrderNumber": "PO-00043", "Status": "ORDERING"},
+                {"ID": "PUR-X", "OrderNumber": "PO-00042", "Status": "ORDERING"}
+            ]
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let err = c.purchase("pur-x", &hint_since()).await.unwrap_err();
+    assert_eq!(err.endpoint, "cin7 GET purchase");
+    assert!(
+        err.message
+            .contains("still lists it (PO-00042, status ORDERING)"),
+        "{}",
+        err.message
+    );
+    assert!(
+        c.purchase_receipt("pur-x", &hint_since()).await.is_err(),
+        "the receipt check is not let go either"
+    );
+}
+
+#[tokio::test]
+async fn a_404_everywhere_is_an_error_not_a_gone_purchase() {
+    // A wrong base URL: every endpoint answers 404.
+    let server = MockServer::start().await;
+    mount_purchase_404(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/purchaseList"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("<html>Not Found</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let err = c.purchase("pur-x", &hint_since()).await.unwrap_err();
+    assert_eq!(err.endpoint, "cin7 GET purchase");
+    assert_eq!(err.status, Some(404));
+    assert!(
+        err.message.contains("could not confirm it is gone")
+            && err.message.contains("cin7 GET purchaseList: HTTP 404"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn receipts_come_with_their_status_in_either_shape() {
+    let server = MockServer::start().await;
+    // A simple purchase: one receipt object, still a draft.
+    Mock::given(method("GET"))
+        .and(path("/purchase"))
+        .and(query_param("ID", "pur-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ID": "pur-1", "Location": "Main Warehouse",
+            "StockReceived": {"Status": "DRAFT", "Lines": [
+                {"SKU": "A-1", "Quantity": 4, "Received": true}
+            ]}
+        })))
+        .mount(&server)
+        .await;
+    // Received in two goes: a list of receipts, one authorised at another location.
+    Mock::given(method("GET"))
+        .and(path("/purchase"))
+        .and(query_param("ID", "pur-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ID": "pur-2", "Location": "Main Warehouse",
+            "StockReceived": [
+                {"Status": "AUTHORISED", "Lines": [{"SKU": "B-1", "Quantity": 2, "Location": "East"}]},
+                {"Status": "DRAFT", "Lines": [{"SKU": "B-1", "Quantity": 3}]}
+            ]
+        })))
+        .mount(&server)
+        .await;
+    let (c, _) = client(&server, 1000);
+    let one = c
+        .purchase_receipt("pur-1", &hint_since())
+        .await
+        .unwrap()
+        .unwrap();
+    let line = |sku: &str, location: &str, quantity: f64| ReceiptLine {
+        sku: sku.into(),
+        location: location.into(),
+        quantity,
+    };
+    assert_eq!(
+        one,
+        [Receipt {
+            status: Some("DRAFT".into()),
+            lines: vec![line("A-1", "Main Warehouse", 4.0)],
+        }]
+    );
+    let two = c
+        .purchase_receipt("pur-2", &hint_since())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        two,
+        [
+            Receipt {
+                status: Some("AUTHORISED".into()),
+                lines: vec![line("B-1", "East", 2.0)],
+            },
+            Receipt {
+                status: Some("DRAFT".into()),
+                lines: vec![line("B-1", "Main Warehouse", 3.0)],
+            },
+        ]
+    );
 }
 
 #[tokio::test]

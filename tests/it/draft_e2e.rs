@@ -781,6 +781,80 @@ async fn an_approved_or_voided_draft_is_no_longer_the_tools() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_draft_is_gone_but_a_404_from_a_wrong_base_url_is_not() {
+    let handle = start_sandbox(80, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    run(&settings, &mut store, t0(), false).await;
+    let ledger = store.open_drafts().unwrap();
+    assert!(ledger.len() >= 2);
+
+    // Cin7 answers 404 for every path of a wrong base URL; the run must not take that for
+    // "every draft was deleted". (No sync: it would fail first on the same URL.)
+    let mut wrong = settings.clone();
+    wrong.cin7.base_url = format!("{}/cin7/ExternalApi/v9/", handle.base_url());
+    let report = draft(
+        &wrong,
+        &mut store,
+        Clock::starting_at(t0()),
+        &DraftOptions {
+            sync: false,
+            dry_run: false,
+            confirm: Confirm::Yes,
+        },
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        report.recovered.iter().all(|r| r.what != "closed: gone"),
+        "{:#?}",
+        report.recovered
+    );
+    assert_eq!(report.outcome, "failed", "{report:#?}");
+    let open: Vec<_> = store.open_drafts().unwrap();
+    assert_eq!(open.len(), ledger.len(), "every draft is still the tool's");
+    let alerts = store.recent_alerts(50).unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.kind == "draft_unchecked"
+                && a.message.contains("could not confirm it is gone")),
+        "{alerts:#?}"
+    );
+
+    // A person deletes one draft in Cin7: now it is gone for real, and the list says so.
+    let deleted = ledger[0].purchase_id.clone().unwrap();
+    let answer = reqwest::Client::new()
+        .delete(format!(
+            "{}/cin7/ExternalApi/v2/purchase?ID={deleted}&Void=false",
+            handle.base_url()
+        ))
+        .header("api-auth-accountid", "sandbox")
+        .header("api-auth-applicationkey", "sandbox")
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{:?}", answer.text().await);
+    let report = run(&settings, &mut store, t0(), false).await;
+    let gone: Vec<_> = report
+        .recovered
+        .iter()
+        .filter(|r| r.what == "closed: gone")
+        .collect();
+    assert_eq!(gone.len(), 1, "{:#?}", report.recovered);
+    assert_eq!(gone[0].order_number, ledger[0].order_number);
+    let open: Vec<String> = store
+        .open_drafts()
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.purchase_id)
+        .collect();
+    assert!(!open.contains(&deleted), "{open:?}");
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draft_without_yes_and_without_a_terminal_refuses_to_write() {
     let handle = start_sandbox(60, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();

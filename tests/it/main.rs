@@ -3,6 +3,7 @@
 mod alerts;
 mod backtest_e2e;
 mod cin7_client;
+mod cin7_paging_e2e;
 mod cli;
 mod clock;
 mod common;

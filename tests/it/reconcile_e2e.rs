@@ -383,6 +383,93 @@ async fn a_receipt_that_does_not_show_in_stock_is_reported_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_receipt_is_not_counted_until_it_is_authorised() {
+    let handle = start_sandbox(60, 2, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
+    draft_now(&settings, &mut store).await;
+    let ledger = store.open_drafts().unwrap();
+    let id = ledger[0].purchase_id.clone().unwrap();
+    let sku = ledger[0].lines[0].sku.clone();
+    let client = reqwest::Client::new();
+    let post = |url: String| {
+        let client = client.clone();
+        async move {
+            let r = client.post(url).send().await.unwrap();
+            assert!(r.status().is_success(), "{:?}", r.text().await);
+        }
+    };
+    let base = handle.base_url();
+
+    // The warehouse starts counting the delivery: a DRAFT receipt with all the lines, nothing
+    // in stock yet (t0 + 36 s, between the first sync and the audit's own).
+    post(format!("{base}/sandbox/tick?hours=0.01")).await;
+    post(format!("{base}/sandbox/purchase/{id}/receive?draft=true")).await;
+    let detail = sandbox_state(&handle).await["purchases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ID"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(detail["Status"], "RECEIVING", "{detail}");
+    assert_eq!(detail["StockReceived"]["Status"], "DRAFT", "{detail}");
+    assert!(
+        !detail["StockReceived"]["Lines"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "a draft receipt shows its lines: {detail}"
+    );
+    let later = t0() + Duration::minutes(1);
+    let report = reconcile(
+        &settings,
+        &mut store,
+        Clock::starting_at(later),
+        true,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count(&report, "receipt_mismatch"),
+        0,
+        "draft lines are not stock: {:#?}",
+        report.findings
+    );
+
+    // The receipt is authorised, 5 units of its first line short on the shelf: now it counts
+    // (the purchase waited for it rather than being let go as checked).
+    post(format!("{base}/sandbox/tick?hours=0.01")).await;
+    post(format!(
+        "{base}/sandbox/purchase/{id}/receive?stock_short=5"
+    ))
+    .await;
+    let report = reconcile(
+        &settings,
+        &mut store,
+        Clock::starting_at(later + Duration::minutes(1)),
+        true,
+        &Progress::hidden(),
+    )
+    .await
+    .unwrap();
+    let mismatches: Vec<&replenish::core::reconcile::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == "receipt_mismatch")
+        .collect();
+    assert_eq!(mismatches.len(), 1, "{:#?}", report.findings);
+    assert_eq!(mismatches[0].sku.as_deref(), Some(sku.as_str()));
+    assert!(
+        mismatches[0].detail.contains("5 unit(s) missing"),
+        "{}",
+        mismatches[0].detail
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_state_reports_nothing_and_exits_0() {
     // A world small enough to hold none of the sandbox's seeded anomalies but one: a supplier with
     // no lead time anywhere. Configuring every supplier's lead time removes that one too.

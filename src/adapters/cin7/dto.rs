@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::core::model::{
     Address, AvailabilityRow, Location, Product, ProductSupplier, Purchase, PurchaseDetail,
-    PurchaseLine, ReorderLevel, Supplier, SupplierOption,
+    PurchaseLine, Receipt, ReceiptLine, ReorderLevel, Supplier, SupplierOption,
 };
 
 /// A number that may be null or absent (→ 0).
@@ -417,16 +417,54 @@ pub struct PurchaseReceiptDto {
     #[serde(deserialize_with = "opt_string", default)]
     pub location: Option<String>,
     #[serde(default)]
-    pub stock_received: Option<StockReceivedDto>,
+    pub stock_received: Option<StockReceivedField>,
+}
+
+/// `StockReceived`: one receipt task on a simple purchase; a list of them on a purchase received
+/// in several goes.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StockReceivedField {
+    One(StockReceivedDto),
+    Many(Vec<StockReceivedDto>),
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StockReceivedDto {
+    /// The receipt task's status: `DRAFT`, `AUTHORISED`, `VOIDED`, `NOT AVAILABLE`.
     #[serde(deserialize_with = "opt_string", default)]
     pub status: Option<String>,
     #[serde(default)]
     pub lines: Option<Vec<ReceivedLineDto>>,
+}
+
+impl PurchaseReceiptDto {
+    /// Each receipt with its status; a line without a location is at the purchase's.
+    pub fn into_receipts(self) -> Vec<Receipt> {
+        let location = self.location.unwrap_or_default();
+        let tasks = match self.stock_received {
+            None => Vec::new(),
+            Some(StockReceivedField::One(r)) => vec![r],
+            Some(StockReceivedField::Many(v)) => v,
+        };
+        tasks
+            .into_iter()
+            .map(|r| Receipt {
+                status: r.status,
+                lines: r
+                    .lines
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|l| ReceiptLine {
+                        sku: l.sku,
+                        location: l.location.unwrap_or_else(|| location.clone()),
+                        quantity: l.quantity,
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Deserialize)]

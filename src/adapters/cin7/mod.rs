@@ -5,8 +5,9 @@
 //!
 //! Every request is paced by the process-wide [`Pacer`] (GCRA, `cin7.requests_per_minute`,
 //! lowered when Cin7 throttles), retried through [`with_retry`], and counted per endpoint. List
-//! endpoints page with `Page`/`Limit` (`cin7.page_size`, max 1000), computing the page count from
-//! `Total` and stopping early on a short page. Cin7 sometimes reports errors as an `ErrorCode`
+//! endpoints page with `Page`/`Limit` (`cin7.page_size`, max 1000) until the rows read reach
+//! `Total` or a page is empty, whatever each page held (Cin7 may serve fewer rows than asked), and
+//! fail when the rows read disagree with `Total`. Cin7 sometimes reports errors as an `ErrorCode`
 //! body with HTTP 200; those are failures too.
 
 pub mod dto;
@@ -28,7 +29,22 @@ use crate::adapters::http::{
 };
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::core::model::{AvailabilityRow, Location, Product, Purchase, PurchaseDetail, Supplier};
+use crate::core::model::{
+    AvailabilityRow, Location, Product, Purchase, PurchaseDetail, Receipt, Supplier,
+};
+
+/// What a caller knows of a purchase besides its ID, so that a 404 from `GET purchase?ID=` can be
+/// checked against `purchaseList` before the purchase is taken to be gone. The list is asked for
+/// purchases updated since `updated_since` when given (a rename cannot hide the purchase then),
+/// else searched for `order_number`, else read whole; the purchase is looked for by its ID.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PurchaseHint<'a> {
+    /// Its order number, like `PO-00042`.
+    pub order_number: Option<&'a str>,
+    /// An instant at or before its last update in Cin7 (its creation less a margin for clock
+    /// differences, or the `LastUpdatedDate` last seen).
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+}
 
 /// Where paging stands, for progress reporting.
 #[derive(Debug, Clone, Copy)]
@@ -165,6 +181,13 @@ impl Cin7Client {
     }
 
     /// Fetches every page of a list endpoint and decodes each record into `T`.
+    ///
+    /// The rows a page holds are the server's choice (Cin7 may serve fewer than `Limit`), so a
+    /// short page says nothing about the end. Paging goes on until the rows read reach `Total`
+    /// (the newest page's) or a page comes back empty; rows read that then disagree with `Total`
+    /// are an error, not the end of the data (a partial snapshot would read missing stock as
+    /// zero). An answer without `Total` pages until an empty page. A server that keeps serving
+    /// rows (the same page again, or far more pages than `Total` needs) is stopped with an error.
     async fn list<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -175,19 +198,28 @@ impl Cin7Client {
         let label = format!("cin7 GET {path}");
         let limit = self.page_size as usize;
         let mut out = Vec::new();
+        let mut total: Option<usize> = None;
+        // The first `Total` seen bounds the pages: a `Total` that grows with every page must not
+        // move the bound along with it.
+        let mut first_total: Option<usize> = None;
+        // The most rows one page has held: what the server serves per page.
+        let mut served = 0usize;
+        // The first record of the previous page, to catch a server that ignores `Page`.
+        let mut previous_first: Option<Value> = None;
         let mut page = 1usize;
         loop {
             let mut query: Vec<(&str, String)> = params.to_vec();
             query.push(("Page", page.to_string()));
             query.push(("Limit", limit.to_string()));
             let body = self.get(path, &query).await?;
-            let total = body
-                .get("Total")
-                .and_then(Value::as_u64)
-                .map(|t| t as usize);
+            if let Some(t) = page_total(&label, page, &body)? {
+                total = Some(t);
+                first_total.get_or_insert(t);
+            }
+            let empty = Vec::new();
             let items = match body.get(list_key) {
                 Some(Value::Array(items)) => items,
-                Some(Value::Null) | None if total == Some(0) => &Vec::new(),
+                Some(Value::Null) | None if total == Some(0) => &empty,
                 Some(Value::Null) | None => {
                     return Err(ApiError::new(
                         &label,
@@ -209,20 +241,62 @@ impl Cin7Client {
                     ));
                 }
             };
-            let n = items.len();
-            for (i, item) in items.iter().enumerate() {
-                out.push(decode_record(&label, list_key, page, limit, i, item)?);
+            let Some(first) = items.first() else {
+                break;
+            };
+            if previous_first.as_ref() == Some(first) {
+                return Err(ApiError::new(
+                    &label,
+                    ErrorClass::Decode,
+                    format!(
+                        "page {page} starts with the same record as page {}: the server ignores `Page` \
+                         ({} rows read, Total {})",
+                        page - 1,
+                        out.len(),
+                        total_text(total)
+                    ),
+                ));
+            }
+            previous_first = Some(first.clone());
+            served = served.max(items.len());
+            for item in items {
+                let index = out.len();
+                out.push(decode_record(&label, list_key, page, index, item)?);
             }
             on_page(PageProgress {
                 rows: out.len(),
                 total,
             });
-            let done = n < limit || n == 0 || total.is_some_and(|t| page * limit >= t);
-            if done {
-                return Ok(out);
+            if total.is_some_and(|t| out.len() >= t) {
+                break;
+            }
+            if page >= page_limit(first_total, served) {
+                return Err(ApiError::new(
+                    &label,
+                    ErrorClass::Decode,
+                    format!(
+                        "still serving rows after {page} pages of up to {served}: {} rows read, \
+                         Total {}; stopped",
+                        out.len(),
+                        total_text(total)
+                    ),
+                ));
             }
             page += 1;
         }
+        if let Some(t) = total
+            && out.len() != t
+        {
+            return Err(ApiError::new(
+                &label,
+                ErrorClass::Decode,
+                format!(
+                    "read {} rows in {page} pages, but Total is {t}: the list is not whole",
+                    out.len()
+                ),
+            ));
+        }
+        Ok(out)
     }
 
     /// The account the credentials belong to (`GET me`): one cheap request that proves the base
@@ -313,14 +387,97 @@ impl Cin7Client {
         Ok(dto.into())
     }
 
-    /// One purchase, header and detail (`GET purchase?ID=`), or `None` when Cin7 answers 404 (no
-    /// such purchase). The order status is the detail's `Order.Status`.
-    pub async fn purchase(&self, id: &str) -> Result<Option<Purchase>, ApiError> {
+    /// `GET purchase?ID=`, or `None` when the purchase is gone. Cin7 documents 404 as "endpoint
+    /// not found", so a 404 alone (a wrong base URL would give one for every purchase) is not
+    /// taken as gone: `purchaseList` is asked (see [`PurchaseHint`]) and the purchase is gone only
+    /// when that list answers normally and lacks its ID. When the list call fails, or lists the
+    /// purchase, the answer is an error.
+    async fn get_purchase(
+        &self,
+        id: &str,
+        hint: &PurchaseHint<'_>,
+    ) -> Result<Option<Value>, ApiError> {
+        match self.get("purchase", &[("ID", id.to_string())]).await {
+            Ok(body) => Ok(Some(body)),
+            Err(e) if e.status == Some(404) => {
+                self.confirm_gone(id, hint, &e).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// After `GET purchase?ID=` answered 404 (`not_found`): `Ok` when `purchaseList` answers
+    /// normally without the purchase, an error otherwise.
+    async fn confirm_gone(
+        &self,
+        id: &str,
+        hint: &PurchaseHint<'_>,
+        not_found: &ApiError,
+    ) -> Result<(), ApiError> {
+        const LABEL: &str = "cin7 GET purchase";
+        let mut params = Vec::new();
+        let order_number = hint.order_number.map(str::trim).filter(|n| !n.is_empty());
+        if let Some(since) = hint.updated_since {
+            params.push((
+                "UpdatedSince",
+                since.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string(),
+            ));
+        } else if let Some(number) = order_number {
+            params.push(("Search", number.to_string()));
+        }
+        let rows: Vec<Value> = self
+            .list("purchaseList", "PurchaseList", &params, &mut |_| {})
+            .await
+            .map_err(|e| {
+                let mut err = ApiError::new(
+                    LABEL,
+                    e.class,
+                    format!(
+                        "purchase {id} answered 404 ({}), and purchaseList could not confirm it is \
+                         gone: {e}",
+                        not_found.message
+                    ),
+                );
+                err.status = e.status;
+                err
+            })?;
+        let listed = rows.iter().find(|row| {
+            row.get("ID")
+                .and_then(Value::as_str)
+                .is_some_and(|r| r.trim().eq_ignore_ascii_case(id.trim()))
+        });
+        match listed {
+            None => Ok(()),
+            Some(row) => {
+                let field = |key: &str| row.get(key).and_then(Value::as_str).unwrap_or("?");
+                Err(ApiError::new(
+                    LABEL,
+                    ErrorClass::Server,
+                    format!(
+                        "purchase {id} answered 404 ({}), but purchaseList still lists it ({}, \
+                         status {}): not taken as gone",
+                        not_found.message,
+                        field("OrderNumber"),
+                        field("Status")
+                    ),
+                )
+                .with_status(404))
+            }
+        }
+    }
+
+    /// One purchase, header and detail (`GET purchase?ID=`), or `None` when it is gone: a 404
+    /// that `purchaseList` confirms ([`PurchaseHint`] says how to look). The order status is the
+    /// detail's `Order.Status`.
+    pub async fn purchase(
+        &self,
+        id: &str,
+        hint: &PurchaseHint<'_>,
+    ) -> Result<Option<Purchase>, ApiError> {
         let label = "cin7 GET purchase";
-        let body = match self.get("purchase", &[("ID", id.to_string())]).await {
-            Ok(body) => body,
-            Err(e) if e.status == Some(404) => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(body) = self.get_purchase(id, hint).await? else {
+            return Ok(None);
         };
         let record = format!("purchase {id}");
         let header: dto::PurchaseListDto = decode_value(label, &record, &body)?;
@@ -334,34 +491,21 @@ impl Cin7Client {
         Ok(Some(purchase))
     }
 
-    /// What the warehouse received on a purchase (`StockReceived` lines, each with its location,
-    /// the purchase's when the line has none); `None` when Cin7 has no such purchase (404).
+    /// What the warehouse received on a purchase: each stock receipt (`StockReceived`, one
+    /// object on a simple purchase, a list of them elsewhere) with its status and lines, each
+    /// line at its location, the purchase's when the line has none. `None` when the purchase is
+    /// gone (a 404 that `purchaseList` confirms, as for [`Cin7Client::purchase`]).
     pub async fn purchase_receipt(
         &self,
         id: &str,
-    ) -> Result<Option<Vec<(String, String, f64)>>, ApiError> {
+        hint: &PurchaseHint<'_>,
+    ) -> Result<Option<Vec<Receipt>>, ApiError> {
         let label = "cin7 GET purchase";
-        let body = match self.get("purchase", &[("ID", id.to_string())]).await {
-            Ok(body) => body,
-            Err(e) if e.status == Some(404) => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(body) = self.get_purchase(id, hint).await? else {
+            return Ok(None);
         };
         let dto: dto::PurchaseReceiptDto = decode_value(label, &format!("purchase {id}"), &body)?;
-        let location = dto.location.unwrap_or_default();
-        Ok(Some(
-            dto.stock_received
-                .and_then(|s| s.lines)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|l| {
-                    (
-                        l.sku,
-                        l.location.unwrap_or_else(|| location.clone()),
-                        l.quantity,
-                    )
-                })
-                .collect(),
-        ))
+        Ok(Some(dto.into_receipts()))
     }
 
     /// The request counters this client adds to.
@@ -381,17 +525,69 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Decodes one list record, naming endpoint, record (position, ID and SKU when present) and the
-/// JSON path of the bad field.
+/// Pages a list may take beyond ⌈Total / rows served per page⌉ before the server is taken to be
+/// serving rows forever: enough for rows added while the pages are read.
+const EXTRA_PAGES: usize = 10;
+
+/// Pages read from a list whose answers carry no `Total` before giving up (10 million rows at
+/// Cin7's largest page).
+const MAX_PAGES_WITHOUT_TOTAL: usize = 10_000;
+
+/// The last page a list may read: ⌈Total / served⌉ (the first `Total` seen, the most rows a page
+/// held) plus a tenth and [`EXTRA_PAGES`], or [`MAX_PAGES_WITHOUT_TOTAL`] when the answers carry
+/// no `Total`.
+fn page_limit(total: Option<usize>, served: usize) -> usize {
+    match total {
+        Some(t) => {
+            let expected = t.div_ceil(served.max(1));
+            expected + expected / 10 + EXTRA_PAGES
+        }
+        None => MAX_PAGES_WITHOUT_TOTAL,
+    }
+}
+
+/// A page's `Total`: `None` when absent or null (a few endpoints omit it), an error when it is
+/// not a whole number of 0 or more.
+fn page_total(label: &str, page: usize, body: &Value) -> Result<Option<usize>, ApiError> {
+    let total = match body.get("Total") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f < u64::MAX as f64)
+                .map(|f| f as u64)
+        }),
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(_) => None,
+    };
+    total
+        .and_then(|t| usize::try_from(t).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::new(
+                label,
+                ErrorClass::Decode,
+                format!(
+                    "page {page}: `Total` is not a count of rows: {}",
+                    body.get("Total").map(Value::to_string).unwrap_or_default()
+                ),
+            )
+        })
+}
+
+fn total_text(total: Option<usize>) -> String {
+    total.map_or_else(|| "not given".to_string(), |t| t.to_string())
+}
+
+/// Decodes one list record, naming endpoint, record (its position in the whole list, ID and SKU
+/// when present) and the JSON path of the bad field.
 fn decode_record<T: DeserializeOwned>(
     label: &str,
     list_key: &str,
     page: usize,
-    limit: usize,
     index: usize,
     item: &Value,
 ) -> Result<T, ApiError> {
-    let mut record = format!("{list_key}[{}] (page {page})", (page - 1) * limit + index);
+    let mut record = format!("{list_key}[{index}] (page {page})");
     for key in ["ID", "SKU", "Name", "OrderNumber"] {
         if let Some(v) = item.get(key).and_then(Value::as_str) {
             record.push_str(&format!(" {key}={v}"));
@@ -557,6 +753,36 @@ pub fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn total_is_a_count_of_rows_or_absent() {
+        let t = |body: Value| page_total("ep", 1, &body);
+        assert_eq!(t(serde_json::json!({"Total": 250})).unwrap(), Some(250));
+        assert_eq!(t(serde_json::json!({"Total": 250.0})).unwrap(), Some(250));
+        assert_eq!(t(serde_json::json!({"Total": "41"})).unwrap(), Some(41));
+        assert_eq!(t(serde_json::json!({"Total": null})).unwrap(), None);
+        assert_eq!(t(serde_json::json!({"Products": []})).unwrap(), None);
+        for bad in [
+            serde_json::json!({"Total": -1}),
+            serde_json::json!({"Total": 2.5}),
+            serde_json::json!({"Total": "many"}),
+            serde_json::json!({"Total": [3]}),
+        ] {
+            let e = t(bad).unwrap_err();
+            assert_eq!(e.class, ErrorClass::Decode);
+            assert!(e.message.contains("`Total`"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn pages_beyond_what_total_needs_are_bounded() {
+        // ⌈250 / 100⌉ = 3, plus a tenth (0) and 10.
+        assert_eq!(page_limit(Some(250), 100), 13);
+        // ⌈100000 / 100⌉ = 1000, plus 100 and 10.
+        assert_eq!(page_limit(Some(100_000), 100), 1110);
+        assert_eq!(page_limit(Some(0), 0), EXTRA_PAGES);
+        assert_eq!(page_limit(None, 100), MAX_PAGES_WITHOUT_TOTAL);
+    }
 
     #[test]
     fn named_limit_reads_the_number_before_the_phrase() {
