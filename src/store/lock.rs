@@ -17,10 +17,14 @@ pub struct WriterLock {
 }
 
 impl WriterLock {
-    /// The lock file of a store: beside it, in its folder's canonical path, so that two spellings
-    /// of one store (relative, absolute, through a symlinked folder) share one lock.
+    /// The lock file of a store: beside the store's real file, named after it, so that every
+    /// spelling of one store (relative or absolute, through a symlinked folder, or through a
+    /// symlink to the file itself) shares one lock. The store need not exist yet. (Hard links
+    /// are not recognised; SQLite itself does not support a database reached through two hard
+    /// links, since its WAL file is named after the path.)
     pub fn path_for(store: &Path) -> PathBuf {
-        let name = store
+        let real = real_path(store);
+        let name = real
             .file_name()
             .map(|n| {
                 let mut n = n.to_owned();
@@ -28,13 +32,7 @@ impl WriterLock {
                 n
             })
             .unwrap_or_else(|| "replenish.lock".into());
-        let parent = store
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::canonicalize(parent)
-            .unwrap_or_else(|_| parent.to_path_buf())
-            .join(name)
+        real.with_file_name(name)
     }
 
     /// Takes the lock if no other process holds it (`Ok(None)` when one does).
@@ -64,6 +62,36 @@ impl WriterLock {
     }
 }
 
+/// `path` with every symlink resolved and its folder canonical, whether or not the file exists.
+fn real_path(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    // Not there yet, or a symlink to a file not created yet: follow links by hand (a bounded
+    // number, as the OS does), then make the folder canonical.
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&p) {
+            Ok(target) if target.is_absolute() => p = target,
+            Ok(target) => {
+                let folder = p.parent().map(Path::to_path_buf).unwrap_or_default();
+                p = folder.join(target);
+            }
+            Err(_) => break,
+        }
+    }
+    let name = p.file_name().map(|n| n.to_owned());
+    let parent = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let parent = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+    match name {
+        Some(name) => parent.join(name),
+        None => parent,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +111,37 @@ mod tests {
         assert!(WriterLock::try_acquire(&store).unwrap().is_none());
         drop(first);
         assert!(WriterLock::try_acquire(&store).unwrap().is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn every_spelling_of_one_store_shares_one_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("data");
+        std::fs::create_dir(&real).unwrap();
+        let store = real.join("replenish.db");
+        std::fs::write(&store, b"").unwrap();
+        // A symlink to the file, a symlinked folder, and a `..` spelling.
+        let file_link = dir.path().join("other.db");
+        std::os::unix::fs::symlink(&store, &file_link).unwrap();
+        let dir_link = dir.path().join("linked");
+        std::os::unix::fs::symlink(&real, &dir_link).unwrap();
+        let dotted = real.join("..").join("data").join("replenish.db");
+        let held = WriterLock::try_acquire(&store).unwrap().unwrap();
+        for alias in [&file_link, &dir_link.join("replenish.db"), &dotted] {
+            assert_eq!(WriterLock::path_for(alias), held.path(), "{}", alias.display());
+            assert!(
+                WriterLock::try_acquire(alias).unwrap().is_none(),
+                "{} is the same store",
+                alias.display()
+            );
+        }
+        // A symlink to a store not created yet resolves the same way.
+        let later = real.join("later.db");
+        let later_link = dir.path().join("later-link.db");
+        std::os::unix::fs::symlink(&later, &later_link).unwrap();
+        assert_eq!(WriterLock::path_for(&later_link), WriterLock::path_for(&later));
+        // A different store has its own lock.
+        assert!(WriterLock::try_acquire(&real.join("another.db")).unwrap().is_some());
     }
 }
