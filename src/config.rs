@@ -662,6 +662,20 @@ impl Settings {
         )
     }
 
+    /// The secret named by its environment variable (one of [`SECRETS`]), when set.
+    pub fn secret(&self, env: &str) -> Option<&SecretString> {
+        match env {
+            "SHOPIFY_ACCESS_TOKEN" => self.shopify.access_token.as_ref(),
+            "SHOPIFY_WEBHOOK_SECRET" => self.shopify.webhook_secret.as_ref(),
+            "SHOPIFY_WEBHOOK_SECRET_OLD" => self.shopify.webhook_secret_old.as_ref(),
+            "CIN7_ACCOUNT_ID" => self.cin7.account_id.as_ref(),
+            "CIN7_APPLICATION_KEY" => self.cin7.application_key.as_ref(),
+            "SLACK_WEBHOOK_URL" => self.alerts.slack_webhook_url.as_ref(),
+            "SMTP_PASSWORD" => self.alerts.smtp_password.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The webhook secrets `listen` verifies against: the current one (required, else the error
     /// naming `SHOPIFY_WEBHOOK_SECRET`) and the previous one during a rotation.
     pub fn webhook_secrets(&self) -> Result<(SecretString, Option<SecretString>), ConfigError> {

@@ -18,6 +18,7 @@ pub mod config;
 pub mod core;
 pub mod output;
 pub mod sandbox;
+pub mod secrets;
 pub mod store;
 
 /// mimalloc instead of the system allocator, for everything that links this crate (the binary,

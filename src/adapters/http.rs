@@ -54,12 +54,15 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// A new error; the message is scrubbed of every known secret value (an upstream may echo
+    /// the request's credential headers in its error body).
     pub fn new(endpoint: &str, class: ErrorClass, message: impl Into<String>) -> ApiError {
+        let message = message.into();
         ApiError {
             endpoint: endpoint.to_string(),
             class,
             status: None,
-            message: message.into(),
+            message: crate::secrets::redact(&message).into_owned(),
             retry_after: None,
             limit_per_minute: None,
             missing_scope: None,

@@ -389,7 +389,7 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, clock: Clock) -> Result<Ex
     let now = clock.now();
     let config = plan_config(settings, Explain::None)?;
     let specs = policy_specs(&config, &args.service_level, &args.cover_days)?;
-    let store = Store::open(&settings.store.path)?;
+    let store = Store::open_read_only(&settings.store.path)?;
     let loaded = load(settings, &store, now, args.from, args.to)?;
     drop(store);
     for w in &loaded.warnings {

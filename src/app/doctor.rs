@@ -85,7 +85,11 @@ pub async fn doctor(
             return Report::new(Some(shown), checks);
         }
     };
+    crate::secrets::register(&settings);
     checks.push(Check::ok("config", format!("{shown} is valid")));
+    for warning in crate::app::setup_warnings(&settings, &path, &layered) {
+        checks.push(Check::new("config", Status::Warn, warning));
+    }
     checks.extend(secret_checks(&settings, env, dot_env.as_ref()));
     // A check should answer in seconds: one quick retry, not a run's patient backoff.
     let mut settings = settings;

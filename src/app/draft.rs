@@ -191,17 +191,9 @@ pub async fn draft(
     let run_id = if options.dry_run {
         None
     } else {
-        Some(store.write(|w| {
-            // Under the writer lock no other draft is alive: one still "running" was killed.
-            // (Every sync that writes this store also takes the lock, so the same holds for them.)
-            let interrupted = w.mark_interrupted("draft")? + w.mark_interrupted("sync")?;
-            if interrupted > 0 {
-                tracing::warn!(
-                    "{interrupted} earlier run(s) were interrupted; finishing what they left"
-                );
-            }
-            w.start_run("draft", now)
-        })?)
+        // Runs a killed process left `running` were marked interrupted when the caller took the
+        // writer lock (`app::acquire_lock`).
+        Some(store.write(|w| w.start_run("draft", now))?)
     };
     let counters = Counters::default();
     let cin7 = Cin7Client::new(
@@ -261,7 +253,7 @@ pub async fn draft(
             Ok(report)
         }
         Err(err) => {
-            let message = format!("{err:#}");
+            let message = crate::secrets::redact(&format!("{err:#}")).into_owned();
             let mut alerts = new_alerts(&run.alerts_out());
             // Refusing to write without confirmation is not a failure a person must be told of.
             let refused = err.downcast_ref::<UsageError>().is_some();

@@ -28,9 +28,15 @@ pub fn exec(args: &InitArgs) -> Result<ExitCode> {
         (&env_path, crate::config::template_env()),
     ] {
         // create_new: if another process created the file meanwhile, we still never overwrite it.
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
+        // Owner-only (0600): the config may come to hold secrets.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
             .open(path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         file.write_all(text.as_bytes())

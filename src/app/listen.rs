@@ -608,7 +608,7 @@ async fn process(
                 }
                 Err(err) => {
                     shared.metrics.failed.fetch_add(1, Ordering::Relaxed);
-                    let message = format!("{err:#}");
+                    let message = crate::secrets::redact(&format!("{err:#}")).into_owned();
                     store.write(|w| w.mark_event(&e.event_id, Err(&message), now))?;
                     continue;
                 }

@@ -45,12 +45,30 @@ pub struct LockTimeout {
     pub waited_secs: u64,
 }
 
-/// Waits up to `timeout` for the store's writer lock.
+/// Waits up to `timeout` for the store's writer lock. Once it holds it, no other run can be
+/// alive, so every run the store still shows as `running` was killed: those are marked
+/// `interrupted` (whatever their command), and the caller finishes what they left.
 pub async fn acquire_lock(store: &std::path::Path, timeout: Duration) -> Result<WriterLock> {
+    if let Some(folder) = store.parent().filter(|p| !p.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        return Err(UsageError(format!(
+            "store.path: the folder {} does not exist; create it, or point store.path elsewhere",
+            folder.display()
+        ))
+        .into());
+    }
     let started = std::time::Instant::now();
     let mut logged = false;
     loop {
         if let Some(lock) = WriterLock::try_acquire(store)? {
+            let interrupted =
+                crate::store::Store::open(store)?.write(|w| w.mark_interrupted_runs())?;
+            if interrupted > 0 {
+                tracing::warn!(
+                    "{interrupted} earlier run(s) were interrupted (killed); finishing what they left"
+                );
+            }
             return Ok(lock);
         }
         if started.elapsed() >= timeout {
@@ -198,7 +216,66 @@ pub fn load_settings(cli_config: Option<&std::path::Path>) -> Result<Settings> {
     if let Some(d) = &dot_env {
         tracing::info!(file = %d.path.display(), "read secrets from the .env file");
     }
+    for warning in setup_warnings(&settings, &path, &env) {
+        tracing::warn!("{warning}");
+    }
+    crate::secrets::register(&settings);
     Ok(settings)
+}
+
+/// What is risky in a loaded setup without being wrong: secrets in a config file others can read,
+/// credentials sent in clear to a host that is not this machine.
+pub fn setup_warnings(
+    settings: &Settings,
+    config: &std::path::Path,
+    env: &dyn crate::config::Env,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let in_file: Vec<&str> = crate::config::SECRETS
+        .iter()
+        .filter(|s| env.var(s.env).is_none() && settings.secret(s.env).is_some())
+        .map(|s| s.key)
+        .collect();
+    #[cfg(unix)]
+    if !in_file.is_empty() {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(config)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            out.push(format!(
+                "{} holds secrets ({}) and can be read by other users (mode {:o}): chmod 600 it, or move the secrets to the environment or .env",
+                config.display(),
+                in_file.join(", "),
+                meta.permissions().mode() & 0o777
+            ));
+        }
+    }
+    for (key, url) in [
+        ("shopify.base_url", settings.shopify.base_url.as_str()),
+        ("cin7.base_url", settings.cin7.base_url.as_str()),
+    ] {
+        if let Some(host) = cleartext_remote_host(url) {
+            out.push(format!(
+                "{key} is http:// to {host}: the credentials would travel in clear; use https://"
+            ));
+        }
+    }
+    out
+}
+
+/// The host of an `http://` URL that is not this machine (loopback), if `url` is one.
+pub fn cleartext_remote_host(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    if parsed.scheme() != "http" {
+        return None;
+    }
+    let host = parsed.host_str()?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then(|| host.to_string())
 }
 
 /// Where the `.env` file for the config file at `config` is: in the same folder.
@@ -271,15 +348,25 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    eprintln!("error: {err}");
+    eprintln!("error: {}", crate::secrets::redact(&err.to_string()));
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        eprintln!(
+            "  caused by: {}",
+            crate::secrets::redact(&cause.to_string())
+        );
     }
     let usage = err.chain().any(|c| {
         c.downcast_ref::<ConfigError>().is_some()
             || c.downcast_ref::<UsageError>().is_some()
             || c.downcast_ref::<crate::adapters::http::ApiError>()
                 .is_some_and(|e| e.missing_scope.is_some())
+            || matches!(
+                c.downcast_ref::<crate::store::StoreError>(),
+                Some(
+                    crate::store::StoreError::Missing { .. }
+                        | crate::store::StoreError::TooOld { .. }
+                )
+            )
             || c.downcast_ref::<crate::core::plan::PlanError>().is_some()
     });
     if usage {
@@ -292,6 +379,56 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_clear_to_another_host_are_named() {
+        assert_eq!(
+            cleartext_remote_host("http://inventory.example.com/ExternalApi/v2/").as_deref(),
+            Some("inventory.example.com")
+        );
+        assert_eq!(
+            cleartext_remote_host("http://10.0.0.5:8787/shopify").as_deref(),
+            Some("10.0.0.5")
+        );
+        for fine in [
+            "https://inventory.dearsystems.com/ExternalApi/v2/",
+            "http://127.0.0.1:8787/cin7/ExternalApi/v2/",
+            "http://localhost:8787/shopify",
+            "http://[::1]:8787/shopify",
+        ] {
+            assert_eq!(cleartext_remote_host(fine), None, "{fine}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secrets_in_a_config_file_others_can_read_are_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("replenish.toml");
+        std::fs::write(
+            &path,
+            "[shopify]\nshop = \"s.myshopify.com\"\naccess_token = \"shpat_in_file\"\n[locations]\ndefault = \"Main\"\n",
+        )
+        .unwrap();
+        let env = std::collections::BTreeMap::new();
+        let settings = Settings::load(&path, &env).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let warnings = setup_warnings(&settings, &path, &env);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("shopify.access_token"), "{warnings:?}");
+        assert!(!warnings[0].contains("shpat_in_file"), "never the value");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(setup_warnings(&settings, &path, &env).is_empty());
+        // The same secret from the environment is not in the file's keeping.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let env = std::collections::BTreeMap::from([(
+            "SHOPIFY_ACCESS_TOKEN".to_string(),
+            "shpat_from_env".to_string(),
+        )]);
+        let settings = Settings::load(&path, &env).unwrap();
+        assert!(setup_warnings(&settings, &path, &env).is_empty());
+    }
 
     #[test]
     fn logs_are_coloured_only_on_a_terminal_without_no_color() {

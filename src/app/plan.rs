@@ -28,12 +28,12 @@ pub struct PlanFilter {
 
 pub async fn exec(settings: &Settings, args: &PlanArgs, clock: Clock) -> Result<ExitCode> {
     let now = clock.now();
-    let mut store = Store::open(&settings.store.path)?;
     if args.sync {
         settings.cin7_credentials()?;
         settings.shopify_token()?;
         let _lock =
             crate::app::acquire_lock(&settings.store.path, crate::app::SYNC_LOCK_TIMEOUT).await?;
+        let mut store = Store::open(&settings.store.path)?;
         sync(
             settings,
             &mut store,
@@ -43,6 +43,8 @@ pub async fn exec(settings: &Settings, args: &PlanArgs, clock: Clock) -> Result<
         )
         .await?;
     }
+    // A report: it reads the store without writing it.
+    let store = Store::open_read_only(&settings.store.path)?;
     let as_of = args.as_of.unwrap_or_else(|| today(settings, now));
     let explain = match &args.explain {
         Some(sku) => Explain::Sku(sku.clone()),

@@ -234,13 +234,9 @@ pub async fn reconcile(
     progress: &Progress,
 ) -> Result<ReconcileReport> {
     let now = clock.now();
-    let run_id = store.write(|w| {
-        // Under the writer lock, no earlier run can still be alive.
-        for command in ["draft", "sync", "reconcile"] {
-            w.mark_interrupted(command)?;
-        }
-        w.start_run("reconcile", now)
-    })?;
+    // Runs a killed process left `running` were marked interrupted when the caller took the
+    // writer lock (`app::acquire_lock`).
+    let run_id = store.write(|w| w.start_run("reconcile", now))?;
     let counters = Counters::default();
     // Findings are gathered as the audit goes, so that a failure half-way still reports those
     // already found (the fixes behind them are already in the store and would not be found again).
@@ -288,7 +284,7 @@ pub async fn reconcile(
             Ok(report)
         }
         Err(err) => {
-            let message = format!("{err:#}");
+            let message = crate::secrets::redact(&format!("{err:#}")).into_owned();
             let partial = ReconcileReport {
                 run_id,
                 outcome: "findings",

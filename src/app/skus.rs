@@ -38,10 +38,13 @@ pub async fn exec(settings: &Settings, args: &SkusArgs, clock: Clock) -> Result<
     }
     settings.shopify_token()?;
     let now = clock.now();
-    let mut store = Store::open(&settings.store.path)?;
     let progress = Progress::auto();
     if args.sync {
         settings.cin7_credentials()?;
+        // One writer at a time, like `sync` itself.
+        let _lock =
+            crate::app::acquire_lock(&settings.store.path, crate::app::SYNC_LOCK_TIMEOUT).await?;
+        let mut store = Store::open(&settings.store.path)?;
         sync(
             settings,
             &mut store,
@@ -51,6 +54,7 @@ pub async fn exec(settings: &Settings, args: &SkusArgs, clock: Clock) -> Result<
         )
         .await?;
     }
+    let store = Store::open_read_only(&settings.store.path)?;
     let as_of = args
         .as_of
         .unwrap_or_else(|| crate::app::plan::today(settings, now));

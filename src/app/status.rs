@@ -14,7 +14,7 @@ use crate::app::sync::ORDERS_WATERMARK;
 use crate::cli::{Format, StatusArgs};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::store::Store;
+use crate::store::{Store, WriterLock};
 
 /// How many runs the report lists.
 const RUNS_SHOWN: usize = 10;
@@ -76,8 +76,10 @@ fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Gathers the report from the store.
+/// Gathers the report from the store. A run still marked `running` while no process holds the
+/// writer lock was killed: it is shown as `interrupted` (the next writing command marks it so).
 pub fn status(settings: &Settings, store: &Store, now: DateTime<Utc>) -> Result<StatusReport> {
+    let writer_alive = WriterLock::is_held(&settings.store.path)?;
     let snapshot = store.latest_snapshot()?;
     let age = snapshot.as_ref().map(|s| (now - s.taken_at).num_minutes());
     let max = settings.policy.max_data_age_minutes;
@@ -100,7 +102,11 @@ pub fn status(settings: &Settings, store: &Store, now: DateTime<Utc>) -> Result<
                 command: r.command,
                 started_at: ts(&r.started_at),
                 ended_at: r.ended_at.as_ref().map(ts),
-                outcome: r.outcome,
+                outcome: if r.outcome == "running" && !writer_alive {
+                    "interrupted".to_string()
+                } else {
+                    r.outcome
+                },
                 error: r.error,
             })
             .collect(),
@@ -135,7 +141,7 @@ pub fn status(settings: &Settings, store: &Store, now: DateTime<Utc>) -> Result<
 }
 
 pub fn exec(settings: &Settings, args: &StatusArgs, clock: Clock) -> Result<ExitCode> {
-    let store = Store::open(&settings.store.path)?;
+    let store = Store::open_read_only(&settings.store.path)?;
     let report = status(settings, &store, clock.now())?;
     let text = match crate::app::resolve_format(args.format) {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",

@@ -126,7 +126,7 @@ pub async fn sync(
     match result {
         Ok(summary) => Ok(summary),
         Err(err) => {
-            let message = format!("{err:#}");
+            let message = crate::secrets::redact(&format!("{err:#}")).into_owned();
             let requests = counters.snapshot();
             if let Err(record_err) = store.write(|w| {
                 w.finish_run(

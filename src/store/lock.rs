@@ -38,15 +38,17 @@ impl WriterLock {
     /// Takes the lock if no other process holds it (`Ok(None)` when one does).
     pub fn try_acquire(store: &Path) -> Result<Option<WriterLock>, StoreError> {
         let path = Self::path_for(store);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StoreError::Lock {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&path).map_err(|e| StoreError::Lock {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         match file.try_lock() {
             Ok(()) => Ok(Some(WriterLock { _file: file, path })),
             Err(TryLockError::WouldBlock) => Ok(None),
@@ -59,6 +61,30 @@ impl WriterLock {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether a live process holds the store's lock now, checked without creating or taking
+    /// anything (for read-only commands): no lock file means no holder.
+    pub fn is_held(store: &Path) -> Result<bool, StoreError> {
+        let path = Self::path_for(store);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => {
+                return Err(StoreError::Lock {
+                    path,
+                    message: e.to_string(),
+                });
+            }
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(false),
+            Err(TryLockError::WouldBlock) => Ok(true),
+            Err(TryLockError::Error(e)) => Err(StoreError::Lock {
+                path,
+                message: e.to_string(),
+            }),
+        }
     }
 }
 
@@ -109,8 +135,14 @@ mod tests {
         );
         // Locks are per open file description: a second open in this process is refused too.
         assert!(WriterLock::try_acquire(&store).unwrap().is_none());
+        assert!(WriterLock::is_held(&store).unwrap());
         drop(first);
+        assert!(!WriterLock::is_held(&store).unwrap());
         assert!(WriterLock::try_acquire(&store).unwrap().is_some());
+        assert!(
+            !WriterLock::is_held(&dir.path().join("never.db")).unwrap(),
+            "no lock file, no holder"
+        );
     }
 
     #[cfg(unix)]
@@ -129,7 +161,12 @@ mod tests {
         let dotted = real.join("..").join("data").join("replenish.db");
         let held = WriterLock::try_acquire(&store).unwrap().unwrap();
         for alias in [&file_link, &dir_link.join("replenish.db"), &dotted] {
-            assert_eq!(WriterLock::path_for(alias), held.path(), "{}", alias.display());
+            assert_eq!(
+                WriterLock::path_for(alias),
+                held.path(),
+                "{}",
+                alias.display()
+            );
             assert!(
                 WriterLock::try_acquire(alias).unwrap().is_none(),
                 "{} is the same store",
@@ -140,8 +177,15 @@ mod tests {
         let later = real.join("later.db");
         let later_link = dir.path().join("later-link.db");
         std::os::unix::fs::symlink(&later, &later_link).unwrap();
-        assert_eq!(WriterLock::path_for(&later_link), WriterLock::path_for(&later));
+        assert_eq!(
+            WriterLock::path_for(&later_link),
+            WriterLock::path_for(&later)
+        );
         // A different store has its own lock.
-        assert!(WriterLock::try_acquire(&real.join("another.db")).unwrap().is_some());
+        assert!(
+            WriterLock::try_acquire(&real.join("another.db"))
+                .unwrap()
+                .is_some()
+        );
     }
 }

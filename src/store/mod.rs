@@ -68,6 +68,23 @@ pub enum StoreError {
     },
     #[error("store lock {path}: {message}")]
     Lock { path: PathBuf, message: String },
+    #[error("cannot create the store {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A read-only command found no store (see [`Store::open_read_only`]).
+    #[error("store {path} does not exist yet: run `replenish sync` first (store.path)")]
+    Missing { path: PathBuf },
+    /// A read-only command found a store an older build wrote; it cannot migrate it.
+    #[error(
+        "store {path} has schema version {found}, older than this build's {known}: run `replenish sync` (or any command that writes) once to migrate it"
+    )]
+    TooOld {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
 }
 
 /// What a full sync's availability snapshot is made of.
@@ -80,6 +97,24 @@ pub struct SnapshotInput<'a> {
     pub skus: &'a [String],
     /// Every Cin7 location name the snapshot covers.
     pub locations: &'a [String],
+}
+
+/// Creates `path` readable and writable by its owner only (0600) when it does not exist yet: the
+/// store keeps webhook bodies (customer data) and its ledger. SQLite gives the `-wal` and `-shm`
+/// files the database file's mode. An existing file is left as it is.
+pub(crate) fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// A store as [`Store::inspect`] found it.
@@ -164,6 +199,10 @@ impl Store {
     /// on, `busy_timeout` 5 s, `synchronous = NORMAL`. Fails with [`StoreError::TooNew`] when the
     /// file was written by a newer build.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        create_private(path).map_err(|source| StoreError::Create {
+            path: path.to_owned(),
+            source,
+        })?;
         let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: path.to_owned(),
             source,
@@ -184,6 +223,69 @@ impl Store {
             .with_ctx(|| setting("synchronous = NORMAL"))?;
         conn.set_prepared_statement_cache_capacity(64);
         migrations::migrate(&mut conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Opens the store for reading only (`plan`, `status`, `backtest`, `skus` without `--sync`):
+    /// nothing is created or written — no WAL switch, no migration — so a store in a read-only
+    /// folder (a backup, another user's) can be read. A missing store is
+    /// [`StoreError::Missing`]; one an older build wrote is [`StoreError::TooOld`] (a writing
+    /// command migrates it).
+    ///
+    /// SQLite needs the WAL index (`-shm`) to read a WAL store; when it cannot create one (the
+    /// folder is read-only and no writer left one) the file is read as immutable, which is right
+    /// as long as nothing writes it meanwhile — and nothing can write in a read-only folder.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open = |conn: Connection| -> Result<(Connection, i64), rusqlite::Error> {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            let version = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            Ok((conn, version))
+        };
+        let opened = Connection::open_with_flags(path, flags).and_then(open);
+        let (conn, version) = match opened {
+            Ok(x) => x,
+            Err(first) => {
+                let uri = format!(
+                    "file:{}?immutable=1",
+                    path.display()
+                        .to_string()
+                        .replace('%', "%25")
+                        .replace('?', "%3f")
+                        .replace('#', "%23")
+                );
+                Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .and_then(open)
+                    .map_err(|_| StoreError::Open {
+                        path: path.to_owned(),
+                        source: first,
+                    })?
+            }
+        };
+        let known = migrations::known_version();
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found: version,
+                known,
+            });
+        }
+        if version < known {
+            return Err(StoreError::TooOld {
+                path: path.to_owned(),
+                found: version,
+                known,
+            });
+        }
         Ok(Store {
             conn,
             path: path.to_owned(),
@@ -444,10 +546,10 @@ impl Writer<'_> {
     pub fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
         runs::set_state(self.tx, key, value)
     }
-    /// Marks earlier `command` runs that never finished (killed) as `interrupted`. Only for a
-    /// caller holding the writer lock.
-    pub fn mark_interrupted(&self, command: &str) -> Result<usize, StoreError> {
-        runs::mark_interrupted(self.tx, command)
+    /// Marks every run that never finished (its process was killed) as `interrupted`. Only for
+    /// a caller that just took the writer lock: then no run can still be alive.
+    pub fn mark_interrupted_runs(&self) -> Result<usize, StoreError> {
+        runs::mark_interrupted(self.tx)
     }
     /// Starts a run record with outcome `running`; returns its id.
     pub fn start_run(&self, command: &str, started_at: DateTime<Utc>) -> Result<i64, StoreError> {
@@ -656,7 +758,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("no-such-dir").join("replenish.db");
         let err = Store::open(&path).err().expect("must fail");
-        assert!(matches!(err, StoreError::Open { .. }), "{err}");
+        assert!(matches!(err, StoreError::Create { .. }), "{err}");
         assert!(err.to_string().contains("no-such-dir"), "{err}");
     }
 

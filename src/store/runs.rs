@@ -37,12 +37,10 @@ pub(crate) fn start_run(
 
 /// Marks `command` runs still `running` as `interrupted` (the caller holds the writer lock, so
 /// none of them can still be alive); returns how many.
-pub(crate) fn mark_interrupted(conn: &Connection, command: &str) -> Result<usize, StoreError> {
-    conn.prepare_cached(
-        "UPDATE runs SET outcome = 'interrupted' WHERE command = ?1 AND outcome = 'running'",
-    )
-    .and_then(|mut s| s.execute([command]))
-    .with_ctx(|| format!("marking interrupted {command} runs"))
+pub(crate) fn mark_interrupted(conn: &Connection) -> Result<usize, StoreError> {
+    conn.prepare_cached("UPDATE runs SET outcome = 'interrupted' WHERE outcome = 'running'")
+        .and_then(|mut s| s.execute([]))
+        .ctx("marking interrupted runs")
 }
 
 pub(crate) fn finish_run(
