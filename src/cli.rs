@@ -5,6 +5,22 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// A calendar date flag (`YYYY-MM-DD`) between 1970-01-01 and 9999-12-31: every date the tool
+/// works with is in that range, and the arithmetic around a date (a window before it, lead times
+/// after it) stays far from chrono's limits.
+pub fn date_flag(text: &str) -> Result<chrono::NaiveDate, String> {
+    let date = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|e| format!("{text:?} is not a date like 2026-11-27: {e}"))?;
+    let earliest = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
+    let latest = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(chrono::NaiveDate::MAX);
+    if date < earliest || date > latest {
+        return Err(format!(
+            "{date} is outside the dates the tool works with (1970 or later, up to 9999-12-31)"
+        ));
+    }
+    Ok(date)
+}
+
 /// Inventory replenishment for Shopify + Cin7 Core: paid-order velocity, days of cover and draft
 /// purchase orders.
 ///
@@ -135,7 +151,7 @@ pub struct SyncArgs {
     /// Backfill this many days of orders with a bulk operation, even if the store already has
     /// orders (the first sync backfills the velocity window by itself). Beyond 60 days Shopify
     /// requires the read_all_orders scope.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub backfill_days: Option<u32>,
 
     /// Output format of the summary (default: table on a terminal, else json).
@@ -176,7 +192,7 @@ pub struct PlanArgs {
     pub location: Option<String>,
     /// Plan as of this date in the shop timezone (default: today there). The window is the
     /// velocity_window_days days before it.
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_flag)]
     pub as_of: Option<chrono::NaiveDate>,
     /// Explain every number of this SKU's plan in words, for each of its locations.
     #[arg(long, value_name = "SKU")]
@@ -187,11 +203,11 @@ pub struct PlanArgs {
 pub struct BacktestArgs {
     /// First simulated day (default: the first day of stored orders + velocity_window_days, so
     /// every policy starts with a full window of history).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_flag)]
     pub from: Option<chrono::NaiveDate>,
     /// Last simulated day (default: the day before the last sync, at most yesterday in the shop
     /// timezone).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_flag)]
     pub to: Option<chrono::NaiveDate>,
     /// Service levels for the policy grid, comma-separated (e.g. 0.9,0.95,0.99); with
     /// --cover-days every combination is a policy. Without it, the configured service_level.
@@ -202,7 +218,7 @@ pub struct BacktestArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub cover_days: Vec<f64>,
     /// Add 0 to this many days to each order's lead time, drawn at random (seeded by --seed).
-    #[arg(long, default_value_t = 0, value_name = "DAYS")]
+    #[arg(long, default_value_t = 0, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=365))]
     pub lead_time_jitter: u32,
     /// Seed for --lead-time-jitter: the same seed gives the same run.
     #[arg(long, default_value_t = 1)]
@@ -314,7 +330,7 @@ pub struct SkusArgs {
     pub write_mapping: Option<PathBuf>,
     /// Count sales in the velocity_window_days days before this date, in the shop timezone
     /// (default: today there).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_flag)]
     pub as_of: Option<chrono::NaiveDate>,
 }
 
@@ -325,7 +341,7 @@ pub struct ListenArgs {
     #[arg(long, value_name = "HOST:PORT")]
     pub bind: Option<String>,
     /// Milliseconds to gather a burst of webhooks before acting (default: listen.debounce_ms, 500).
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub debounce_ms: Option<u64>,
 }
 

@@ -212,6 +212,13 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A file a config key names (the SKU mapping file) cannot be read.
+    #[error("{key}: cannot read {path}: {source}")]
+    ReadNamed {
+        key: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Syntax, type or unknown-key errors, and value checks, with the location in the file.
     #[error("{path}:{line}: {key}: {message}")]
     Invalid {
@@ -381,6 +388,40 @@ pub const DEFAULT_CIN7_BASE_URL: &str = "https://inventory.dearsystems.com/Exter
 pub const DEFAULT_STORE_PATH: &str = "replenish.db";
 /// `listen.bind` default.
 pub const DEFAULT_LISTEN_BIND: &str = "127.0.0.1:8080";
+
+/// The sane range of every numeric setting. A value outside it is a configuration error naming
+/// the key (exit 2), never a panic or an absurd purchase order later: `velocity_window_days =
+/// 4294967295` once passed validation and crashed the planner's date arithmetic, and
+/// `cover_days = 1e300` pushed POs for 6e299 units. The bounds are wide enough for any real shop.
+pub mod limits {
+    /// Days: two years covers a yearly-seasonal window and then some.
+    pub const MAX_WINDOW_DAYS: u64 = 730;
+    /// Days of cover, lead times and retention: ten years.
+    pub const MAX_DAYS: f64 = 3650.0;
+    /// Whole-day settings (lead time, retention, stale drafts).
+    pub const MAX_WHOLE_DAYS: u32 = 3650;
+    /// Units (MOQ, pack): a billion.
+    pub const MAX_UNITS: f64 = 1e9;
+    /// Money (a supplier's minimum order value): a trillion in the supplier's currency.
+    pub const MAX_MONEY: i64 = 1_000_000_000_000;
+    /// Currency rate: nothing real is a million to one.
+    pub const MAX_RATE: f64 = 1e6;
+    /// Minutes of data age: a year.
+    pub const MAX_AGE_MINUTES: u64 = 525_600;
+    /// Seconds of request timeout: an hour.
+    pub const MAX_TIMEOUT_SECS: u64 = 3600;
+    /// Retries of one request.
+    pub const MAX_RETRIES: u32 = 20;
+    /// Milliseconds of a retry's wait, a bulk poll interval or a debounce: an hour.
+    pub const MAX_MS: u64 = 3_600_000;
+    /// Seconds of watermark overlap: a day.
+    pub const MAX_OVERLAP_SECS: u64 = 86_400;
+    /// Cin7 requests a minute (Cin7 allows 60 per application; a sandbox may allow more).
+    pub const MAX_RPM: u32 = 1_000_000;
+    /// Standard deviations for a velocity jump.
+    pub const MAX_SIGMA: f64 = 1000.0;
+}
+use limits::*;
 
 /// Largest `first:` page Shopify's GraphQL Admin API accepts.
 const SHOPIFY_MAX_PAGE: u64 = 250;
@@ -980,9 +1021,9 @@ impl<'a, 'i> Tbl<'a, 'i> {
             .unwrap_or(default))
     }
 
-    fn u64(&self, key: &str, min: u64, default: u64) -> Res<u64> {
+    fn u64(&self, key: &str, min: u64, max: u64, default: u64) -> Res<u64> {
         Ok(self
-            .int(key, min, u64::MAX)?
+            .int(key, min, max)?
             .map_or(default, Spanned::into_inner))
     }
 
@@ -1006,8 +1047,8 @@ impl<'a, 'i> Tbl<'a, 'i> {
         }
     }
 
-    /// A number that must be ≥ 0 (or > 0 when `positive`).
-    fn non_negative(&self, key: &str, positive: bool) -> Res<Option<f64>> {
+    /// A number that must be ≥ 0 (or > 0 when `positive`) and at most `max`.
+    fn non_negative(&self, key: &str, positive: bool, max: f64) -> Res<Option<f64>> {
         let Some(n) = self.f64(key)? else {
             return Ok(None);
         };
@@ -1017,6 +1058,9 @@ impl<'a, 'i> Tbl<'a, 'i> {
         }
         if value < 0.0 {
             return Err(self.err(key, n.span().start, "must not be negative"));
+        }
+        if value > max {
+            return Err(self.err(key, n.span().start, format!("must be at most {max}")));
         }
         Ok(Some(value))
     }
@@ -1176,8 +1220,13 @@ fn parse_shopify(t: &Tbl<'_, '_>, env: &dyn Env) -> Res<ShopifySettings> {
     let max_page = u32::try_from(SHOPIFY_MAX_PAGE).unwrap_or(u32::MAX);
     s.orders_page_size = t.u32("orders_page_size", 1, max_page, s.orders_page_size)?;
     s.line_items_page_size = t.u32("line_items_page_size", 1, max_page, s.line_items_page_size)?;
-    s.watermark_overlap_secs = t.u64("watermark_overlap_secs", 0, s.watermark_overlap_secs)?;
-    s.bulk_poll_ms = t.u64("bulk_poll_ms", 1, s.bulk_poll_ms)?;
+    s.watermark_overlap_secs = t.u64(
+        "watermark_overlap_secs",
+        0,
+        MAX_OVERLAP_SECS,
+        s.watermark_overlap_secs,
+    )?;
+    s.bulk_poll_ms = t.u64("bulk_poll_ms", 1, MAX_MS, s.bulk_poll_ms)?;
     Ok(s)
 }
 
@@ -1212,7 +1261,7 @@ fn parse_cin7(t: &Tbl<'_, '_>, env: &dyn Env) -> Res<Cin7Settings> {
         }
         c.base_url = url;
     }
-    c.requests_per_minute = t.u32("requests_per_minute", 1, u32::MAX, c.requests_per_minute)?;
+    c.requests_per_minute = t.u32("requests_per_minute", 1, MAX_RPM, c.requests_per_minute)?;
     let max_page = u32::try_from(CIN7_MAX_PAGE).unwrap_or(u32::MAX);
     c.page_size = t.u32("page_size", 1, max_page, c.page_size)?;
     if let Some(a) = t.string("purchase_approach")? {
@@ -1244,10 +1293,10 @@ fn parse_http(t: &Tbl<'_, '_>) -> Res<HttpSettings> {
         "retry_max_ms",
     ])?;
     let mut h = HttpSettings::default();
-    h.timeout_secs = t.u64("timeout_secs", 1, h.timeout_secs)?;
-    h.max_retries = t.u32("max_retries", 0, u32::MAX, h.max_retries)?;
-    let initial = t.int("retry_initial_ms", 0, u64::MAX)?;
-    let max = t.int("retry_max_ms", 0, u64::MAX)?;
+    h.timeout_secs = t.u64("timeout_secs", 1, MAX_TIMEOUT_SECS, h.timeout_secs)?;
+    h.max_retries = t.u32("max_retries", 0, MAX_RETRIES, h.max_retries)?;
+    let initial = t.int("retry_initial_ms", 0, MAX_MS)?;
+    let max = t.int("retry_max_ms", 0, MAX_MS)?;
     h.retry_initial_ms = initial
         .as_ref()
         .map_or(h.retry_initial_ms, |v| *v.get_ref());
@@ -1303,16 +1352,13 @@ fn parse_policy(t: &Tbl<'_, '_>) -> Res<Policy> {
             )
         })?;
     }
-    let window = t.int("velocity_window_days", 1, u64::from(u32::MAX))?;
+    let window = t.int("velocity_window_days", 1, MAX_WINDOW_DAYS)?;
     p.velocity_window_days = window
         .as_ref()
         .and_then(|w| u32::try_from(*w.get_ref()).ok())
         .unwrap_or(p.velocity_window_days);
-    if let Some(c) = t.f64("cover_days")? {
-        if *c.get_ref() < 0.0 {
-            return Err(t.err("cover_days", c.span().start, "must not be negative"));
-        }
-        p.cover_days = c.into_inner();
+    if let Some(c) = t.non_negative("cover_days", false, MAX_DAYS)? {
+        p.cover_days = c;
     }
     if let Some(s) = t.f64("service_level")? {
         let v = *s.get_ref();
@@ -1328,11 +1374,11 @@ fn parse_policy(t: &Tbl<'_, '_>) -> Res<Policy> {
     p.default_lead_time_days = t.u32(
         "default_lead_time_days",
         0,
-        u32::MAX,
+        MAX_WHOLE_DAYS,
         p.default_lead_time_days,
     )?;
     p.stockout_adjust = t.bool("stockout_adjust")?.unwrap_or(p.stockout_adjust);
-    let min_in_stock = t.int("min_in_stock_days", 0, u64::from(u32::MAX))?;
+    let min_in_stock = t.int("min_in_stock_days", 0, MAX_WINDOW_DAYS)?;
     p.min_in_stock_days = min_in_stock
         .as_ref()
         .and_then(|m| u32::try_from(*m.get_ref()).ok())
@@ -1364,11 +1410,16 @@ fn parse_policy(t: &Tbl<'_, '_>) -> Res<Policy> {
             }
         };
     }
-    p.max_data_age_minutes = t.u64("max_data_age_minutes", 0, p.max_data_age_minutes)?;
+    p.max_data_age_minutes = t.u64(
+        "max_data_age_minutes",
+        0,
+        MAX_AGE_MINUTES,
+        p.max_data_age_minutes,
+    )?;
     p.snapshot_retention_days = t.u32(
         "snapshot_retention_days",
         1,
-        u32::MAX,
+        MAX_WHOLE_DAYS,
         p.snapshot_retention_days,
     )?;
     Ok(p)
@@ -1540,8 +1591,8 @@ fn parse_skus(t: &Tbl<'_, '_>, base_dir: &Path) -> Res<SkuSettings> {
         sku.deny_unknown(&["supplier", "moq", "pack"])?;
         let o = SkuOverride {
             supplier: sku.name_string("supplier")?.map(Spanned::into_inner),
-            moq: sku.non_negative("moq", false)?,
-            pack: sku.non_negative("pack", true)?,
+            moq: sku.non_negative("moq", false, MAX_UNITS)?,
+            pack: sku.non_negative("pack", true, MAX_UNITS)?,
         };
         out.overrides.insert(name.to_string(), o);
     }
@@ -1574,15 +1625,22 @@ fn parse_suppliers(t: &Tbl<'_, '_>) -> Res<BTreeMap<String, SupplierOverride>> {
             Some(d) if d.get_ref().is_sign_negative() && !d.get_ref().is_zero() => {
                 return Err(s.err("min_order_value", d.span().start, "must not be negative"));
             }
+            Some(d) if *d.get_ref() > Decimal::from(MAX_MONEY) => {
+                return Err(s.err(
+                    "min_order_value",
+                    d.span().start,
+                    format!("must be at most {MAX_MONEY}"),
+                ));
+            }
             d => d.map(Spanned::into_inner),
         };
         out.insert(
             name.to_string(),
             SupplierOverride {
-                lead_time_days: s.non_negative("lead_time_days", false)?,
-                moq: s.non_negative("moq", false)?,
+                lead_time_days: s.non_negative("lead_time_days", false, MAX_DAYS)?,
+                moq: s.non_negative("moq", false, MAX_UNITS)?,
                 min_order_value,
-                currency_rate: s.non_negative("currency_rate", true)?,
+                currency_rate: s.non_negative("currency_rate", true, MAX_RATE)?,
             },
         );
     }
@@ -1706,15 +1764,15 @@ fn parse_listen(t: &Tbl<'_, '_>) -> Res<ListenSettings> {
         }
         l.bind = bind.into_inner();
     }
-    l.debounce_ms = t.u64("debounce_ms", 0, l.debounce_ms)?;
+    l.debounce_ms = t.u64("debounce_ms", 0, MAX_MS, l.debounce_ms)?;
     Ok(l)
 }
 
 fn parse_reconcile(t: &Tbl<'_, '_>) -> Res<ReconcileSettings> {
     t.deny_unknown(&["stale_draft_days", "velocity_jump_sigma"])?;
     let mut r = ReconcileSettings::default();
-    r.stale_draft_days = t.u32("stale_draft_days", 1, 3650, r.stale_draft_days)?;
-    if let Some(k) = t.non_negative("velocity_jump_sigma", true)? {
+    r.stale_draft_days = t.u32("stale_draft_days", 1, MAX_WHOLE_DAYS, r.stale_draft_days)?;
+    if let Some(k) = t.non_negative("velocity_jump_sigma", true, MAX_SIGMA)? {
         r.velocity_jump_sigma = k;
     }
     Ok(r)

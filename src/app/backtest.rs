@@ -88,9 +88,10 @@ pub fn policy_specs(
         }
     }
     for &c in cover_days {
-        if !(c.is_finite() && c >= 0.0) {
+        if !(c.is_finite() && (0.0..=crate::config::limits::MAX_DAYS).contains(&c)) {
             return Err(UsageError(format!(
-                "--cover-days: {c} must be a number of days, 0 or more, e.g. 30"
+                "--cover-days: {c} must be a number of days from 0 to {}, e.g. 30",
+                crate::config::limits::MAX_DAYS
             ))
             .into());
         }

@@ -22,11 +22,6 @@ const DEMO_SANDBOX_RPM: u32 = 6000;
 
 pub async fn exec(args: &DemoArgs, clock: Clock) -> Result<ExitCode> {
     let now = clock.now();
-    let dir = tempfile::Builder::new()
-        .prefix("replenish-demo-")
-        .tempdir()
-        .context("cannot create a temporary folder for the demo store")?
-        .keep();
     let opts = SandboxOptions {
         seed: args.seed,
         skus: args.skus,
@@ -34,6 +29,12 @@ pub async fn exec(args: &DemoArgs, clock: Clock) -> Result<ExitCode> {
         now,
         ..SandboxOptions::default()
     };
+    opts.validate().map_err(crate::app::UsageError)?;
+    let dir = tempfile::Builder::new()
+        .prefix("replenish-demo-")
+        .tempdir()
+        .context("cannot create a temporary folder for the demo store")?
+        .keep();
     let handle = sandbox::start("127.0.0.1:0", opts).await?;
     eprintln!(
         "sandbox serving Cin7 Core and Shopify at {}",

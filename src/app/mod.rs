@@ -174,14 +174,23 @@ pub fn log_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) 
 pub fn resolve_clock(now: Option<&str>) -> Result<Clock> {
     match now {
         None => Ok(Clock::system()),
-        Some(text) => DateTime::parse_from_rfc3339(text.trim())
-            .map(|t| Clock::starting_at(t.with_timezone(&Utc)))
-            .map_err(|e| {
-                UsageError(format!(
-                    "--now / REPLENISH_NOW: {text:?} is not an RFC 3339 instant (e.g. 2026-11-27T08:00:00Z): {e}"
+        Some(text) => {
+            let at = DateTime::parse_from_rfc3339(text.trim())
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| {
+                    UsageError(format!(
+                        "--now / REPLENISH_NOW: {text:?} is not an RFC 3339 instant (e.g. 2026-11-27T08:00:00Z): {e}"
+                    ))
+                })?;
+            let earliest = DateTime::<Utc>::UNIX_EPOCH;
+            if at < earliest {
+                return Err(UsageError(format!(
+                    "--now / REPLENISH_NOW: {text:?} is before 1970-01-01"
                 ))
-                .into()
-            }),
+                .into());
+            }
+            Ok(Clock::starting_at(at))
+        }
     }
 }
 

@@ -45,7 +45,14 @@ pub async fn exec(settings: &Settings, args: &PlanArgs, clock: Clock) -> Result<
     }
     // A report: it reads the store without writing it.
     let store = Store::open_read_only(&settings.store.path)?;
+    check_filters(&store, args)?;
     let as_of = args.as_of.unwrap_or_else(|| today(settings, now));
+    if as_of > today(settings, now) {
+        eprintln!(
+            "warning: --as-of {as_of} is after today ({}): the plan uses today's stock, and the window's days after today have no sales yet, so velocities read low",
+            today(settings, now)
+        );
+    }
     let explain = match &args.explain {
         Some(sku) => Explain::Sku(sku.clone()),
         None => Explain::None,
@@ -74,6 +81,61 @@ pub async fn exec(settings: &Settings, args: &PlanArgs, clock: Clock) -> Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--sku`, `--explain`, `--supplier` and `--location` must name something the store knows: a
+/// misspelt filter would otherwise print "nothing needs ordering", which reads as an answer.
+fn check_filters(store: &Store, args: &PlanArgs) -> Result<()> {
+    fn unknown(flag: &str, value: &str, known: &[String]) -> anyhow::Error {
+        let folded = value.to_lowercase();
+        let mut close: Vec<&str> = known
+            .iter()
+            .filter(|k| {
+                let k = k.to_lowercase();
+                k == folded || k.contains(&folded) || folded.contains(&k)
+            })
+            .map(String::as_str)
+            .take(5)
+            .collect();
+        close.sort_unstable();
+        let hint = if close.is_empty() {
+            String::new()
+        } else {
+            format!(" (did you mean {}?)", close.join(", "))
+        };
+        crate::app::UsageError(format!(
+            "{flag} {value:?}: no such {} in the store{hint}",
+            match flag {
+                "--supplier" => "Cin7 supplier",
+                "--location" => "Cin7 location",
+                _ => "active Cin7 product SKU",
+            }
+        ))
+        .into()
+    }
+    let skus =
+        || -> Result<Vec<String>> { Ok(store.products()?.into_iter().map(|p| p.sku).collect()) };
+    for (flag, value) in [("--sku", &args.sku), ("--explain", &args.explain)] {
+        if let Some(sku) = value {
+            let known = skus()?;
+            if !known.iter().any(|k| k == sku) {
+                return Err(unknown(flag, sku, &known));
+            }
+        }
+    }
+    if let Some(name) = &args.supplier {
+        let known: Vec<String> = store.suppliers()?.into_iter().map(|s| s.name).collect();
+        if !known.iter().any(|k| k == name) {
+            return Err(unknown("--supplier", name, &known));
+        }
+    }
+    if let Some(name) = &args.location {
+        let known: Vec<String> = store.locations()?.into_iter().map(|l| l.name).collect();
+        if !known.iter().any(|k| k == name) {
+            return Err(unknown("--location", name, &known));
+        }
+    }
+    Ok(())
+}
+
 /// Today in the shop timezone.
 pub fn today(settings: &Settings, now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&settings.policy.timezone).date_naive()
@@ -99,7 +161,8 @@ pub fn mapping_table(settings: &Settings) -> Result<BTreeMap<String, String>> {
     Ok(match &settings.skus.mapping_file {
         None => Default::default(),
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadNamed {
+                key: crate::core::mapping::MAPPING_KEY,
                 path: path.clone(),
                 source,
             })?;
@@ -165,14 +228,26 @@ pub fn plan_with_drafts(
     own_drafts: &[OwnDraft],
 ) -> Result<Plan> {
     let config = plan_config(settings, explain)?;
-    let window = i64::from(settings.policy.velocity_window_days);
-    let first_day = as_of - Duration::days(window);
-    let last_day = as_of - Duration::days(1);
+    let window = u64::from(settings.policy.velocity_window_days);
+    let out_of_range = || {
+        crate::app::UsageError(format!(
+            "--as-of {as_of}: the velocity window around it is outside the calendar the tool works with"
+        ))
+    };
+    let first_day = as_of
+        .checked_sub_days(chrono::Days::new(window))
+        .ok_or_else(out_of_range)?;
+    let last_day = as_of
+        .checked_sub_days(chrono::Days::new(1))
+        .ok_or_else(out_of_range)?;
     // A day of margin on both sides; the core keeps only orders whose shop-timezone day is in the window.
-    let sales = store.sales_between(
-        start_of_day(settings, first_day) - Duration::days(1),
-        start_of_day(settings, as_of) + Duration::days(1),
-    )?;
+    let from = start_of_day(settings, first_day)
+        .checked_sub_signed(Duration::days(1))
+        .ok_or_else(out_of_range)?;
+    let to = start_of_day(settings, as_of)
+        .checked_add_signed(Duration::days(1))
+        .ok_or_else(out_of_range)?;
+    let sales = store.sales_between(from, to)?;
     let locations = store.locations()?;
     let products = store.products()?;
     let suppliers = store.suppliers()?;

@@ -168,8 +168,17 @@ pub fn units_sold(
     // A day of margin on both sides of the UTC midnights (no shop is 24 h off UTC); the core
     // keeps only orders whose shop-timezone day is in the window.
     let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
-    let from = midnight(window.start) - Duration::days(1);
-    let to = midnight(as_of) + Duration::days(1);
+    let out_of_range = || {
+        crate::app::UsageError(format!(
+            "--as-of {as_of} is outside the calendar the tool works with"
+        ))
+    };
+    let from = midnight(window.start)
+        .checked_sub_signed(Duration::days(1))
+        .ok_or_else(out_of_range)?;
+    let to = midnight(as_of)
+        .checked_add_signed(Duration::days(1))
+        .ok_or_else(out_of_range)?;
     let sales = store.sales_between(from, to)?;
     let blank: Vec<String> = variants
         .iter()

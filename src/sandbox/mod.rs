@@ -118,6 +118,28 @@ impl SandboxOptions {
         if self.cin7_rpm == 0 {
             return Err("--cin7-rpm must be at least 1".to_string());
         }
+        for (flag, value, max) in [
+            ("--skus", self.skus as u64, 1_000_000),
+            ("--locations", self.locations as u64, 50),
+            ("--suppliers", self.suppliers as u64, 10_000),
+            ("--days", u64::from(self.days), 3650),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(format!("{flag} must be between 1 and {max}, not {value}"));
+            }
+        }
+        if self.orders_per_day > 1_000_000 {
+            return Err(format!(
+                "--orders-per-day must be at most 1000000, not {}",
+                self.orders_per_day
+            ));
+        }
+        if self.retry_after_secs > 3600 {
+            return Err(format!(
+                "--retry-after-secs must be at most 3600, not {}",
+                self.retry_after_secs
+            ));
+        }
         if !(1..=1000).contains(&self.cin7_page_cap) {
             return Err(format!(
                 "--cin7-page-cap must be between 1 and 1000, not {}",

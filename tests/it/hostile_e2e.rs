@@ -268,3 +268,61 @@ async fn credentials_an_upstream_echoes_never_reach_stderr_or_the_store() {
     }
     handle.shutdown().await;
 }
+
+/// Messages that used to mislead: a misspelt filter read as "nothing needs ordering", a future
+/// `--as-of` planned silently, an unreadable mapping file was called the config file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misleading_messages_now_say_what_is_wrong() {
+    let handle = start_sandbox(20, 1, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    {
+        let (_, store, _) = first_sync(&handle, dir.path()).await;
+        drop(store);
+    }
+    handle.shutdown().await;
+    let plan = |extra: &[&str]| {
+        let out = replenish()
+            .arg("--config")
+            .arg(&config)
+            .args(["--now", &t0().to_rfc3339(), "plan", "--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = plan(&["--sku", "NO-SUCH-SKU"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no such active Cin7 product SKU"),
+        "{stderr}"
+    );
+    let (code, stderr) = plan(&["--sku", "sku-00001"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("did you mean SKU-00001"), "{stderr}");
+    let (code, stderr) = plan(&["--location", "Nowhere"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no such Cin7 location"), "{stderr}");
+    let (code, stderr) = plan(&["--as-of", "2027-01-15"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: --as-of 2027-01-15 is after today"),
+        "{stderr}"
+    );
+    let (code, stderr) = plan(&["--as-of", "2026-11-20"]);
+    assert_eq!(code, Some(0));
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[skus]\nmapping_file = \"missing-map.csv\"\n");
+    std::fs::write(&config, text).unwrap();
+    let (code, stderr) = plan(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("skus.mapping_file") && !stderr.contains("config file"),
+        "{stderr}"
+    );
+}

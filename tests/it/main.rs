@@ -11,6 +11,7 @@ mod cron;
 mod doctor_e2e;
 mod draft_e2e;
 mod hostile_e2e;
+mod limits_e2e;
 mod listen_e2e;
 mod plan_e2e;
 mod reconcile_e2e;
