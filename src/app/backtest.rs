@@ -498,6 +498,7 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, clock: Clock) -> Result<Ex
                     scope,
                     skip_start_up: !args.include_start_up,
                 },
+                crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
             )
         }
     };

@@ -1,9 +1,11 @@
 //! `replenish doctor`'s table: one line per check (✓ works, ! works with a caveat, ✗ must be
 //! fixed, ? not reachable, - skipped), the fix under each problem, and a closing verdict.
-//! Upstream text (Cin7 company and location names, error bodies) is made terminal-safe.
+//! Upstream text (Cin7 company and location names, error bodies) is made terminal-safe and cut
+//! at [`ERROR_MAX`] characters a line (a check may list every location), and lines are wrapped
+//! to the terminal's width.
 
 use crate::core::doctor::{Report, Status};
-use crate::output::terminal_safe;
+use crate::output::safe::{Cut, ERROR_MAX, clip, terminal_safe, wrap};
 
 fn mark(status: Status) -> &'static str {
     match status {
@@ -15,8 +17,8 @@ fn mark(status: Status) -> &'static str {
     }
 }
 
-/// The report as lines for a person.
-pub fn table(report: &Report) -> String {
+/// The report as lines for a person, wrapped to `width` columns.
+pub fn table(report: &Report, width: u16) -> String {
     let mut out = String::new();
     match &report.config {
         Some(path) => out.push_str(&format!("replenish doctor — {}\n", terminal_safe(path))),
@@ -27,10 +29,14 @@ pub fn table(report: &Report) -> String {
             "{} {:<8} {}\n",
             mark(c.status),
             c.area,
-            terminal_safe(&c.detail)
+            clip(&c.detail, ERROR_MAX, Cut::End)
         ));
         if let Some(fix) = c.fix.as_ref().filter(|_| c.status != Status::Ok) {
-            out.push_str(&format!("  {:<8} fix: {}\n", "", terminal_safe(fix)));
+            out.push_str(&format!(
+                "  {:<8} fix: {}\n",
+                "",
+                clip(fix, ERROR_MAX, Cut::End)
+            ));
         }
     }
     let count = |s: Status| report.checks.iter().filter(|c| c.status == s).count();
@@ -39,6 +45,7 @@ pub fn table(report: &Report) -> String {
         count(Status::Unreachable),
         count(Status::Warn),
     );
+    let mut out = wrap(&out, width, 11);
     out.push_str(&match report.exit_code {
         0 if warn == 0 => "everything needed works (exit 0)\n".to_string(),
         0 => format!("everything needed works; {warn} warning(s) above (exit 0)\n"),
@@ -64,7 +71,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            table(&report),
+            table(&report, 100),
             "replenish doctor — /srv/replenish.toml\n\
              ✓ config   /srv/replenish.toml is valid\n\
              ✗ scope    read_orders not granted\n\
