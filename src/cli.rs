@@ -421,6 +421,11 @@ pub struct SandboxArgs {
     /// download (later requests, with or without a `Range`, are served whole).
     #[arg(long)]
     pub bulk_drop_after: Option<u64>,
+    /// Plant hostile upstream text: a terminal escape in a SKU, a product name and a location
+    /// name, a 100,000-character SKU, and a SKU, product and supplier named like a spreadsheet
+    /// formula (=HYPERLINK(…)), to see that every report shows them safely.
+    #[arg(long)]
+    pub hostile_names: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,22 +21,27 @@ fn mark(status: Status) -> &'static str {
 pub fn table(report: &Report, width: u16) -> String {
     let mut out = String::new();
     match &report.config {
-        Some(path) => out.push_str(&format!("replenish doctor — {}\n", terminal_safe(path))),
+        Some(path) => {
+            let head = format!("replenish doctor — {}", terminal_safe(path));
+            out.push_str(&wrap(&head, width, 2));
+            out.push('\n');
+        }
         None => out.push_str("replenish doctor\n"),
     }
     for c in &report.checks {
-        out.push_str(&format!(
-            "{} {:<8} {}\n",
+        // Continuation lines start under the text they continue.
+        let check = format!(
+            "{} {:<8} {}",
             mark(c.status),
             c.area,
             clip(&c.detail, ERROR_MAX, Cut::End)
-        ));
+        );
+        out.push_str(&wrap(&check, width, 11));
+        out.push('\n');
         if let Some(fix) = c.fix.as_ref().filter(|_| c.status != Status::Ok) {
-            out.push_str(&format!(
-                "  {:<8} fix: {}\n",
-                "",
-                clip(fix, ERROR_MAX, Cut::End)
-            ));
+            let fix = format!("  {:<8} fix: {}", "", clip(fix, ERROR_MAX, Cut::End));
+            out.push_str(&wrap(&fix, width, 5));
+            out.push('\n');
         }
     }
     let count = |s: Status| report.checks.iter().filter(|c| c.status == s).count();
@@ -45,7 +50,6 @@ pub fn table(report: &Report, width: u16) -> String {
         count(Status::Unreachable),
         count(Status::Warn),
     );
-    let mut out = wrap(&out, width, 11);
     out.push_str(&match report.exit_code {
         0 if warn == 0 => "everything needed works (exit 0)\n".to_string(),
         0 => format!("everything needed works; {warn} warning(s) above (exit 0)\n"),

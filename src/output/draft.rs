@@ -124,8 +124,7 @@ pub fn table(r: &DraftReport, width: u16) -> String {
     } else {
         ("created", "updated")
     };
-    let _ = writeln!(
-        out,
+    let summary = format!(
         "{}: {} {created}, {} {updated}, {} unchanged, {} held, {} left alone, {} rejected, {} failed",
         match r.outcome {
             "failed" => "FAILED (the next run finishes what is left)",
@@ -140,5 +139,6 @@ pub fn table(r: &DraftReport, width: u16) -> String {
         count("rejected"),
         count("failed"),
     );
+    let _ = writeln!(out, "{}", wrap(&summary, width, 2));
     out
 }

@@ -251,9 +251,10 @@ pub const REST_FIRST: usize = 24;
 /// exact width, chosen by its [`Col`] (missing kinds are `Wrap`): `Whole` columns their widest
 /// cell (and their header's longest word), `Wrap` and `Rest` columns their longest word (up to
 /// [`WORD_KEPT`]); then the `Rest` column grows to [`REST_FIRST`], the `Wrap` columns to
-/// [`WRAP_CAP`], the `Rest` column to its widest line, and everything else to its widest line.
-/// When even the minimum does not fit, header words and then everything may split (comfy-table's
-/// own layout): the width always wins. Call it after the rows are added; returns the width the
+/// [`WRAP_CAP`], the `Rest` column to its widest line, and everything else to its widest line,
+/// columns of a kind growing in turn. When even the minimum does not fit, the header words of
+/// `Whole` columns may split (they are given back first when there is room), and then
+/// everything may (comfy-table's own layout): the width always wins. Call it after the rows are added; returns the width the
 /// `Rest` column got (`None`: no rest column, or the table was left to comfy-table).
 pub fn fit(t: &mut Table, kinds: &[Col]) -> Option<usize> {
     let width = usize::from(t.width()?);
@@ -313,31 +314,28 @@ pub fn fit(t: &mut Table, kinds: &[Col]) -> Option<usize> {
         .into_iter()
         .find(|b| b.iter().sum::<usize>() <= available)?;
     let mut surplus = available - widths.iter().sum::<usize>();
-    fn grow(widths: &mut [usize], surplus: &mut usize, i: usize, to: usize) {
-        let by = to.saturating_sub(widths[i]).min(*surplus);
-        widths[i] += by;
-        *surplus -= by;
-    }
-    if let Some(r) = rest {
-        grow(&mut widths, &mut surplus, r, natural[r].min(REST_FIRST));
-    }
-    // The Wrap columns grow a character at a time, so they share fairly.
-    loop {
+    // Each stage grows its columns towards their targets a character at a time, in turn, so
+    // they share fairly.
+    let mut stage = |widths: &mut Vec<usize>, cols: &[usize], target: &dyn Fn(usize) -> usize| loop {
         let before = surplus;
-        for i in (0..columns).filter(|&i| kind(i) == Col::Wrap) {
-            let to = (widths[i] + 1).min(natural[i].min(WRAP_CAP));
-            grow(&mut widths, &mut surplus, i, to);
+        for &i in cols {
+            if surplus > 0 && widths[i] < target(i) {
+                widths[i] += 1;
+                surplus -= 1;
+            }
         }
         if surplus == before {
             break;
         }
-    }
-    if let Some(r) = rest {
-        grow(&mut widths, &mut surplus, r, natural[r]);
-    }
-    for (i, to) in natural.iter().enumerate() {
-        grow(&mut widths, &mut surplus, i, *to);
-    }
+    };
+    let of = |k: Col| -> Vec<usize> { (0..columns).filter(|&i| kind(i) == k).collect() };
+    let (rests, wraps, wholes) = (of(Col::Rest), of(Col::Wrap), of(Col::Whole));
+    let all: Vec<usize> = (0..columns).collect();
+    stage(&mut widths, &rests, &|i| natural[i].min(REST_FIRST));
+    stage(&mut widths, &wraps, &|i| natural[i].min(WRAP_CAP));
+    stage(&mut widths, &wholes, &|i| header_word[i].max(cell_max[i]));
+    stage(&mut widths, &rests, &|i| natural[i]);
+    stage(&mut widths, &all, &|i| natural[i]);
     for (i, w) in widths.iter().enumerate() {
         // comfy-table's absolute widths count the column's padding too.
         if let (Some(col), Ok(w)) = (t.column_mut(i), u16::try_from(w + 2)) {
@@ -377,13 +375,22 @@ fn wrap_line(line: &str, width: usize, hang: usize) -> String {
         *used = indent;
         *has_word = false;
     };
-    for word in body.split(' ').filter(|w| !w.is_empty()) {
+    // Words with the run of spaces before each (kept within a line, dropped at a break).
+    let mut words: Vec<(usize, &str)> = Vec::new();
+    let mut spaces = 0;
+    for word in body.split(' ') {
+        if word.is_empty() {
+            spaces += 1;
+        } else {
+            words.push((if words.is_empty() { 0 } else { spaces + 1 }, word));
+            spaces = 0;
+        }
+    }
+    for (spaces, word) in words {
         let w = word.width();
-        let gap = usize::from(has_word);
+        let gap = if has_word { spaces } else { 0 };
         if used + gap + w <= width {
-            if has_word {
-                current.push(' ');
-            }
+            current.push_str(&" ".repeat(gap));
             current.push_str(word);
             used += gap + w;
             has_word = true;
@@ -494,6 +501,9 @@ mod tests {
         assert_eq!(wrapped.split_whitespace().count(), 30);
         // A word longer than the line is split.
         let long = "x".repeat(100);
+        // Runs of spaces inside a line are kept (columns of a list stay aligned).
+        let aligned = format!("✓ scope    {}", "word ".repeat(12));
+        assert!(wrap(&aligned, 40, 11).starts_with("✓ scope    word word"));
         let wrapped = wrap(&long, 40, 0);
         assert!(
             wrapped.lines().all(|l| l.chars().count() <= 40),

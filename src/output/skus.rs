@@ -447,4 +447,68 @@ mod tests {
             "fuzzy,TEE-BKL-003,TEE-BLK-003,0.8889,gid://shopify/ProductVariant/42,3,why"
         ));
     }
+
+    #[test]
+    fn formula_skus_are_neutralised_in_csv_and_template_and_read_back() {
+        let formula = "=HYPERLINK(\"http://x\",\"y\")";
+        let mut audit = sample();
+        audit.entries.push(entry(
+            Class::Normalized,
+            Some("=hyperlink(\"http://x\",\"y\")"),
+            Some(formula),
+            Some(1.0),
+        ));
+        audit
+            .entries
+            .push(entry(Class::Normalized, Some("-3"), Some("+3"), Some(1.0)));
+        let text = template(&audit).unwrap_or_default();
+        assert!(
+            text.contains("\"'=hyperlink(\"\"http://x\"\",\"\"y\"\")\",\"'=HYPERLINK("),
+            "{text}"
+        );
+        assert!(text.contains("'-3,'+3,1,normalized,3\n"), "{text}");
+        let m = crate::core::mapping::parse_mapping(&text, std::path::Path::new("t.csv"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            m.get("=hyperlink(\"http://x\",\"y\")").map(String::as_str),
+            Some(formula)
+        );
+        assert_eq!(m.get("-3").map(String::as_str), Some("+3"));
+        let c = csv(&audit).unwrap_or_default();
+        assert!(c.contains("normalized,'-3,'+3,1,"), "{c}");
+        // units_sold and score stay numbers.
+        assert!(
+            c.contains(",1,gid://shopify/ProductVariant/42,3,why"),
+            "{c}"
+        );
+    }
+
+    #[test]
+    fn the_table_puts_what_needs_a_person_first_and_exact_matches_last() {
+        let mut audit = sample();
+        audit
+            .entries
+            .push(entry(Class::Unmatched, Some("NOPE-1"), None, None));
+        let mut ctx = Context {
+            as_of: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default(),
+            window_days: 28,
+            template: None,
+            all: false,
+        };
+        let at = |t: &str, heading: &str| t.find(heading).unwrap_or(usize::MAX);
+        let t = table(&audit, &ctx, 100);
+        assert!(
+            at(&t, "\nunmatched (1)") < at(&t, "\nnormalized (1)"),
+            "{t}"
+        );
+        assert!(at(&t, "\nfuzzy (1)") < at(&t, "\nunsold (1)"), "{t}");
+        assert!(at(&t, "\nunsold (1)") < at(&t, "\nexact (1)"), "{t}");
+        assert!(t.contains("exact (1): the Shopify SKU is an active Cin7 SKU; not listed"));
+        assert!(!t.contains("A-1"), "exact rows only with --all: {t}");
+        ctx.all = true;
+        let t = table(&audit, &ctx, 100);
+        let exact = at(&t, "\nexact (1)");
+        assert!(at(&t, "\nunsold (1)") < exact, "{t}");
+        assert!(t[exact..].contains("A-1"), "{t}");
+    }
 }

@@ -11,6 +11,7 @@ mod cron;
 mod doctor_e2e;
 mod draft_e2e;
 mod listen_e2e;
+mod output_safety;
 mod plan_e2e;
 mod reconcile_e2e;
 mod scopes_e2e;
