@@ -122,18 +122,30 @@ const FULL_HEADERS: [&str; 10] = [
 const SHORT_HEADERS: [&str; 10] = [
     "SKU", "Location", "Supplier", "Avail", "Pos", "Vel/day", "Cover", "Lead", "Order", "Why",
 ];
+/// What the short headers stand for, printed under the table when they are used.
 const SHORT_LEGEND: &str = "Avail: available · Pos: position (available + on order + in transit + on draft) · Vel/day: velocity, units a day · Cover: days of cover · Lead: lead time · Order: order quantity";
 /// Below this many columns for Why, the line table switches to its short headers.
 const WHY_ROOM: usize = 24;
 
-/// The line table with `headers`, laid out in `width` columns; and the width Why got.
-fn lines_table(
-    plan: &Plan,
-    width: u16,
-    headers: &[&str; 10],
-) -> (comfy_table::Table, Option<usize>) {
+/// How the line table's columns may be squeezed.
+const LINE_COLUMNS: [Col; 10] = [
+    Col::Wrap,
+    Col::Wrap,
+    Col::Wrap,
+    Col::Whole,
+    Col::Whole,
+    Col::Whole,
+    Col::Whole,
+    Col::Whole,
+    Col::Whole,
+    Col::Rest,
+];
+
+/// The line table laid out in `width` columns: full headers when the Why column still gets
+/// [`WHY_ROOM`], else short headers when they give Why more room (the legend is then due).
+fn lines_table(plan: &Plan, width: u16) -> (comfy_table::Table, bool) {
     let mut t = safe::table(width);
-    t.set_header(headers.to_vec());
+    t.set_header(FULL_HEADERS.to_vec());
     for l in &plan.lines {
         t.add_row(vec![
             ident(&l.sku),
@@ -158,11 +170,18 @@ fn lines_table(
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
-    let mut kinds = [Col::Whole; 10];
-    kinds[..3].fill(Col::Wrap);
-    kinds[9] = Col::Rest;
-    let why_width = safe::fit(&mut t, &kinds);
-    (t, why_width)
+    let full = safe::fit(&mut t, &LINE_COLUMNS);
+    if full.is_some_and(|w| w >= WHY_ROOM) {
+        return (t, false);
+    }
+    t.set_header(SHORT_HEADERS.to_vec());
+    let short = safe::fit(&mut t, &LINE_COLUMNS);
+    if short.unwrap_or(0) > full.unwrap_or(0) {
+        return (t, true);
+    }
+    t.set_header(FULL_HEADERS.to_vec());
+    safe::fit(&mut t, &LINE_COLUMNS);
+    (t, false)
 }
 
 /// The buyer's table, laid out in `width` columns (see [`crate::output::safe`]): one row per SKU
@@ -188,17 +207,9 @@ pub fn table(plan: &Plan, width: u16) -> String {
     if plan.lines.is_empty() {
         line(&mut out, "Nothing needs ordering.".to_string());
     } else {
-        // Full headers when the Why column still gets room; on a narrow terminal the number
-        // columns take short headers (explained under the table) so Why is not squeezed.
-        let (mut t, why_width) = lines_table(plan, width, &FULL_HEADERS);
-        let mut legend = false;
-        if why_width.is_none_or(|w| w < WHY_ROOM) {
-            let (short, short_why) = lines_table(plan, width, &SHORT_HEADERS);
-            if short_why.unwrap_or(0) > why_width.unwrap_or(0) {
-                t = short;
-                legend = true;
-            }
-        }
+        // On a narrow terminal the number columns take short headers (explained under the
+        // table) so Why is not squeezed.
+        let (t, legend) = lines_table(plan, width);
         out.push_str(&t.to_string());
         out.push('\n');
         if legend {

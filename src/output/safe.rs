@@ -254,9 +254,14 @@ pub const REST_FIRST: usize = 24;
 /// [`WRAP_CAP`], the `Rest` column to its widest line, and everything else to its widest line,
 /// columns of a kind growing in turn. When even the minimum does not fit, the header words of
 /// `Whole` columns may split (they are given back first when there is room), and then
-/// everything may (comfy-table's own layout): the width always wins. Call it after the rows are added; returns the width the
-/// `Rest` column got (`None`: no rest column, or the table was left to comfy-table).
+/// everything may (comfy-table's own layout): the width always wins. Call it after the rows are
+/// added; returns the width the `Rest` column got (`None`: no rest column, or the table was left
+/// to comfy-table).
 pub fn fit(t: &mut Table, kinds: &[Col]) -> Option<usize> {
+    // A second call (new headers) starts afresh.
+    for col in t.column_iter_mut() {
+        col.remove_constraint();
+    }
     let width = usize::from(t.width()?);
     let columns = t.column_count();
     if columns == 0 {
@@ -485,6 +490,32 @@ mod tests {
         assert_eq!(resolve_width(None, None), DEFAULT_WIDTH);
         assert_eq!(resolve_width(Some(0), None), DEFAULT_WIDTH);
         assert_eq!(resolve_width(None, Some("12")), MIN_WIDTH);
+    }
+
+    #[test]
+    fn fit_keeps_numbers_whole_and_gives_the_rest_to_free_text() {
+        let mut t = table(60);
+        t.set_header(vec!["Name", "Quantity", "Why"]);
+        t.add_row(vec![
+            "Cobalt Supply Co".to_string(),
+            "1234567".to_string(),
+            "word ".repeat(40),
+        ]);
+        let rest = fit(&mut t, &[Col::Wrap, Col::Whole, Col::Rest]);
+        let text = t.to_string();
+        assert!(text.lines().all(|l| l.chars().count() <= 60), "{text}");
+        assert!(
+            text.contains("1234567") && text.contains("Cobalt Supply Co"),
+            "{text}"
+        );
+        assert_eq!(rest, Some(26), "{text}");
+        // A table that fits is left as comfy-table lays it out.
+        let mut small = table(60);
+        small.set_header(vec!["a", "b"]);
+        small.add_row(vec!["1", "2"]);
+        let before = small.to_string();
+        fit(&mut small, &[Col::Wrap, Col::Whole]);
+        assert_eq!(small.to_string(), before);
     }
 
     #[test]
