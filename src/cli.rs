@@ -97,6 +97,10 @@ pub enum Command {
     /// Shopify SKUs that planning resolves: exact or mapped. Planning never applies a suggestion
     /// by itself; map it with --write-mapping.
     ///
+    /// The table shows what needs a person first: unmatched, normalized, fuzzy, blank,
+    /// duplicate and dangling_mapping, then unsold and mapped; the exact matches are only counted
+    /// unless --all lists them (last).
+    ///
     /// Cin7 products and sales come from the store (run `replenish sync` first, or add --sync);
     /// variants are fetched from Shopify. Exit code 3 when a normalized, fuzzy, unmatched or
     /// blank SKU sold in the window: its demand is missing from the plan.
@@ -162,9 +166,11 @@ pub struct SyncArgs {
 /// Formats of the plan report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
-    /// One row per SKU that needs ordering, then one block per draft purchase order.
+    /// One row per SKU that needs ordering, then one block per draft purchase order, fitted to
+    /// the terminal's width (else COLUMNS, else 100 columns).
     Table,
-    /// One row per planning line, with a header row (spreadsheet-friendly).
+    /// One row per planning line, with a header row (spreadsheet-friendly: a text cell starting
+    /// with =, +, -, @, tab or CR gets a leading ').
     Csv,
     /// The exact shape documented in docs/planning.md.
     Json,
@@ -293,7 +299,8 @@ pub enum ReportFormat {
 /// Formats of the SKU audit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SkusFormat {
-    /// The match rate and counts, then one table per class.
+    /// The match rate and counts, then one table per class, what needs a person first (exact
+    /// matches only with --all), fitted to the terminal's width.
     Table,
     /// One row per finding, with a header row (spreadsheet-friendly).
     Csv,
@@ -322,6 +329,10 @@ pub struct SkusArgs {
     /// Report format (default: table on a terminal, else json).
     #[arg(long, value_enum)]
     pub format: Option<SkusFormat>,
+    /// List the exact matches in the table too, last (without it the table only counts them;
+    /// csv and json always hold every finding).
+    #[arg(long)]
+    pub all: bool,
     /// Also write a mapping template here: CSV `shopify_sku,cin7_sku,confidence,class,units_sold`
     /// holding the mapping table's working rows and every suggestion. Check it, delete the rows
     /// that are wrong, then point skus.mapping_file at it (the extra columns are ignored). Never
@@ -426,6 +437,11 @@ pub struct SandboxArgs {
     /// download (later requests, with or without a `Range`, are served whole).
     #[arg(long)]
     pub bulk_drop_after: Option<u64>,
+    /// Plant hostile upstream text: a terminal escape in a SKU, a product name and a location
+    /// name, a 100,000-character SKU, and a SKU, product and supplier named like a spreadsheet
+    /// formula (=HYPERLINK(…)), to see that every report shows them safely.
+    #[arg(long)]
+    pub hostile_names: bool,
 }
 
 #[derive(Debug, Args)]

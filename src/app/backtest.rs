@@ -499,6 +499,7 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, clock: Clock) -> Result<Ex
                     scope,
                     skip_start_up: !args.include_start_up,
                 },
+                crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
             )
         }
     };
@@ -534,7 +535,10 @@ fn draw(
         .collect();
     let title = format!("Backtest {} – {}", report.from, report.to);
     tradeoff_png(path, &title, &points)?;
-    eprintln!("wrote the trade-off chart to {}", path.display());
+    eprintln!(
+        "wrote the trade-off chart to {}",
+        crate::output::terminal_safe(&path.display().to_string())
+    );
     let Some(sku) = sku else { return Ok(()) };
     let series: Vec<SkuSeries> = report
         .policies
@@ -575,6 +579,10 @@ fn draw(
         world.from,
         &series,
     )?;
-    eprintln!("wrote {sku}'s stock chart to {}", stock_path.display());
+    eprintln!(
+        "wrote {}'s stock chart to {}",
+        crate::output::safe::ident(sku),
+        crate::output::terminal_safe(&stock_path.display().to_string())
+    );
     Ok(())
 }

@@ -88,10 +88,11 @@ pub async fn exec(args: &DemoArgs, clock: Clock) -> Result<ExitCode> {
         Format::Table => {
             print_summary(&summary, Format::Table)?;
             println!();
-            print!("{}", crate::output::plan::table(&plan));
+            let width = crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout);
+            print!("{}", crate::output::plan::table(&plan, width));
             println!();
             println!("Draft purchase orders pushed into the sandbox's Cin7:");
-            print!("{}", crate::output::draft::table(&drafted));
+            print!("{}", crate::output::draft::table(&drafted, width));
             println!();
             println!("The demo's state lives in {}", store_path.display());
             println!("Next, run the sandbox in one terminal and try the tool against it yourself:");

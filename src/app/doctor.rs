@@ -34,7 +34,10 @@ pub async fn exec(
     let report = doctor(cli_config, &ProcessEnv, clock, args.send_test_alert).await;
     let text = match crate::app::resolve_format(args.format) {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Table => crate::output::doctor::table(&report),
+        Format::Table => crate::output::doctor::table(
+            &report,
+            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
+        ),
     };
     use std::io::Write;
     std::io::stdout().write_all(text.as_bytes())?;

@@ -172,7 +172,10 @@ pub async fn exec(settings: &Settings, args: &DraftArgs, clock: Clock) -> Result
     drop(lock);
     let text = match crate::app::resolve_format(args.format) {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Table => crate::output::draft::table(&report),
+        Format::Table => crate::output::draft::table(
+            &report,
+            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
+        ),
     };
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(report.exit_code())
@@ -555,7 +558,15 @@ impl Run<'_> {
                 }
                 Confirm::Ask => {
                     let preview: Vec<PoOutcome> = actions.iter().map(|a| self.preview(a)).collect();
-                    eprint!("{}", crate::output::draft::actions_table(&preview));
+                    eprint!(
+                        "{}",
+                        crate::output::draft::actions_table(
+                            &preview,
+                            crate::output::safe::terminal_width(
+                                crate::output::safe::Stream::Stderr
+                            ),
+                        )
+                    );
                     if !ask(&format!("Write {writes} purchase order(s) to Cin7? [y/N] "))? {
                         return Err(UsageError("nothing written: not confirmed".into()).into());
                     }

@@ -347,6 +347,24 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// The error chain as printed on stderr: `error: …` then one `  caused by: …` per cause. The
+/// messages carry upstream text (SKUs, Cin7 and Shopify error bodies), so control characters
+/// are escaped (line breaks kept: a parser's message may point at the bad line) and each
+/// message is cut at [`crate::output::safe::ERROR_MAX`] characters.
+pub fn error_text(err: &anyhow::Error) -> String {
+    use crate::output::safe::{Cut, ERROR_MAX, clip_keeping_lines};
+    // Scrubbed of every known secret first (an upstream may echo credentials), then escaped
+    // and cut.
+    let line = |text: String| {
+        clip_keeping_lines(&crate::secrets::redact(&text), ERROR_MAX, Cut::End).to_string()
+    };
+    let mut out = format!("error: {}\n", line(err.to_string()));
+    for cause in err.chain().skip(1) {
+        out.push_str(&format!("  caused by: {}\n", line(cause.to_string())));
+    }
+    out
+}
+
 /// Prints the error chain on stderr and picks the exit code: 2 for configuration and usage
 /// problems, 0 for a closed pipe (`replenish plan | head`), 1 for everything else.
 pub fn report_error(err: &anyhow::Error) -> ExitCode {
@@ -357,13 +375,7 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    eprintln!("error: {}", crate::secrets::redact(&err.to_string()));
-    for cause in err.chain().skip(1) {
-        eprintln!(
-            "  caused by: {}",
-            crate::secrets::redact(&cause.to_string())
-        );
-    }
+    eprint!("{}", error_text(err));
     let usage = err.chain().any(|c| {
         c.downcast_ref::<ConfigError>().is_some()
             || c.downcast_ref::<UsageError>().is_some()
@@ -437,6 +449,27 @@ mod tests {
         )]);
         let settings = Settings::load(&path, &env).unwrap();
         assert!(setup_warnings(&settings, &path, &env).is_empty());
+    }
+
+    #[test]
+    fn error_messages_are_escaped_and_cut() {
+        let sku = format!("\u{1b}]0;pwned\u{7}{}", "A".repeat(100_000));
+        let err = anyhow::anyhow!("Cin7 said: no product {sku}\nsecond line")
+            .context(format!("drafting {sku} failed"));
+        let text = error_text(&err);
+        assert!(!text.contains(['\u{1b}', '\u{7}']), "{}", &text[..200]);
+        assert!(text.starts_with("error: drafting \\u{1b}]0;pwned\\u{7}AAA"));
+        assert!(text.contains("\n  caused by: Cin7 said: no product \\u{1b}]0;pwned"));
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= crate::output::safe::ERROR_MAX + 20,
+                "{} characters",
+                line.chars().count()
+            );
+        }
+        // A message's own line break is kept (a parser's caret under the bad line).
+        let plain = anyhow::anyhow!("bad line\n  ^ here");
+        assert_eq!(error_text(&plain), "error: bad line\n  ^ here\n");
     }
 
     #[test]

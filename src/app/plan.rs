@@ -59,8 +59,9 @@ pub async fn exec(settings: &Settings, args: &PlanArgs, clock: Clock) -> Result<
     };
     let plan = plan_from_store(settings, &store, now, as_of, explain)?;
     let mut out = std::io::stdout().lock();
+    let width = crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout);
     if let Some(sku) = &args.explain {
-        let text = crate::output::plan::explain(&plan, sku);
+        let text = crate::output::plan::explain(&plan, sku, width);
         out.write_all(text.as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -75,7 +76,7 @@ pub async fn exec(settings: &Settings, args: &PlanArgs, clock: Clock) -> Result<
     let text = match format {
         PlanFormat::Json => crate::output::plan::json(&plan)?,
         PlanFormat::Csv => crate::output::plan::csv(&plan)?,
-        PlanFormat::Table => crate::output::plan::table(&plan),
+        PlanFormat::Table => crate::output::plan::table(&plan, width),
     };
     out.write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)

@@ -218,7 +218,10 @@ pub async fn exec(settings: &Settings, args: &ReconcileArgs, clock: Clock) -> Re
     let text = match format {
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         ReportFormat::Md => crate::output::reconcile::markdown(&report),
-        ReportFormat::Table => crate::output::reconcile::table(&report),
+        ReportFormat::Table => crate::output::reconcile::table(
+            &report,
+            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
+        ),
     };
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(report.exit_code())

@@ -35,6 +35,7 @@ pub fn options(args: &SandboxArgs, now: DateTime<Utc>) -> Result<SandboxOptions>
             .unwrap_or_else(|| SandboxOptions::default().scopes),
         bulk_bytes_per_sec: args.bulk_bytes_per_sec,
         bulk_drop_after: args.bulk_drop_after,
+        hostile_names: args.hostile_names,
         ..SandboxOptions::default()
     };
     opts.validate().map_err(UsageError)?;

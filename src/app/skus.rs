@@ -73,11 +73,16 @@ pub async fn exec(settings: &Settings, args: &SkusArgs, clock: Clock) -> Result<
         as_of,
         window_days: settings.policy.velocity_window_days,
         template,
+        all: args.all,
     };
     let text = match format {
         SkusFormat::Json => crate::output::skus::json(&report)?,
         SkusFormat::Csv => crate::output::skus::csv(&report)?,
-        SkusFormat::Table => crate::output::skus::table(&report, &context),
+        SkusFormat::Table => crate::output::skus::table(
+            &report,
+            &context,
+            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
+        ),
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(if report.needs_attention() {

@@ -1,8 +1,8 @@
 //! `replenish status`: what the operations engineer checks first — the last runs and how they
 //! ended, the tool's open drafts in Cin7, alerts waiting to be delivered, and how old the data is.
-//! Reads the store only (no network); a report, so it exits 0.
+//! Reads the store only (no network); a report, so it exits 0. The table is rendered by
+//! [`crate::output::status`].
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -145,85 +145,11 @@ pub fn exec(settings: &Settings, args: &StatusArgs, clock: Clock) -> Result<Exit
     let report = status(settings, &store, clock.now())?;
     let text = match crate::app::resolve_format(args.format) {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Table => table(&report),
+        Format::Table => crate::output::status::table(
+            &report,
+            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
+        ),
     };
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn table(r: &StatusReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "store {} at {}", r.store, r.now);
-    match (&r.data.snapshot_taken_at, r.data.snapshot_age_minutes) {
-        (Some(at), Some(age)) => {
-            let _ = writeln!(
-                out,
-                "stock data: snapshot {at}, {age} min old (limit {}){}",
-                r.data.max_data_age_minutes,
-                if r.data.stale {
-                    " — STALE: draft would hold every PO"
-                } else {
-                    ""
-                }
-            );
-        }
-        _ => out.push_str("stock data: no snapshot yet — run `replenish sync`\n"),
-    }
-    if let Some(w) = &r.data.orders_watermark {
-        let _ = writeln!(out, "orders synced up to {w}");
-    }
-    out.push_str("\nlast runs:\n");
-    if r.runs.is_empty() {
-        out.push_str("  none\n");
-    }
-    for run in &r.runs {
-        let _ = writeln!(
-            out,
-            "  #{} {} {} {}{}",
-            run.id,
-            run.command,
-            run.started_at,
-            run.outcome,
-            run.error
-                .as_deref()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default()
-        );
-    }
-    out.push_str("\nopen tool drafts:\n");
-    if r.open_drafts.is_empty() {
-        out.push_str("  none\n");
-    }
-    for d in &r.open_drafts {
-        let _ = writeln!(
-            out,
-            "  {} at {}: {} ({}, {} lines, {})",
-            d.supplier,
-            d.location,
-            d.order_number.as_deref().unwrap_or("no PO yet"),
-            d.state,
-            d.lines,
-            d.updated_at
-        );
-    }
-    out.push_str("\nalerts waiting to be delivered:\n");
-    if r.pending_alerts.is_empty() {
-        out.push_str("  none\n");
-    }
-    for a in &r.pending_alerts {
-        let _ = writeln!(
-            out,
-            "  [{}] {} (×{}, last {}, {} failed attempts{})",
-            a.kind,
-            a.message,
-            a.occurrences,
-            a.last_raised_at,
-            a.attempts,
-            a.last_error
-                .as_deref()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default()
-        );
-    }
-    out
 }

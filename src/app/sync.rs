@@ -99,7 +99,10 @@ pub fn print_summary(summary: &SyncSummary, format: Format) -> Result<()> {
     use std::io::Write;
     let text = match format {
         Format::Json => serde_json::to_string_pretty(summary)? + "\n",
-        Format::Table => crate::output::sync::summary_table(summary),
+        Format::Table => crate::output::sync::summary_table(
+            summary,
+            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
+        ),
     };
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(())

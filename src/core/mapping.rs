@@ -16,11 +16,17 @@
 //!   `replenish skus --write-mapping` writes (`shopify_sku,cin7_sku,confidence,class,units_sold`)
 //!   loads as it is once a person has reviewed it. Every row must still have the header's number
 //!   of columns, so a shifted row is caught.
+//! - A value written with a formula guard is read back without it ([`formula::restore`]): the
+//!   template neutralises SKUs a spreadsheet would run as a formula (`=…`, `+…`, `-…`, `@…`, a
+//!   leading tab or CR) with a leading `'`, so exactly one `'` is dropped from a value that starts
+//!   with `'` followed by one of those or by another `'`. Any other value is still verbatim; a
+//!   hand-written SKU that really starts with `'=` must be written `''=`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::config::ConfigError;
+use crate::core::formula;
 
 /// The config key every mapping-file error names.
 pub const MAPPING_KEY: &str = "skus.mapping_file";
@@ -111,6 +117,7 @@ pub fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, String>
         let (Some(shopify), Some(cin7)) = (record.get(0), record.get(1)) else {
             return Err(err(line, "expected 2 columns".to_string()));
         };
+        let (shopify, cin7) = (formula::restore(shopify), formula::restore(cin7));
         if shopify.trim().is_empty() {
             return Err(err(line, "empty shopify_sku".to_string()));
         }
@@ -172,6 +179,28 @@ mod tests {
         assert_eq!(m.get("A, B").map(String::as_str), Some("AB"));
         // Values are verbatim: the inner space stays.
         assert_eq!(m.get("X 1").map(String::as_str), Some("X-1"));
+    }
+
+    #[test]
+    fn formula_guards_are_read_back_as_the_sku() {
+        let text = "shopify_sku,cin7_sku\n\
+                    \"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",A-1\n\
+                    '-3,'+B\n\
+                    ''=q,C\n\
+                    'plain,D\n";
+        let m = parse(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            m.get("=HYPERLINK(\"http://x\",\"y\")").map(String::as_str),
+            Some("A-1")
+        );
+        assert_eq!(m.get("-3").map(String::as_str), Some("+B"));
+        assert_eq!(m.get("'=q").map(String::as_str), Some("C"));
+        // Not a guard: taken verbatim.
+        assert_eq!(m.get("'plain").map(String::as_str), Some("D"));
+        // The guarded and the bare spelling are the same SKU: mapped twice.
+        let (line, msg) = invalid("shopify_sku,cin7_sku\n=X,A\n'=X,B\n");
+        assert_eq!(line, 3);
+        assert!(msg.contains("mapped twice"), "{msg}");
     }
 
     #[test]

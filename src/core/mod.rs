@@ -14,13 +14,15 @@
 //! - [`backtest`]: the day-by-day replay behind `replenish backtest`: world, engine, baselines and
 //!   the configured policy (this same planner, run per simulated day);
 //! - [`skumatch`]: the SKU audit (`replenish skus`): classes, suggestions, match rate;
-//! - [`mapping`]: the SKU mapping CSV; [`num`], [`stats`]: numeric helpers.
+//! - [`mapping`]: the SKU mapping CSV; [`formula`]: spreadsheet formula neutralising for CSV text
+//!   cells (and its inverse for the mapping reader); [`num`], [`stats`]: numeric helpers.
 
 pub mod backtest;
 pub mod catalog;
 pub mod demand;
 pub mod doctor;
 pub mod drafts;
+pub mod formula;
 pub mod issues;
 pub mod locations;
 pub mod mapping;

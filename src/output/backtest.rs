@@ -1,13 +1,17 @@
 //! Rendering of `replenish backtest`'s report: the JSON the issue fixes, a CSV with one row per
 //! policy and per (policy, supplier), and tables for people. No decisions are made here.
+//!
+//! Supplier names come from Cin7: the tables escape and cut them and fit the terminal's width,
+//! the CSV neutralises text cells against spreadsheet formulas ([`crate::output::safe`]).
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use comfy_table::{CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
+use comfy_table::CellAlignment;
 use serde::Serialize;
 
 use crate::core::backtest::Outcome;
+use crate::output::safe::{self, Col, csv_text, ident, wrap};
 
 /// The report: `{"from", "to", "policies": [...]}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,8 +86,8 @@ pub fn csv(r: &Report) -> anyhow::Result<String> {
     for p in &r.policies {
         let o = &p.outcome;
         w.write_record([
-            p.name.clone(),
-            params_text(&p.params),
+            csv_text(&p.name),
+            csv_text(&params_text(&p.params)),
             String::new(),
             o.fill_rate.to_string(),
             o.stockout_unit_days.to_string(),
@@ -98,9 +102,9 @@ pub fn csv(r: &Report) -> anyhow::Result<String> {
         ])?;
         for s in &o.suppliers {
             w.write_record([
-                p.name.clone(),
-                params_text(&p.params),
-                s.supplier.clone().unwrap_or_else(|| "(no supplier)".into()),
+                csv_text(&p.name),
+                csv_text(&params_text(&p.params)),
+                csv_text(s.supplier.as_deref().unwrap_or("(no supplier)")),
                 s.fill_rate.to_string(),
                 String::new(),
                 String::new(),
@@ -139,8 +143,9 @@ pub(crate) fn group_thousands(digits: &str) -> String {
     out
 }
 
-/// The comparison table, then fill rate and POs per supplier for each policy.
-pub fn table(r: &Report, notes: &RunNotes) -> String {
+/// The comparison table, then fill rate and POs per supplier for each policy, in `width`
+/// columns.
+pub fn table(r: &Report, notes: &RunNotes, width: u16) -> String {
     let mut out = format!(
         "Backtest {} – {}: {} days, {} unit{}; {}; lead-time jitter up to {} days\n",
         r.from,
@@ -165,10 +170,10 @@ pub fn table(r: &Report, notes: &RunNotes) -> String {
         );
     }
     if let Some(scope) = &notes.scope {
-        out.push_str(&format!("Report narrowed to {scope}.\n"));
+        out.push_str(&format!("Report narrowed to {}.\n", ident(scope)));
     }
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY);
+    let mut out = wrap(&out, width, 2);
+    let mut t = safe::table(width);
     t.set_header(vec![
         "Policy",
         "Fill rate",
@@ -185,7 +190,7 @@ pub fn table(r: &Report, notes: &RunNotes) -> String {
     for p in &r.policies {
         let o = &p.outcome;
         t.add_row(vec![
-            p.name.clone(),
+            ident(&p.name),
             pct(o.fill_rate),
             o.stockout_unit_days.to_string(),
             o.lost_revenue
@@ -207,6 +212,9 @@ pub fn table(r: &Report, notes: &RunNotes) -> String {
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
+    let mut kinds = vec![Col::Whole; 11];
+    kinds[0] = Col::Wrap;
+    safe::fit(&mut t, &kinds);
     out.push_str(&t.to_string());
     out.push('\n');
 
@@ -219,13 +227,16 @@ pub fn table(r: &Report, notes: &RunNotes) -> String {
     suppliers.sort();
     suppliers.dedup();
     if !suppliers.is_empty() {
-        let mut t = Table::new();
-        t.load_preset(UTF8_BORDERS_ONLY);
+        let mut t = safe::table(width);
         let mut header = vec!["Supplier (fill rate · POs)".to_string()];
-        header.extend(r.policies.iter().map(|p| p.name.clone()));
+        header.extend(r.policies.iter().map(|p| ident(&p.name)));
         t.set_header(header);
         for s in &suppliers {
-            let mut row = vec![s.clone().unwrap_or_else(|| "(no supplier)".into())];
+            let mut row = vec![
+                s.as_deref()
+                    .map(ident)
+                    .unwrap_or_else(|| "(no supplier)".into()),
+            ];
             for p in &r.policies {
                 row.push(
                     p.outcome
@@ -238,6 +249,9 @@ pub fn table(r: &Report, notes: &RunNotes) -> String {
             }
             t.add_row(row);
         }
+        let mut kinds = vec![Col::Whole; 1 + r.policies.len()];
+        kinds[0] = Col::Wrap;
+        safe::fit(&mut t, &kinds);
         out.push_str(&t.to_string());
         out.push('\n');
     }
@@ -344,7 +358,7 @@ mod tests {
 
     #[test]
     fn table_shows_rates_as_percentages_and_money_with_separators() {
-        let text = table(&report(), &RunNotes::default());
+        let text = table(&report(), &RunNotes::default(), 100);
         assert!(text.contains("97.5%"), "{text}");
         assert!(text.contains("12,345"), "{text}");
         assert!(text.contains("unknown"), "{text}");

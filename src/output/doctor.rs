@@ -1,9 +1,11 @@
 //! `replenish doctor`'s table: one line per check (✓ works, ! works with a caveat, ✗ must be
 //! fixed, ? not reachable, - skipped), the fix under each problem, and a closing verdict.
-//! Upstream text (Cin7 company and location names, error bodies) is made terminal-safe.
+//! Upstream text (Cin7 company and location names, error bodies) is made terminal-safe and cut
+//! at [`ERROR_MAX`] characters a line (a check may list every location), and lines are wrapped
+//! to the terminal's width.
 
 use crate::core::doctor::{Report, Status};
-use crate::output::terminal_safe;
+use crate::output::safe::{Cut, ERROR_MAX, clip, terminal_safe, wrap};
 
 fn mark(status: Status) -> &'static str {
     match status {
@@ -15,22 +17,31 @@ fn mark(status: Status) -> &'static str {
     }
 }
 
-/// The report as lines for a person.
-pub fn table(report: &Report) -> String {
+/// The report as lines for a person, wrapped to `width` columns.
+pub fn table(report: &Report, width: u16) -> String {
     let mut out = String::new();
     match &report.config {
-        Some(path) => out.push_str(&format!("replenish doctor — {}\n", terminal_safe(path))),
+        Some(path) => {
+            let head = format!("replenish doctor — {}", terminal_safe(path));
+            out.push_str(&wrap(&head, width, 2));
+            out.push('\n');
+        }
         None => out.push_str("replenish doctor\n"),
     }
     for c in &report.checks {
-        out.push_str(&format!(
-            "{} {:<8} {}\n",
+        // Continuation lines start under the text they continue.
+        let check = format!(
+            "{} {:<8} {}",
             mark(c.status),
             c.area,
-            terminal_safe(&c.detail)
-        ));
+            clip(&c.detail, ERROR_MAX, Cut::End)
+        );
+        out.push_str(&wrap(&check, width, 11));
+        out.push('\n');
         if let Some(fix) = c.fix.as_ref().filter(|_| c.status != Status::Ok) {
-            out.push_str(&format!("  {:<8} fix: {}\n", "", terminal_safe(fix)));
+            let fix = format!("  {:<8} fix: {}", "", clip(fix, ERROR_MAX, Cut::End));
+            out.push_str(&wrap(&fix, width, 5));
+            out.push('\n');
         }
     }
     let count = |s: Status| report.checks.iter().filter(|c| c.status == s).count();
@@ -64,7 +75,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            table(&report),
+            table(&report, 100),
             "replenish doctor — /srv/replenish.toml\n\
              ✓ config   /srv/replenish.toml is valid\n\
              ✗ scope    read_orders not granted\n\

@@ -1,43 +1,59 @@
 //! Rendering of a `draft` run for people: what was done (or would be, with `--dry-run`) per
 //! purchase order, what the run found when it checked its earlier drafts, what the gates held,
-//! and the alerts raised. JSON comes straight from serde.
+//! and the alerts raised. JSON comes straight from serde. Upstream text (names, PO numbers,
+//! Cin7's messages) is escaped and cut, and everything fits `width` columns
+//! ([`crate::output::safe`]).
 
 use std::fmt::Write;
 
-use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
-
 use crate::app::draft::{DraftReport, PoOutcome};
+use crate::output::safe::{self, Col, free_text, ident, wrap};
 
-/// One row per PO: action, result, supplier, location, PO number, lines, total, detail.
-pub fn actions_table(pos: &[PoOutcome]) -> String {
+/// One row per PO: action, result, supplier, location, PO number, lines, total, detail; laid out
+/// in `width` columns.
+pub fn actions_table(pos: &[PoOutcome], width: u16) -> String {
     if pos.is_empty() {
         return "No purchase order to create or update.\n".into();
     }
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY);
+    let mut t = safe::table(width);
     t.set_header(vec![
         "result", "supplier", "location", "PO", "lines", "total", "detail",
     ]);
     for p in pos {
         t.add_row(vec![
             p.result.replace('_', " "),
-            p.supplier.clone(),
-            p.location.clone(),
-            p.order_number.clone().unwrap_or_else(|| "-".into()),
+            ident(&p.supplier),
+            ident(&p.location),
+            p.order_number
+                .as_deref()
+                .map(ident)
+                .unwrap_or_else(|| "-".into()),
             p.lines.to_string(),
             match (&p.total, &p.currency) {
-                (Some(t), Some(c)) => format!("{t} {c}"),
+                (Some(t), Some(c)) => format!("{t} {}", ident(c)),
                 (Some(t), None) => t.to_string(),
                 _ => "-".into(),
             },
-            p.detail.clone().unwrap_or_default(),
+            p.detail.as_deref().map(free_text).unwrap_or_default(),
         ]);
     }
+    safe::fit(
+        &mut t,
+        &[
+            Col::Wrap,
+            Col::Wrap,
+            Col::Wrap,
+            Col::Wrap,
+            Col::Whole,
+            Col::Whole,
+            Col::Rest,
+        ],
+    );
     format!("{t}\n")
 }
 
-/// The whole report.
-pub fn table(r: &DraftReport) -> String {
+/// The whole report, in `width` columns.
+pub fn table(r: &DraftReport, width: u16) -> String {
     let mut out = String::new();
     if r.dry_run {
         out.push_str("DRY RUN: nothing was written to Cin7 or to the ledger.\n");
@@ -52,40 +68,49 @@ pub fn table(r: &DraftReport) -> String {
     if !r.recovered.is_empty() {
         out.push_str("Checked the tool's earlier drafts in Cin7:\n");
         for rec in &r.recovered {
-            let _ = writeln!(
-                out,
+            let line = format!(
                 "  {} at {} ({}): {}",
-                rec.supplier,
-                rec.location,
-                rec.order_number.as_deref().unwrap_or("no PO number"),
-                rec.what
+                ident(&rec.supplier),
+                ident(&rec.location),
+                rec.order_number
+                    .as_deref()
+                    .map(ident)
+                    .unwrap_or_else(|| "no PO number".into()),
+                free_text(&rec.what)
             );
+            let _ = writeln!(out, "{}", wrap(&line, width, 4));
         }
     }
-    out.push_str(&actions_table(&r.purchase_orders));
+    out.push_str(&actions_table(&r.purchase_orders, width));
     if !r.held_lines.is_empty() {
         out.push_str("Lines held by data-quality gates:\n");
         for h in &r.held_lines {
-            let _ = writeln!(
-                out,
+            let line = format!(
                 "  {} at {} ({}, {} units): {}",
-                h.sku, h.location, h.supplier, h.quantity, h.reason
+                ident(&h.sku),
+                ident(&h.location),
+                ident(&h.supplier),
+                h.quantity,
+                free_text(&h.reason)
             );
+            let _ = writeln!(out, "{}", wrap(&line, width, 4));
         }
     }
     if !r.alerts.is_empty() {
         let _ = writeln!(out, "Alerts ({}):", r.alerts.len());
         for a in &r.alerts {
-            let subject: Vec<&str> = [a.sku.as_deref(), a.location.as_deref()]
+            let subject: Vec<String> = [a.sku.as_deref(), a.location.as_deref()]
                 .into_iter()
                 .flatten()
+                .map(ident)
                 .collect();
             let subject = if subject.is_empty() {
                 String::new()
             } else {
                 format!("{}: ", subject.join(" at "))
             };
-            let _ = writeln!(out, "  [{}] {subject}{}", a.kind, a.message);
+            let line = format!("  [{}] {subject}{}", ident(&a.kind), free_text(&a.message));
+            let _ = writeln!(out, "{}", wrap(&line, width, 4));
         }
     }
     let count = |result: &str| {
@@ -99,8 +124,7 @@ pub fn table(r: &DraftReport) -> String {
     } else {
         ("created", "updated")
     };
-    let _ = writeln!(
-        out,
+    let summary = format!(
         "{}: {} {created}, {} {updated}, {} unchanged, {} held, {} left alone, {} rejected, {} failed",
         match r.outcome {
             "failed" => "FAILED (the next run finishes what is left)",
@@ -115,5 +139,6 @@ pub fn table(r: &DraftReport) -> String {
         count("rejected"),
         count("failed"),
     );
+    let _ = writeln!(out, "{}", wrap(&summary, width, 2));
     out
 }

@@ -1,4 +1,9 @@
 //! Rendering only: tables, JSON and progress bars. No decisions are made here.
+//!
+//! Every table, list and Markdown report shows upstream text (SKUs, names, error bodies) through
+//! [`safe`]: control characters escaped, long values cut, tables fitted to the terminal's width;
+//! CSV text cells are neutralised against spreadsheet formulas. JSON is left exactly as serde
+//! writes it.
 
 pub mod backtest;
 pub mod backtest_plot;
@@ -8,26 +13,9 @@ pub mod plan;
 pub(crate) mod plot_text;
 pub mod progress;
 pub mod reconcile;
+pub mod safe;
 pub mod skus;
+pub mod status;
 pub mod sync;
 
-/// `text` safe to print on a terminal: control characters (escape sequences that could retitle
-/// the terminal or move the cursor, bells, carriage returns) are shown as `\u{…}` instead of
-/// being sent. Upstream data (names and messages from Cin7 and Shopify) goes through this before
-/// it reaches a table.
-pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    std::borrow::Cow::Owned(
-        text.chars()
-            .map(|c| {
-                if c.is_control() {
-                    format!("\\u{{{:x}}}", c as u32)
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
-}
+pub use safe::terminal_safe;

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use comfy_table::{CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
+use comfy_table::CellAlignment;
 
 use crate::core::plan::{LINE_FIELDS, Plan, PlanLine};
+use crate::output::safe::{self, Col, csv_text, free_text, ident, wrap};
 
 /// The plan as pretty JSON (docs/planning.md's shape), newline-terminated.
 pub fn json(plan: &Plan) -> anyhow::Result<String> {
@@ -46,11 +47,13 @@ pub fn csv(plan: &Plan) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(LINE_FIELDS)?;
     for l in &plan.lines {
+        // Text cells are neutralised against spreadsheet formulas; numbers are written as numbers.
+        let text = |s: &str| csv_text(s);
         w.write_record([
-            l.sku.clone(),
-            l.location.clone(),
-            l.supplier_id.clone().unwrap_or_default(),
-            l.supplier.clone().unwrap_or_default(),
+            text(&l.sku),
+            text(&l.location),
+            text(l.supplier_id.as_deref().unwrap_or_default()),
+            text(l.supplier.as_deref().unwrap_or_default()),
             num(l.velocity),
             num(l.stddev),
             l.in_stock_days.to_string(),
@@ -63,19 +66,19 @@ pub fn csv(plan: &Plan) -> anyhow::Result<String> {
             opt_num(l.days_of_cover),
             opt_num(l.position_cover_days),
             l.lead_time_days.to_string(),
-            l.lead_time_source.clone(),
+            text(&l.lead_time_source),
             num(l.safety_stock),
             num(l.reorder_point),
             num(l.target),
-            l.trigger.clone(),
+            text(&l.trigger),
             num(l.raw_qty),
             num(l.moq),
             num(l.pack),
             num(l.order_qty),
             l.unit_cost.map(|c| c.to_string()).unwrap_or_default(),
-            l.currency.clone().unwrap_or_default(),
-            l.reasons.join(";"),
-            l.flags.join(";"),
+            text(l.currency.as_deref().unwrap_or_default()),
+            text(&l.reasons.join(";")),
+            text(&l.flags.join(";")),
         ])?;
     }
     Ok(String::from_utf8(w.into_inner()?)?)
@@ -99,125 +102,202 @@ fn why(l: &PlanLine) -> String {
     for f in &l.flags {
         parts.push(f.replace('_', " "));
     }
-    parts.join("; ")
+    free_text(&parts.join("; "))
 }
 
-/// The buyer's table: one row per SKU that needs ordering, one block per purchase order, issues.
-pub fn table(plan: &Plan) -> String {
+/// The line table's headers.
+const FULL_HEADERS: [&str; 10] = [
+    "SKU",
+    "Location",
+    "Supplier",
+    "Available",
+    "Position",
+    "Velocity/day",
+    "Days of cover",
+    "Lead time",
+    "Order qty",
+    "Why",
+];
+/// The line table's headers on a narrow terminal, and what they stand for.
+const SHORT_HEADERS: [&str; 10] = [
+    "SKU", "Location", "Supplier", "Avail", "Pos", "Vel/day", "Cover", "Lead", "Order", "Why",
+];
+/// What the short headers stand for, printed under the table when they are used.
+const SHORT_LEGEND: &str = "Avail: available · Pos: position (available + on order + in transit + on draft) · Vel/day: velocity, units a day · Cover: days of cover · Lead: lead time · Order: order quantity";
+/// Below this many columns for Why, the line table switches to its short headers.
+const WHY_ROOM: usize = 24;
+
+/// How the line table's columns may be squeezed.
+const LINE_COLUMNS: [Col; 10] = [
+    Col::Wrap,
+    Col::Wrap,
+    Col::Wrap,
+    Col::Whole,
+    Col::Whole,
+    Col::Whole,
+    Col::Whole,
+    Col::Whole,
+    Col::Whole,
+    Col::Rest,
+];
+
+/// The line table laid out in `width` columns: full headers when the Why column still gets
+/// [`WHY_ROOM`], else short headers when they give Why more room (the legend is then due).
+fn lines_table(plan: &Plan, width: u16) -> (comfy_table::Table, bool) {
+    let mut t = safe::table(width);
+    t.set_header(FULL_HEADERS.to_vec());
+    for l in &plan.lines {
+        t.add_row(vec![
+            ident(&l.sku),
+            ident(&l.location),
+            l.supplier
+                .as_deref()
+                .map(ident)
+                .unwrap_or_else(|| "—".into()),
+            num(l.available),
+            num(l.position),
+            num(l.velocity),
+            l.days_of_cover
+                .map(|d| format!("{d:.1}"))
+                .unwrap_or_else(|| "—".into()),
+            format!("{} d", l.lead_time_days),
+            num(l.order_qty),
+            why(l),
+        ]);
+    }
+    for col in 3..9 {
+        if let Some(c) = t.column_mut(col) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let full = safe::fit(&mut t, &LINE_COLUMNS);
+    if full.is_some_and(|w| w >= WHY_ROOM) {
+        return (t, false);
+    }
+    t.set_header(SHORT_HEADERS.to_vec());
+    let short = safe::fit(&mut t, &LINE_COLUMNS);
+    if short.unwrap_or(0) > full.unwrap_or(0) {
+        return (t, true);
+    }
+    t.set_header(FULL_HEADERS.to_vec());
+    safe::fit(&mut t, &LINE_COLUMNS);
+    (t, false)
+}
+
+/// The buyer's table, laid out in `width` columns (see [`crate::output::safe`]): one row per SKU
+/// that needs ordering (the Why column wraps), one block per purchase order, issues. Upstream
+/// names are escaped and cut.
+pub fn table(plan: &Plan, width: u16) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Plan as of {}", plan.as_of);
+    let line = |out: &mut String, text: String| {
+        out.push_str(&wrap(&text, width, 2));
+        out.push('\n');
+    };
+    line(&mut out, format!("Plan as of {}", plan.as_of));
     // Stale or missing stock data makes every number below suspect: say so first, not last.
     for issue in plan.issues.iter().filter(|i| i.kind == "stale_data") {
-        let _ = writeln!(
-            out,
-            "WARNING: stale data, this plan may be wrong: {}",
-            issue.detail
+        line(
+            &mut out,
+            format!(
+                "WARNING: stale data, this plan may be wrong: {}",
+                free_text(&issue.detail)
+            ),
         );
     }
     if plan.lines.is_empty() {
-        let _ = writeln!(out, "Nothing needs ordering.");
+        line(&mut out, "Nothing needs ordering.".to_string());
     } else {
-        let mut t = Table::new();
-        t.load_preset(UTF8_BORDERS_ONLY);
-        t.set_header(vec![
-            "SKU",
-            "Location",
-            "Supplier",
-            "Available",
-            "Position",
-            "Velocity/day",
-            "Days of cover",
-            "Lead time",
-            "Order qty",
-            "Why",
-        ]);
-        for l in &plan.lines {
-            t.add_row(vec![
-                l.sku.clone(),
-                l.location.clone(),
-                l.supplier.clone().unwrap_or_else(|| "—".into()),
-                num(l.available),
-                num(l.position),
-                num(l.velocity),
-                l.days_of_cover
-                    .map(|d| format!("{d:.1}"))
-                    .unwrap_or_else(|| "—".into()),
-                format!("{} d", l.lead_time_days),
-                num(l.order_qty),
-                why(l),
-            ]);
+        // On a narrow terminal the number columns take short headers (explained under the
+        // table) so Why is not squeezed.
+        let (t, legend) = lines_table(plan, width);
+        out.push_str(&t.to_string());
+        out.push('\n');
+        if legend {
+            line(&mut out, SHORT_LEGEND.to_string());
         }
-        for col in 3..9 {
-            if let Some(c) = t.column_mut(col) {
-                c.set_cell_alignment(CellAlignment::Right);
-            }
-        }
-        let _ = writeln!(out, "{t}");
     }
     for po in &plan.purchase_orders {
-        let currency = po.currency.as_deref().unwrap_or("");
-        let _ = writeln!(
-            out,
-            "\nPO [{}] {} → {} · required by {} · total {} {}{}",
-            po.status,
-            po.supplier,
-            po.location,
-            po.required_by,
-            money(&po.total),
-            currency,
-            po.hold_reason
-                .as_deref()
-                .map(|r| format!(" · held: {r}"))
-                .unwrap_or_default()
+        let currency = po.currency.as_deref().map(ident).unwrap_or_default();
+        line(
+            &mut out,
+            format!(
+                "\nPO [{}] {} → {} · required by {} · total {} {}{}",
+                po.status,
+                ident(&po.supplier),
+                ident(&po.location),
+                po.required_by,
+                money(&po.total),
+                currency,
+                po.hold_reason
+                    .as_deref()
+                    .map(|r| format!(" · held: {}", free_text(r)))
+                    .unwrap_or_default()
+            ),
         );
-        let mut t = Table::new();
-        t.load_preset(UTF8_BORDERS_ONLY);
+        let mut t = safe::table(width);
         t.set_header(vec!["SKU", "Name", "Quantity", "Price", "Total"]);
         for l in &po.lines {
             t.add_row(vec![
-                l.sku.clone(),
-                l.name.clone(),
+                ident(&l.sku),
+                ident(&l.name),
                 num(l.quantity),
                 money(&l.price),
                 money(&l.total),
             ]);
         }
-        let _ = writeln!(out, "{t}");
+        safe::fit(
+            &mut t,
+            &[Col::Wrap, Col::Wrap, Col::Whole, Col::Whole, Col::Whole],
+        );
+        out.push_str(&t.to_string());
+        out.push('\n');
     }
     if !plan.issues.is_empty() {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for i in &plan.issues {
             *counts.entry(i.kind.as_str()).or_default() += 1;
         }
-        let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        let _ = writeln!(
-            out,
-            "\nIssues: {} (plan --format json lists them)",
-            summary.join(", ")
+        let summary: Vec<String> = counts
+            .iter()
+            .map(|(k, n)| format!("{n} {}", ident(k)))
+            .collect();
+        line(
+            &mut out,
+            format!(
+                "\nIssues: {} (plan --format json lists them)",
+                summary.join(", ")
+            ),
         );
     }
     out
 }
 
-/// The reasoning chain for every location of `sku`, in words.
-pub fn explain(plan: &Plan, sku: &str) -> String {
+/// The reasoning chain for every location of `sku`, in words, wrapped to `width` columns.
+/// Upstream names are escaped and cut.
+pub fn explain(plan: &Plan, sku: &str, width: u16) -> String {
     let mut out = String::new();
     let lines: Vec<&PlanLine> = plan.lines.iter().filter(|l| l.sku == sku).collect();
     if lines.is_empty() {
         let _ = writeln!(
             out,
-            "{sku}: no planning unit as of {} — it is not an active Cin7 stock product, or it had no demand, stock, open orders or reorder level at any key location.",
+            "{}: no planning unit as of {} — it is not an active Cin7 stock product, or it had no demand, stock, open orders or reorder level at any key location.",
+            ident(sku),
             plan.as_of
         );
         for issue in plan.issues.iter().filter(|i| i.sku.as_deref() == Some(sku)) {
-            let _ = writeln!(out, "  issue {}: {}", issue.kind, issue.detail);
+            let _ = writeln!(
+                out,
+                "  issue {}: {}",
+                ident(&issue.kind),
+                free_text(&issue.detail)
+            );
         }
-        return out;
+    } else {
+        for l in lines {
+            explain_line(&mut out, plan, l);
+        }
     }
-    for l in lines {
-        explain_line(&mut out, plan, l);
-    }
-    out
+    wrap(&out, width, 2)
 }
 
 fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
@@ -225,11 +305,18 @@ fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
         let _ = writeln!(
             out,
             "{} at {}: no trace (the plan was computed without --explain)",
-            l.sku, l.location
+            ident(&l.sku),
+            ident(&l.location)
         );
         return;
     };
-    let _ = writeln!(out, "{} at {} (as of {})", l.sku, l.location, plan.as_of);
+    let _ = writeln!(
+        out,
+        "{} at {} (as of {})",
+        ident(&l.sku),
+        ident(&l.location),
+        plan.as_of
+    );
     let _ = writeln!(
         out,
         "  Demand: {} order line(s) counted in the {}-day window, {} unit(s).",
@@ -240,7 +327,11 @@ fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
     if t.excluded.is_empty() {
         let _ = writeln!(out, "    No order lines of this SKU were excluded.");
     } else {
-        let parts: Vec<String> = t.excluded.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let parts: Vec<String> = t
+            .excluded
+            .iter()
+            .map(|(k, n)| format!("{n} {}", ident(k)))
+            .collect();
         let _ = writeln!(out, "    Excluded: {}.", parts.join(", "));
     }
     if t.stockout_days.is_empty() {
@@ -271,12 +362,13 @@ fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
         "  Supplier: {}; lead time {} day(s) ({}).",
         l.supplier
             .as_deref()
-            .unwrap_or("none (missing supplier data)"),
+            .map(ident)
+            .unwrap_or_else(|| "none (missing supplier data)".into()),
         l.lead_time_days,
         if t.lead_time_note.is_empty() {
-            l.lead_time_source.clone()
+            ident(&l.lead_time_source)
         } else {
-            t.lead_time_note.clone()
+            free_text(&t.lead_time_note)
         }
     );
     let _ = writeln!(
@@ -299,7 +391,13 @@ fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
         num(l.position)
     );
     for (number, status, qty) in &t.drafts {
-        let _ = writeln!(out, "    draft {number} ({status}): {}", num(*qty));
+        let _ = writeln!(
+            out,
+            "    draft {} ({}): {}",
+            ident(number),
+            ident(status),
+            num(*qty)
+        );
     }
     let _ = writeln!(
         out,
@@ -341,7 +439,7 @@ fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
         let _ = writeln!(out, "  Order: {}.", num(l.order_qty));
     }
     if !l.flags.is_empty() {
-        let _ = writeln!(out, "  Flags: {}.", l.flags.join(", "));
+        let _ = writeln!(out, "  Flags: {}.", free_text(&l.flags.join(", ")));
     }
     let _ = writeln!(out);
 }
@@ -377,7 +475,7 @@ mod tests {
                 detail: "no availability snapshot has been taken: run `replenish sync`".into(),
             }],
         };
-        let text = super::table(&plan);
+        let text = super::table(&plan, 140);
         let second_line = text.lines().nth(1).unwrap_or_default();
         assert!(second_line.starts_with("WARNING: stale data"), "{text}");
         assert!(second_line.contains("replenish sync"), "{text}");

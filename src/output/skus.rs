@@ -1,16 +1,22 @@
 //! Rendering of the SKU audit: JSON (`{"summary": {<class>: count, "match_rate": r}, "entries":
 //! [...]}`), CSV (one row per finding), a table for people (the match rate first, then one table
-//! per class), and the mapping template CSV. Rendering only.
+//! per class, what needs a person first and the exact matches only with `--all`), and the mapping
+//! template CSV. Rendering only.
+//!
+//! CSV and the template neutralise text cells a spreadsheet would run as a formula (the template's
+//! reader, [`crate::core::mapping::parse_mapping`], takes the guard off again); the table escapes
+//! and cuts upstream SKUs and fits the terminal's width.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use comfy_table::{CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
+use comfy_table::CellAlignment;
 use serde::Serialize;
 
+use crate::core::formula;
 use crate::core::skumatch::{Audit, Class, Entry, FUZZY_THRESHOLD};
 use crate::output::plan::num;
+use crate::output::safe::{self, Col, csv_text, free_text, ident, wrap};
 
 /// What the table says besides the audit itself.
 #[derive(Debug, Clone)]
@@ -19,7 +25,25 @@ pub struct Context {
     pub window_days: u32,
     /// The mapping template written, and its row count.
     pub template: Option<(PathBuf, usize)>,
+    /// List the exact matches too (`--all`); otherwise the table only counts them.
+    pub all: bool,
 }
+
+/// The table's sections in order: what needs a person first (SKUs that sell into nothing,
+/// suggestions to confirm, variants without a SKU, duplicates, mapping rows pointing at nothing),
+/// then what is only worth a look (unsold Cin7 products, the mapping table's working rows), and
+/// the exact matches last (listed only with `--all`).
+pub const TABLE_ORDER: [Class; 9] = [
+    Class::Unmatched,
+    Class::Normalized,
+    Class::Fuzzy,
+    Class::Blank,
+    Class::Duplicate,
+    Class::DanglingMapping,
+    Class::Unsold,
+    Class::Mapped,
+    Class::Exact,
+];
 
 /// The JSON summary: entries per class, in report order, then the match rate.
 #[derive(Serialize)]
@@ -79,14 +103,15 @@ pub fn csv(audit: &Audit) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(CSV_FIELDS)?;
     for e in &audit.entries {
+        // Text cells are neutralised against spreadsheet formulas; numbers are written as numbers.
         w.write_record([
-            e.class.as_str().to_string(),
-            e.shopify_sku.clone().unwrap_or_default(),
-            e.cin7_sku.clone().unwrap_or_default(),
+            csv_text(e.class.as_str()),
+            csv_text(e.shopify_sku.as_deref().unwrap_or_default()),
+            csv_text(e.cin7_sku.as_deref().unwrap_or_default()),
             e.score.map(num).unwrap_or_default(),
-            e.variant_ids.join(";"),
+            csv_text(&e.variant_ids.join(";")),
             e.units_sold.to_string(),
-            e.detail.clone(),
+            csv_text(&e.detail),
         ])?;
     }
     Ok(String::from_utf8(w.into_inner()?)?)
@@ -105,13 +130,16 @@ pub const TEMPLATE_FIELDS: [&str; 5] = [
 /// score), by Shopify SKU. `core::mapping::parse_mapping` reads it as it is.
 ///
 /// A field is quoted when CSV needs it and also when it starts or ends with whitespace: SKUs are
-/// matched verbatim, and spreadsheets trim unquoted spaces.
+/// matched verbatim, and spreadsheets trim unquoted spaces. A SKU a spreadsheet would run as a
+/// formula gets a leading `'` ([`formula::neutralise`]), which the mapping reader removes again
+/// ([`formula::restore`]): a person reviews the template in a spreadsheet, and the tool reads
+/// back the SKU it wrote.
 pub fn template(audit: &Audit) -> anyhow::Result<String> {
     let mut out = TEMPLATE_FIELDS.join(",") + "\n";
     for e in audit.template_rows() {
         let row = [
-            e.shopify_sku.clone().unwrap_or_default(),
-            e.cin7_sku.clone().unwrap_or_default(),
+            formula::neutralise(e.shopify_sku.as_deref().unwrap_or_default()).into_owned(),
+            formula::neutralise(e.cin7_sku.as_deref().unwrap_or_default()).into_owned(),
             num(e.score.unwrap_or(1.0)),
             e.class.as_str().to_string(),
             e.units_sold.to_string(),
@@ -154,45 +182,57 @@ fn meaning(class: Class) -> String {
     }
 }
 
-/// A SKU for people: quoted when spaces at its ends would otherwise be invisible.
+/// A SKU for people: escaped and cut, and quoted when spaces at its ends would otherwise be
+/// invisible.
 fn show(sku: Option<&str>) -> String {
     match sku {
         None => String::new(),
-        Some(s) if s.is_empty() || s.trim() != s => format!("{s:?}"),
-        Some(s) => s.to_string(),
+        Some(s) if s.is_empty() || s.trim() != s => format!("\"{}\"", ident(s)),
+        Some(s) => ident(s),
     }
 }
 
 /// Variant gids shortened to their numbers.
 fn variants(ids: &[String]) -> String {
-    ids.iter()
-        .map(|id| id.rsplit('/').next().unwrap_or(id))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let shown: Vec<String> = ids
+        .iter()
+        .map(|id| ident(id.rsplit('/').next().unwrap_or(id)))
+        .collect();
+    free_text(&shown.join(" "))
 }
 
-/// The match rate and counts first, then one table per class that has findings.
-pub fn table(audit: &Audit, ctx: &Context) -> String {
+/// The match rate and counts first, then one table per class that has findings, in
+/// [`TABLE_ORDER`], laid out in `width` columns. Exact matches are only counted unless
+/// `ctx.all`.
+pub fn table(audit: &Audit, ctx: &Context, width: u16) -> String {
     let s = &audit.summary;
     let mut out = String::new();
+    let line = |out: &mut String, text: String| {
+        out.push_str(&wrap(&text, width, 2));
+        out.push('\n');
+    };
     let rate = match s.match_rate {
         Some(r) => format!("{}%", num(r * 100.0)),
         None => "n/a".to_string(),
     };
-    let _ = writeln!(
-        out,
-        "SKU audit as of {} ({}-day window): match rate {rate}: {} of {} Shopify SKUs resolve to an active Cin7 product exactly or through the mapping table",
-        ctx.as_of, ctx.window_days, s.resolved, s.shopify_skus,
+    line(
+        &mut out,
+        format!(
+            "SKU audit as of {} ({}-day window): match rate {rate}: {} of {} Shopify SKUs resolve to an active Cin7 product exactly or through the mapping table",
+            ctx.as_of, ctx.window_days, s.resolved, s.shopify_skus,
+        ),
     );
-    let counts: Vec<String> = Class::ALL
+    let counts: Vec<String> = TABLE_ORDER
         .iter()
         .map(|c| format!("{} {}", c.as_str(), s.count(*c)))
         .collect();
-    let _ = writeln!(out, "{}", counts.join(" · "));
-    let _ = writeln!(
-        out,
-        "{} variants audited ({} gift cards and unsold archived products left out), {} active Cin7 products",
-        s.variants, s.variants_skipped, s.cin7_products
+    line(&mut out, counts.join(" · "));
+    line(
+        &mut out,
+        format!(
+            "{} variants audited ({} gift cards and unsold archived products left out), {} active Cin7 products",
+            s.variants, s.variants_skipped, s.cin7_products
+        ),
     );
     let selling: i64 = audit
         .entries
@@ -201,25 +241,33 @@ pub fn table(audit: &Audit, ctx: &Context) -> String {
         .map(|e| e.units_sold)
         .sum();
     if selling > 0 {
-        let _ = writeln!(
-            out,
-            "needs a person: SKUs that map to nothing sold {selling} units in the window; planning does not see them"
+        line(
+            &mut out,
+            format!(
+                "needs a person: SKUs that map to nothing sold {selling} units in the window; planning does not see them"
+            ),
         );
     }
-    for class in Class::ALL {
+    for class in TABLE_ORDER {
         let entries: Vec<&Entry> = audit.entries.iter().filter(|e| e.class == class).collect();
         if entries.is_empty() {
             continue;
         }
-        let _ = writeln!(
-            out,
+        let heading = format!(
             "\n{} ({}): {}",
             class.as_str(),
             entries.len(),
             meaning(class)
         );
-        let mut t = Table::new();
-        t.load_preset(UTF8_BORDERS_ONLY);
+        if class == Class::Exact && !ctx.all {
+            line(
+                &mut out,
+                format!("{heading}; not listed (--all lists them)"),
+            );
+            continue;
+        }
+        line(&mut out, heading);
+        let mut t = safe::table(width);
         t.set_header(vec![
             "shopify_sku",
             "cin7_sku",
@@ -235,7 +283,7 @@ pub fn table(audit: &Audit, ctx: &Context) -> String {
                 e.score.map(num).unwrap_or_default(),
                 e.units_sold.to_string(),
                 variants(&e.variant_ids),
-                e.detail.clone(),
+                free_text(&e.detail),
             ]);
         }
         for i in [2, 3] {
@@ -243,13 +291,27 @@ pub fn table(audit: &Audit, ctx: &Context) -> String {
                 col.set_cell_alignment(CellAlignment::Right);
             }
         }
-        let _ = writeln!(out, "{t}");
+        safe::fit(
+            &mut t,
+            &[
+                Col::Wrap,
+                Col::Wrap,
+                Col::Whole,
+                Col::Whole,
+                Col::Wrap,
+                Col::Rest,
+            ],
+        );
+        out.push_str(&t.to_string());
+        out.push('\n');
     }
     if let Some((path, rows)) = &ctx.template {
-        let _ = writeln!(
-            out,
-            "\nmapping template: {} ({rows} rows); check it, delete wrong rows, then point skus.mapping_file at it",
-            path.display()
+        line(
+            &mut out,
+            format!(
+                "\nmapping template: {} ({rows} rows); check it, delete wrong rows, then point skus.mapping_file at it",
+                crate::output::terminal_safe(&path.display().to_string())
+            ),
         );
     }
     out
@@ -368,8 +430,9 @@ mod tests {
             as_of: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default(),
             window_days: 28,
             template: None,
+            all: false,
         };
-        let t = table(&sample(), &ctx);
+        let t = table(&sample(), &ctx, 100);
         assert!(
             t.starts_with("SKU audit as of 2026-11-27 (28-day window): match rate 33.33%: 1 of 3"),
             "{t}"
@@ -383,5 +446,69 @@ mod tests {
         assert!(c.contains(
             "fuzzy,TEE-BKL-003,TEE-BLK-003,0.8889,gid://shopify/ProductVariant/42,3,why"
         ));
+    }
+
+    #[test]
+    fn formula_skus_are_neutralised_in_csv_and_template_and_read_back() {
+        let formula = "=HYPERLINK(\"http://x\",\"y\")";
+        let mut audit = sample();
+        audit.entries.push(entry(
+            Class::Normalized,
+            Some("=hyperlink(\"http://x\",\"y\")"),
+            Some(formula),
+            Some(1.0),
+        ));
+        audit
+            .entries
+            .push(entry(Class::Normalized, Some("-3"), Some("+3"), Some(1.0)));
+        let text = template(&audit).unwrap_or_default();
+        assert!(
+            text.contains("\"'=hyperlink(\"\"http://x\"\",\"\"y\"\")\",\"'=HYPERLINK("),
+            "{text}"
+        );
+        assert!(text.contains("'-3,'+3,1,normalized,3\n"), "{text}");
+        let m = crate::core::mapping::parse_mapping(&text, std::path::Path::new("t.csv"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            m.get("=hyperlink(\"http://x\",\"y\")").map(String::as_str),
+            Some(formula)
+        );
+        assert_eq!(m.get("-3").map(String::as_str), Some("+3"));
+        let c = csv(&audit).unwrap_or_default();
+        assert!(c.contains("normalized,'-3,'+3,1,"), "{c}");
+        // units_sold and score stay numbers.
+        assert!(
+            c.contains(",1,gid://shopify/ProductVariant/42,3,why"),
+            "{c}"
+        );
+    }
+
+    #[test]
+    fn the_table_puts_what_needs_a_person_first_and_exact_matches_last() {
+        let mut audit = sample();
+        audit
+            .entries
+            .push(entry(Class::Unmatched, Some("NOPE-1"), None, None));
+        let mut ctx = Context {
+            as_of: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default(),
+            window_days: 28,
+            template: None,
+            all: false,
+        };
+        let at = |t: &str, heading: &str| t.find(heading).unwrap_or(usize::MAX);
+        let t = table(&audit, &ctx, 100);
+        assert!(
+            at(&t, "\nunmatched (1)") < at(&t, "\nnormalized (1)"),
+            "{t}"
+        );
+        assert!(at(&t, "\nfuzzy (1)") < at(&t, "\nunsold (1)"), "{t}");
+        assert!(at(&t, "\nunsold (1)") < at(&t, "\nexact (1)"), "{t}");
+        assert!(t.contains("exact (1): the Shopify SKU is an active Cin7 SKU; not listed"));
+        assert!(!t.contains("A-1"), "exact rows only with --all: {t}");
+        ctx.all = true;
+        let t = table(&audit, &ctx, 100);
+        let exact = at(&t, "\nexact (1)");
+        assert!(at(&t, "\nunsold (1)") < exact, "{t}");
+        assert!(t[exact..].contains("A-1"), "{t}");
     }
 }

@@ -133,9 +133,17 @@ pub fn build(opts: &SandboxOptions, base_url: String) -> World {
     let history_start = start - Duration::days(i64::from(opts.days));
     let warehouses = opts.locations.max(1);
 
-    let locations = gen_locations(opts.seed, warehouses);
-    let suppliers = gen_suppliers(opts.seed, opts.suppliers.max(1), history_start, start);
-    let products = gen_products(opts, &suppliers, warehouses, history_start, start);
+    let mut locations = gen_locations(opts.seed, warehouses);
+    let mut suppliers = gen_suppliers(opts.seed, opts.suppliers.max(1), history_start, start);
+    if opts.hostile_names {
+        plant_hostile_names(&mut locations, &mut suppliers);
+    }
+    let mut products = gen_products(opts, &suppliers, warehouses, history_start, start);
+    let formula_product = if opts.hostile_names {
+        plant_hostile_skus(&mut products)
+    } else {
+        None
+    };
 
     let mut w = World {
         opts: opts.clone(),
@@ -185,11 +193,70 @@ pub fn build(opts: &SandboxOptions, base_url: String) -> World {
         },
     };
     gen_shopify_catalog(&mut w);
+    if let Some(p) = formula_product {
+        // Shopify spells the formula SKU in lower case: a normalized suggestion, so it lands in
+        // the mapping template too.
+        for v in w.variants.iter_mut().filter(|v| v.product == Some(p)) {
+            v.sku = v.sku.as_deref().map(str::to_lowercase);
+        }
+    }
     gen_stockouts(&mut w);
     generate_span(&mut w, history_start, start, false);
     gen_stock(&mut w);
     gen_purchases(&mut w);
     w
+}
+
+/// A terminal escape that retitles the terminal (`ESC ] 0 ; … BEL`), planted by `hostile_names`.
+pub const HOSTILE_TITLE: &str = "\u{1b}]0;pwned\u{7}";
+/// A spreadsheet formula, planted by `hostile_names`.
+pub const HOSTILE_FORMULA: &str = "=HYPERLINK(\"http://x\",\"y\")";
+/// The length in characters of the long SKU planted by `hostile_names`.
+pub const HOSTILE_LONG_SKU_CHARS: usize = 100_000;
+
+/// `--hostile-names`: the second warehouse's name carries [`HOSTILE_TITLE`], the first
+/// supplier's name starts with [`HOSTILE_FORMULA`] and carries [`HOSTILE_TITLE`].
+fn plant_hostile_names(locations: &mut [Cin7Location], suppliers: &mut [Supplier]) {
+    if let Some(l) = locations
+        .iter_mut()
+        .filter(|l| l.kind == LocKind::Warehouse)
+        .nth(1)
+    {
+        l.name = format!("{} {HOSTILE_TITLE}", l.name);
+    }
+    if let Some(s) = suppliers.first_mut() {
+        s.name = format!("{HOSTILE_FORMULA} {HOSTILE_TITLE}{}", s.name);
+    }
+}
+
+/// `--hostile-names`: the first three active stock products with a supplier get a SKU and name
+/// carrying [`HOSTILE_TITLE`], a SKU of [`HOSTILE_LONG_SKU_CHARS`] characters, and the SKU and
+/// name [`HOSTILE_FORMULA`] (returned: its Shopify variants spell it in lower case).
+fn plant_hostile_skus(products: &mut [Product]) -> Option<u32> {
+    let picked: Vec<usize> = (0..products.len())
+        .filter(|&i| {
+            let p = &products[i];
+            p.active && p.kind == "Stock" && !p.suppliers.is_empty() && !p.mismatched
+        })
+        .take(3)
+        .collect();
+    let [title, long, formula] = picked[..] else {
+        return None;
+    };
+    let p = &mut products[title];
+    p.sku = format!("{}{HOSTILE_TITLE}", p.sku);
+    p.name = format!("{HOSTILE_TITLE}{}", p.name);
+    let p = &mut products[long];
+    let pad = HOSTILE_LONG_SKU_CHARS.saturating_sub(p.sku.chars().count() + 1);
+    p.sku = format!("{}-{}", p.sku, "L".repeat(pad));
+    let p = &mut products[formula];
+    p.sku = HOSTILE_FORMULA.to_string();
+    p.name = HOSTILE_FORMULA.to_string();
+    p.mismatched = true;
+    for s in &mut p.suppliers {
+        s.product_name = HOSTILE_FORMULA.to_string();
+    }
+    u32::try_from(formula).ok()
 }
 
 fn gen_locations(seed: u64, warehouses: usize) -> Vec<Cin7Location> {

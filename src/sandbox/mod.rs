@@ -41,6 +41,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use generator::{HOSTILE_FORMULA, HOSTILE_LONG_SKU_CHARS, HOSTILE_TITLE};
 use state::World;
 
 /// Everything that shapes the generated world and the sandbox's behaviour.
@@ -85,6 +86,11 @@ pub struct SandboxOptions {
     pub bulk_bytes_per_sec: Option<u64>,
     /// The first download of each bulk result file is cut after this many bytes.
     pub bulk_drop_after: Option<u64>,
+    /// Plant hostile upstream text: a SKU, a product name and a location name carrying a terminal
+    /// escape ([`HOSTILE_TITLE`]), a 100,000-character SKU, and a SKU, product name and supplier
+    /// name that are a spreadsheet formula ([`HOSTILE_FORMULA`]). For checking that reports show
+    /// them safely.
+    pub hostile_names: bool,
 }
 
 /// Every Shopify access scope the tool uses (see the README's set-up section): what the sandbox
@@ -186,6 +192,7 @@ impl Default for SandboxOptions {
             scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             bulk_bytes_per_sec: None,
             bulk_drop_after: None,
+            hostile_names: false,
         }
     }
 }
@@ -397,6 +404,28 @@ pub async fn start(bind: &str, opts: SandboxOptions) -> anyhow::Result<SandboxHa
     })
 }
 
+/// `text` as a TOML basic string: quotes and backslashes escaped, and control characters and
+/// bidi overrides written as `\uXXXX`, so a location name (`--hostile-names`) neither breaks
+/// the snippet nor reaches the terminal raw.
+pub fn toml_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.push_str(&format!("\\u{:04X}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The text `replenish sandbox` prints after starting: both base URLs, a `replenish.toml` snippet
 /// pointing at them, and the environment variables to export.
 pub fn banner(handle: &SandboxHandle, opts: &SandboxOptions) -> String {
@@ -428,11 +457,14 @@ pub fn banner(handle: &SandboxHandle, opts: &SandboxOptions) -> String {
     s.push_str(&format!("base_url = \"{}\"\n", handle.cin7_base_url()));
     s.push_str(&format!("requests_per_minute = {}\n\n", opts.cin7_rpm));
     s.push_str("[locations]\n");
-    s.push_str(&format!("default = \"{}\"\n", handle.default_location()));
+    s.push_str(&format!(
+        "default = {}\n",
+        toml_string(&handle.default_location())
+    ));
     s.push_str("ignore = [\"Returns\"]\n\n");
     s.push_str("[locations.shopify]\n");
     for (gid, name) in handle.shopify_locations() {
-        s.push_str(&format!("\"{gid}\" = \"{name}\"\n"));
+        s.push_str(&format!("\"{gid}\" = {}\n", toml_string(&name)));
     }
     s.push_str("\n# environment (any non-empty values work)\n");
     s.push_str("export SHOPIFY_ACCESS_TOKEN=sandbox\n");

@@ -1242,3 +1242,52 @@ async fn webhooks_are_signed_and_delivered() {
     h.shutdown().await;
     server.abort();
 }
+
+#[test]
+fn hostile_names_are_planted_only_when_asked_and_the_banner_quotes_them() {
+    let plain = generator::build(&small(), "http://x".into());
+    let w = generator::build(
+        &SandboxOptions {
+            hostile_names: true,
+            ..small()
+        },
+        "http://x".into(),
+    );
+    let skus: Vec<&str> = w.products.iter().map(|p| p.sku.as_str()).collect();
+    assert!(skus.iter().any(|s| s.ends_with(HOSTILE_TITLE)));
+    assert!(
+        skus.iter()
+            .any(|s| s.chars().count() == HOSTILE_LONG_SKU_CHARS)
+    );
+    assert!(skus.contains(&HOSTILE_FORMULA));
+    assert!(w.locations.iter().any(|l| l.name.ends_with(HOSTILE_TITLE)));
+    assert!(w.suppliers[0].name.starts_with(HOSTILE_FORMULA));
+    // Shopify spells the formula SKU in lower case; the others as Cin7 does.
+    let lower = HOSTILE_FORMULA.to_lowercase();
+    assert!(w.variants.iter().any(|v| v.sku.as_deref() == Some(&lower)));
+    assert!(
+        w.variants
+            .iter()
+            .any(|v| v.sku.as_deref().is_some_and(|s| s.ends_with(HOSTILE_TITLE)))
+    );
+    // Without the flag nothing of it.
+    assert!(
+        plain
+            .products
+            .iter()
+            .all(|p| !p.sku.contains('\u{1b}') && p.sku.len() < 100 && !p.sku.starts_with('='))
+    );
+    assert!(plain.locations.iter().all(|l| !l.name.contains('\u{1b}')));
+    // The banner's TOML strings read back as the names, and send no escape.
+    for name in w
+        .locations
+        .iter()
+        .map(|l| l.name.as_str())
+        .chain(["a \"b\" \\ c"])
+    {
+        let quoted = toml_string(name);
+        assert!(!quoted.contains(['\u{1b}', '\u{7}']), "{quoted}");
+        let doc: toml::Table = toml::from_str(&format!("k = {quoted}")).expect("valid TOML");
+        assert_eq!(doc["k"].as_str(), Some(name));
+    }
+}

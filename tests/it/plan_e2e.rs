@@ -56,7 +56,12 @@ async fn plan_outputs_match_the_committed_snapshots() {
         replenish::output::plan::json(&all).unwrap()
     );
     insta::assert_snapshot!("plan_csv", replenish::output::plan::csv(&ordering).unwrap());
-    insta::assert_snapshot!("plan_table", replenish::output::plan::table(&ordering));
+    // At the default width (100, a pipe without COLUMNS) and on a 140-column terminal.
+    insta::assert_snapshot!("plan_table", replenish::output::plan::table(&ordering, 100));
+    insta::assert_snapshot!(
+        "plan_table_140",
+        replenish::output::plan::table(&ordering, 140)
+    );
 
     let sku = ordering.lines[0].sku.clone();
     let traced =
@@ -73,7 +78,7 @@ async fn plan_outputs_match_the_committed_snapshots() {
         .unwrap(),
         replenish::output::plan::json(&all).unwrap()
     );
-    let story = replenish::output::plan::explain(&traced, &sku);
+    let story = replenish::output::plan::explain(&traced, &sku, 100);
     for needle in [
         "Demand:",
         "Velocity:",
