@@ -785,6 +785,7 @@ fn bulk_run(w: &mut World, doc: &str) -> Value {
         polls: 0,
         query: doc.to_string(),
         orders,
+        downloads: 0,
     };
     let v = bulk_json(w, &op);
     w.bulk_ops.push(op);
