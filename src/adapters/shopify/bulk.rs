@@ -373,6 +373,7 @@ pub async fn fetch(
 
     // Staging is disk and CPU work: off the async threads, reporting progress while it runs.
     let lines_read = Arc::new(AtomicU64::new(0));
+    let staging = Instant::now();
     let staged = {
         let lines_read = Arc::clone(&lines_read);
         let scratch = scratch.clone();
@@ -420,6 +421,12 @@ pub async fn fetch(
     on_progress(OrderProgress::BulkReading {
         lines: orders.lines(),
     });
+    tracing::info!(
+        orders = orders.len(),
+        lines = orders.lines(),
+        elapsed_ms = staging.elapsed().as_millis() as u64,
+        "bulk result staged"
+    );
     Ok(orders)
 }
 
