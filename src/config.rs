@@ -49,6 +49,10 @@ pub struct ShopifySettings {
     pub watermark_overlap_secs: u64,
     /// How often a running bulk operation is polled (default 2000 ms).
     pub bulk_poll_ms: u64,
+    /// How long the bulk result download may go without receiving a byte before it counts as
+    /// stalled (default 60000 ms). The download has no total timeout (`http.timeout_secs` is per
+    /// API request); a stalled or cut download is resumed with a `Range` request.
+    pub bulk_stall_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -565,6 +569,7 @@ impl ShopifySettings {
             line_items_page_size: 30,
             watermark_overlap_secs: 300,
             bulk_poll_ms: 2000,
+            bulk_stall_ms: 60_000,
         }
     }
 }
@@ -1169,6 +1174,7 @@ fn parse_shopify(t: &Tbl<'_, '_>, env: &dyn Env) -> Res<ShopifySettings> {
         "line_items_page_size",
         "watermark_overlap_secs",
         "bulk_poll_ms",
+        "bulk_stall_ms",
     ])?;
     let shop = t.string("shop")?;
     if let Some(s) = &shop {
@@ -1227,6 +1233,7 @@ fn parse_shopify(t: &Tbl<'_, '_>, env: &dyn Env) -> Res<ShopifySettings> {
         s.watermark_overlap_secs,
     )?;
     s.bulk_poll_ms = t.u64("bulk_poll_ms", 1, MAX_MS, s.bulk_poll_ms)?;
+    s.bulk_stall_ms = t.u64("bulk_stall_ms", 1, MAX_MS, s.bulk_stall_ms)?;
     Ok(s)
 }
 
@@ -1817,6 +1824,8 @@ line_items_page_size = 30
 watermark_overlap_secs = 300
 # Milliseconds between polls of a running bulk operation, used by the first backfill (default 2000).
 bulk_poll_ms = 2000
+# Milliseconds the bulk result download may receive nothing before it counts as stalled; the download itself has no total timeout, and a stalled or broken one resumes where it stopped (default 60000).
+bulk_stall_ms = 60000
 # Admin API access token: secret, set SHOPIFY_ACCESS_TOKEN in the environment (or access_token = "..." here; no default).
 # access_token = ""
 # Webhook signing secret for `listen`: secret, set SHOPIFY_WEBHOOK_SECRET (or webhook_secret = "..." here; no default).
@@ -1839,7 +1848,7 @@ purchase_approach = "INVOICE"
 # application_key = ""
 
 [http]
-# Seconds before one API request times out (default 30).
+# Seconds before one API request times out; not the bulk result download, which has shopify.bulk_stall_ms instead (default 30).
 timeout_secs = 30
 # Retries of a throttled or transiently failed request; requests that create something are never blindly retried (default 5).
 max_retries = 5
@@ -2028,6 +2037,7 @@ mod tests {
         assert_eq!(s.shopify.line_items_page_size, 30);
         assert_eq!(s.shopify.watermark_overlap_secs, 300);
         assert_eq!(s.shopify.bulk_poll_ms, 2000);
+        assert_eq!(s.shopify.bulk_stall_ms, 60_000);
         assert!(s.shopify.access_token.is_none());
         assert_eq!(
             s.cin7.base_url,
@@ -2171,12 +2181,13 @@ debounce_ms = 500
         assert_eq!(s.http.retry_max_ms, 10);
 
         let s = ok(
-            "[shopify]\nshop = \"a.myshopify.com\"\norders_page_size = 50\nline_items_page_size = 100\nwatermark_overlap_secs = 0\nbulk_poll_ms = 10\n[locations]\ndefault = \"M\"\n",
+            "[shopify]\nshop = \"a.myshopify.com\"\norders_page_size = 50\nline_items_page_size = 100\nwatermark_overlap_secs = 0\nbulk_poll_ms = 10\nbulk_stall_ms = 250\n[locations]\ndefault = \"M\"\n",
         );
         assert_eq!(s.shopify.orders_page_size, 50);
         assert_eq!(s.shopify.line_items_page_size, 100);
         assert_eq!(s.shopify.watermark_overlap_secs, 0);
         assert_eq!(s.shopify.bulk_poll_ms, 10);
+        assert_eq!(s.shopify.bulk_stall_ms, 250);
     }
 
     // ----- unknown keys, types, syntax ---------------------------------------------------------
@@ -3139,6 +3150,7 @@ debounce_ms = 500
                 "line_items_page_size",
                 "watermark_overlap_secs",
                 "bulk_poll_ms",
+                "bulk_stall_ms",
             ],
         ),
         (

@@ -369,6 +369,19 @@ pub fn build_client(http: &HttpSettings) -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
+/// Builds the client for large downloads (bulk-operation results): the same connect timeout, but
+/// no total timeout — a download may take as long as it keeps making progress, which the caller
+/// watches (no bytes for `shopify.bulk_stall_ms` is a stall). No transparent decompression either:
+/// a resumed download asks for a byte `Range`, which must count the bytes as stored.
+pub fn build_download_client(http: &HttpSettings) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(http.timeout_secs.clamp(1, 10)))
+        .no_gzip()
+        .user_agent(concat!("replenish/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
 /// Short, single-line excerpt of a body for error messages.
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);

@@ -21,7 +21,7 @@ use crate::adapters::cin7::Cin7Client;
 use crate::adapters::http::{Counters, build_client};
 use crate::app::draft::{deliver_alerts, settle_drafts};
 use crate::app::plan::{plan_config, plan_from_store, start_of_day, today};
-use crate::app::sync::{SyncOptions, SyncSummary, sync};
+use crate::app::sync::{BULK_BATCH, SyncOptions, SyncSummary, bulk_scratch, sync};
 use crate::app::{EXIT_ATTENTION, RunEnd, record_run_end, run_failed_alert};
 use crate::cli::{ReconcileArgs, ReportFormat};
 use crate::clock::Clock;
@@ -463,10 +463,25 @@ async fn audit(
     );
     let to = now + ChronoDuration::days(1);
     let line = progress.line("shopify orders (re-pull)");
-    let fetched = shopify.bulk_orders_created_since(from, &mut |_| {}).await?;
+    let scratch = bulk_scratch(settings);
+    let fetched = shopify
+        .bulk_orders_created_since(from, &scratch, &mut |_| {})
+        .await?;
     line.finish(format!("{} orders", fetched.len()));
-    let stored = store.orders_between(from, to)?;
-    let (order_findings, fixes) = missed_orders(&fetched, &stored);
+    // The re-pull waits on disk and is compared a batch at a time with the same orders in the
+    // store (by id), so it is never held whole; only the differences (normally few) are kept, and
+    // written together.
+    let mut order_findings = Vec::new();
+    let mut fixes = Vec::new();
+    fetched.for_each_batch(BULK_BATCH, |batch| -> Result<()> {
+        let ids: Vec<&str> = batch.iter().map(|o| o.id.as_str()).collect();
+        let stored = store.orders_by_ids(&ids)?;
+        let (found, fix) = missed_orders(batch, &stored);
+        order_findings.extend(found);
+        fixes.extend(fix);
+        Ok(())
+    })?;
+    order_findings.sort();
     if !fixes.is_empty() {
         store.write(|w| w.upsert_orders(&fixes))?;
     }
@@ -541,5 +556,5 @@ async fn audit(
 
     let now_velocities = serde_json::to_string(&velocities(&plan))?;
     store.write(|w| w.set_state(VELOCITIES_STATE, &now_velocities))?;
-    Ok((synced, fetched.len(), fixes.len()))
+    Ok((synced, fetched.len() as usize, fixes.len()))
 }

@@ -4,7 +4,9 @@
 //!
 //! Everything is fetched first and written in ONE store transaction, together with the run's
 //! outcome, so a failed sync leaves the store exactly as it was (and the run recorded as failed).
-//! Cin7 and Shopify are fetched concurrently; Cin7 requests are paced by its limiter.
+//! Cin7 and Shopify are fetched concurrently; Cin7 requests are paced by its limiter. A bulk
+//! backfill is the exception to "fetched into memory": its orders wait on disk beside the store
+//! (see `adapters::shopify::bulk`) and are fed into that one transaction a batch at a time.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -16,13 +18,13 @@ use serde::Serialize;
 
 use crate::adapters::cin7::Cin7Client;
 use crate::adapters::http::{Counters, build_client};
-use crate::adapters::shopify::{OrderProgress, ShopifyClient};
+use crate::adapters::shopify::{BulkOrders, BulkScratch, OrderProgress, ShopifyClient};
 use crate::cli::{Format, SyncArgs};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::model::{AvailabilityRow, Location, Order, Product, Purchase, Supplier};
 use crate::output::progress::Progress;
-use crate::store::{EndpointCount, SnapshotInput, Store};
+use crate::store::{EndpointCount, SnapshotInput, Store, UpsertCounts};
 
 /// Store state keys for the watermarks.
 pub const ORDERS_WATERMARK: &str = "shopify.orders.updated_at";
@@ -31,6 +33,18 @@ pub const SHOPIFY_LOCATIONS: &str = "shopify.locations";
 
 /// Full snapshots whose rows are kept for reconciliation.
 pub const KEEP_FULL_SNAPSHOTS: usize = 3;
+
+/// Orders of a bulk result upserted per batch (memory holds one batch, not the result).
+pub const BULK_BATCH: usize = 500;
+
+/// Where bulk results wait while a run uses them: beside the store. Leftovers of a killed run are
+/// removed first; callers hold the writer lock (as `sync` and `reconcile` do), so no other run is
+/// using them.
+pub fn bulk_scratch(settings: &Settings) -> BulkScratch {
+    let scratch = BulkScratch::beside(&settings.store.path);
+    scratch.remove_leftovers();
+    scratch
+}
 
 /// What the caller asks of a sync.
 #[derive(Debug, Clone, Default)]
@@ -68,10 +82,54 @@ struct Cin7Data {
     purchases_watermark: Option<NaiveDateTime>,
 }
 
+/// The orders a sync fetched: an incremental page walk's (in memory), or a backfill's (on disk).
+enum FetchedOrders {
+    Paged(Vec<Order>),
+    Bulk(BulkOrders),
+}
+
+impl FetchedOrders {
+    fn len(&self) -> u64 {
+        match self {
+            FetchedOrders::Paged(orders) => orders.len() as u64,
+            FetchedOrders::Bulk(bulk) => bulk.len(),
+        }
+    }
+
+    fn newest_updated_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            FetchedOrders::Paged(orders) => orders.iter().map(|o| o.updated_at).max(),
+            FetchedOrders::Bulk(bulk) => bulk.newest_updated_at(),
+        }
+    }
+
+    /// Upserts every order, a batch at a time for a bulk result, reporting progress on `line`.
+    fn store(
+        &self,
+        w: &crate::store::Writer<'_>,
+        line: &crate::output::progress::Line,
+    ) -> Result<UpsertCounts> {
+        match self {
+            FetchedOrders::Paged(orders) => Ok(w.upsert_orders(orders)?),
+            FetchedOrders::Bulk(bulk) => {
+                let mut counts = UpsertCounts::default();
+                let mut stored = 0u64;
+                bulk.for_each_batch(BULK_BATCH, |batch| -> Result<()> {
+                    counts += w.upsert_orders(batch)?;
+                    stored += batch.len() as u64;
+                    line.set(format!("{stored}/{} orders", bulk.len()));
+                    Ok(())
+                })?;
+                Ok(counts)
+            }
+        }
+    }
+}
+
 struct ShopifyData {
     locations_json: String,
     locations: u64,
-    orders: Vec<Order>,
+    orders: FetchedOrders,
     mode: &'static str,
     since: DateTime<Utc>,
     watermark: DateTime<Utc>,
@@ -226,7 +284,7 @@ async fn fetch_and_store(
     rows.insert("shopify locations".to_string(), shopify_data.locations);
     rows.insert(
         "shopify orders fetched".to_string(),
-        shopify_data.orders.len() as u64,
+        shopify_data.orders.len(),
     );
 
     let requests = counters.snapshot();
@@ -248,12 +306,13 @@ async fn fetch_and_store(
     };
 
     let retention = settings.policy.snapshot_retention_days;
-    let upserted = store.write(|w| {
+    let store_line = progress.line("store orders");
+    let upserted = store.write_with(|w| -> Result<UpsertCounts> {
         w.replace_locations(&cin7_data.locations)?;
         w.replace_products(&cin7_data.products)?;
         w.replace_suppliers(&cin7_data.suppliers)?;
         w.upsert_purchases(&cin7_data.purchases)?;
-        let counts = w.upsert_orders(&shopify_data.orders)?;
+        let counts = shopify_data.orders.store(w, &store_line)?;
         w.record_snapshot(
             &SnapshotInput {
                 taken_at: now,
@@ -299,6 +358,10 @@ async fn fetch_and_store(
         )?;
         Ok(counts)
     })?;
+    store_line.finish(format!(
+        "{} inserted, {} updated",
+        upserted.inserted, upserted.updated
+    ));
     tracing::info!(
         inserted = upserted.inserted,
         updated = upserted.updated,
@@ -398,7 +461,17 @@ async fn fetch_shopify(
         OrderProgress::BulkRunning { status, objects } => {
             line.set(format!("bulk operation {status}, {objects} objects"))
         }
-        OrderProgress::BulkDownloading { lines } => line.set(format!("downloaded {lines} lines")),
+        OrderProgress::BulkDownloading { bytes, total } => line.set(match total {
+            Some(total) => format!(
+                "downloading the bulk result: {} of {}",
+                mib(bytes),
+                mib(total)
+            ),
+            None => format!("downloading the bulk result: {}", mib(bytes)),
+        }),
+        OrderProgress::BulkReading { lines } => {
+            line.set(format!("reading the bulk result: {lines} lines"))
+        }
     };
     let backfill_days = match (options.backfill_days, watermark) {
         (Some(days), _) => Some(days),
@@ -415,21 +488,22 @@ async fn fetch_shopify(
                     "backfilling more than 60 days needs the read_all_orders scope; without it Shopify silently returns only the last 60 days"
                 );
             }
+            let scratch = bulk_scratch(settings);
             let orders = shopify
-                .bulk_orders_created_since(since, &mut report)
+                .bulk_orders_created_since(since, &scratch, &mut report)
                 .await?;
-            (orders, "backfill", since)
+            (FetchedOrders::Bulk(orders), "backfill", since)
         }
         None => {
             let mark = watermark.unwrap_or(now);
             let since =
                 mark - ChronoDuration::seconds(settings.shopify.watermark_overlap_secs as i64);
             let orders = shopify.orders_updated_since(since, &mut report).await?;
-            (orders, "incremental", since)
+            (FetchedOrders::Paged(orders), "incremental", since)
         }
     };
     line.finish(format!("{} orders ({mode})", orders.len()));
-    let newest = orders.iter().map(|o| o.updated_at).max();
+    let newest = orders.newest_updated_at();
     let new_watermark = [watermark, newest, Some(since)]
         .into_iter()
         .flatten()
@@ -443,4 +517,9 @@ async fn fetch_shopify(
         since,
         watermark: new_watermark,
     })
+}
+
+/// Bytes as MiB with one decimal, for progress lines.
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }

@@ -1,9 +1,12 @@
 //! The `/sandbox/*` routes: the clock (`tick`), the buyer and the warehouse (`approve`, `receive`),
 //! the true demand, the inspection state, and the bulk-operation result files. No auth, no faults,
-//! no rate limits: these are for tests, benchmarks and demos, not imitations of a real API.
+//! no rate limits: these are for tests, benchmarks and demos, not imitations of a real API — except
+//! the result files, which behave like the signed storage URLs Shopify hands out (byte ranges),
+//! optionally slow (`bulk_bytes_per_sec`) or cut once (`bulk_drop_after`).
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
 use serde_json::{Value, json};
@@ -307,6 +310,7 @@ pub fn state_value(w: &World) -> Value {
         "orders": w.orders.len(),
         "products": w.products.len(),
         "bulk_operations": w.bulk_ops.len(),
+        "bulk_downloads": w.bulk_downloads,
         "shopify_bucket": {
             "currentlyAvailable": num(w.bucket.available),
             "maximumAvailable": num(w.opts.shopify_bucket),
@@ -321,30 +325,159 @@ pub async fn state(State(app): State<App>) -> Response {
 }
 
 /// `GET /sandbox/bulk/{n}.jsonl`: a completed bulk operation's result (no auth, like a signed URL).
-pub async fn bulk_file(State(app): State<App>, Path(file): Path<String>) -> Response {
-    let w = app.lock();
-    let num = file
-        .strip_suffix(".jsonl")
-        .and_then(|n| n.parse::<u64>().ok());
-    let Some(b) = num.and_then(|n| w.bulk_ops.iter().find(|b| b.num == n)) else {
-        return (
-            StatusCode::NOT_FOUND,
-            "NoSuchKey: the specified key does not exist.",
-        )
-            .into_response();
+///
+/// Like the signed storage URLs Shopify hands out, it honours `Range: bytes=N-` (and `N-M`) with
+/// `206 Partial Content`, `Content-Range` and `Accept-Ranges: bytes` (416 past the end; other
+/// range forms are ignored and the whole file is served). `bulk_bytes_per_sec` paces the body;
+/// `bulk_drop_after` cuts the connection after that many bytes of a file's first download.
+/// Every request is logged in `bulk_downloads` of `GET /sandbox/state`.
+pub async fn bulk_file(
+    State(app): State<App>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let (body, rate, cut_after, status, from, to) = {
+        let mut w = app.lock();
+        let num = file
+            .strip_suffix(".jsonl")
+            .and_then(|n| n.parse::<u64>().ok());
+        let Some(idx) = num.and_then(|n| w.bulk_ops.iter().position(|b| b.num == n)) else {
+            return (
+                StatusCode::NOT_FOUND,
+                "NoSuchKey: the specified key does not exist.",
+            )
+                .into_response();
+        };
+        if w.bulk_ops[idx].status != BulkStatus::Completed {
+            return (
+                StatusCode::NOT_FOUND,
+                "NoSuchKey: the operation has not completed.",
+            )
+                .into_response();
+        }
+        let body = Bytes::from(shopify::bulk_jsonl(&w, &w.bulk_ops[idx]));
+        let size = body.len() as u64;
+        let first = w.bulk_ops[idx].downloads == 0;
+        w.bulk_ops[idx].downloads += 1;
+        let (status, from, to) = match range.as_deref().and_then(byte_range) {
+            None => (StatusCode::OK, 0, size),
+            Some((start, _)) if start >= size => (StatusCode::RANGE_NOT_SATISFIABLE, size, size),
+            Some((start, end)) => (
+                StatusCode::PARTIAL_CONTENT,
+                start,
+                end.map_or(size, |e| e.saturating_add(1).min(size)),
+            ),
+        };
+        let cut_after = w.opts.bulk_drop_after.filter(|&n| first && n < to - from);
+        w.bulk_downloads.push(BulkDownloadRecord {
+            file: file.clone(),
+            range: range.clone(),
+            status: status.as_u16(),
+            from,
+            bytes: to - from,
+            size,
+            cut_after,
+        });
+        (body, w.opts.bulk_bytes_per_sec, cut_after, status, from, to)
     };
-    if b.status != BulkStatus::Completed {
+    let size = body.len() as u64;
+    if status == StatusCode::RANGE_NOT_SATISFIABLE {
         return (
-            StatusCode::NOT_FOUND,
-            "NoSuchKey: the operation has not completed.",
+            status,
+            [
+                (header::CONTENT_RANGE, format!("bytes */{size}")),
+                (header::ACCEPT_RANGES, "bytes".to_string()),
+            ],
         )
             .into_response();
     }
-    let body = shopify::bulk_jsonl(&w, b);
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/jsonl")],
-        body,
-    )
-        .into_response()
+    let part = body.slice(from as usize..to as usize);
+    let len = part.len();
+    let body = if rate.is_none() && cut_after.is_none() {
+        Body::from(part)
+    } else {
+        Body::from_stream(paced(part, rate, cut_after))
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jsonl"),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) =
+            HeaderValue::from_str(&format!("bytes {from}-{}/{size}", to.saturating_sub(1)))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    response
+}
+
+/// `bytes=N-` or `bytes=N-M` → (N, M); any other form (suffix, several ranges) → None.
+fn byte_range(value: &str) -> Option<(u64, Option<u64>)> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (start, end) = spec.split_once('-')?;
+    let start: u64 = start.trim().parse().ok()?;
+    let end = match end.trim() {
+        "" => None,
+        e => Some(e.parse::<u64>().ok().filter(|&e| e >= start)?),
+    };
+    Some((start, end))
+}
+
+/// The body of a bulk answer: `data` in chunks, at `rate` bytes a second when given (on a fixed
+/// schedule, so slow polling does not lower the rate), ending in a broken connection after
+/// `cut_after` bytes when given.
+fn paced(
+    data: Bytes,
+    rate: Option<u64>,
+    cut_after: Option<u64>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    struct Pace {
+        data: Bytes,
+        sent: usize,
+        started: tokio::time::Instant,
+        done: bool,
+    }
+    let chunk = rate.map_or(64 * 1024, |r| (r / 20).clamp(1, 64 * 1024) as usize);
+    let start = Pace {
+        data,
+        sent: 0,
+        started: tokio::time::Instant::now(),
+        done: false,
+    };
+    futures_util::stream::unfold(start, move |mut p| async move {
+        if p.done || p.sent >= p.data.len() {
+            return None;
+        }
+        let limit = cut_after.map_or(p.data.len(), |c| (c as usize).min(p.data.len()));
+        if p.sent >= limit {
+            // Let what was sent reach the client, then break the connection.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            p.done = true;
+            let cut = std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "sandbox: connection cut (bulk_drop_after)",
+            );
+            return Some((Err(cut), p));
+        }
+        if let Some(rate) = rate {
+            let due = p.started + std::time::Duration::from_secs_f64(p.sent as f64 / rate as f64);
+            tokio::time::sleep_until(due).await;
+        }
+        let n = chunk.min(limit - p.sent);
+        let piece = p.data.slice(p.sent..p.sent + n);
+        p.sent += n;
+        Some((Ok(piece), p))
+    })
 }

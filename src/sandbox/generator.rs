@@ -175,6 +175,7 @@ pub fn build(opts: &SandboxOptions, base_url: String) -> World {
         censored: HashMap::new(),
         bulk_ops: Vec::new(),
         next_bulk: 1,
+        bulk_downloads: Vec::new(),
         rng_orders: Rng::stream(opts.seed, "orders"),
         rng_tick: Rng::stream(opts.seed, "tick"),
         rng_faults: Rng::stream(opts.seed, "faults"),

@@ -889,6 +889,7 @@ fn bulk_run(w: &mut World, doc: &str) -> Value {
         query: doc.to_string(),
         orders,
         fails_with,
+        downloads: 0,
     };
     let v = bulk_json(w, &op);
     w.bulk_ops.push(op);

@@ -311,6 +311,27 @@ pub struct BulkOp {
     pub orders: Vec<u64>,
     /// Why it will fail (`ACCESS_DENIED` when its query reads what the token may not).
     pub fails_with: Option<&'static str>,
+    /// Requests for the result file so far (only the first is cut by `bulk_drop_after`).
+    pub downloads: u32,
+}
+
+/// A record of one request for a bulk result file (`GET /sandbox/state` lists them).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BulkDownloadRecord {
+    /// The file asked for, e.g. `1.jsonl`.
+    pub file: String,
+    /// The `Range` header as sent, if any.
+    pub range: Option<String>,
+    /// 200, 206 or 416.
+    pub status: u16,
+    /// The first byte served.
+    pub from: u64,
+    /// Bytes this answer was to carry.
+    pub bytes: u64,
+    /// The whole file's size.
+    pub size: u64,
+    /// Where the connection was cut (`bulk_drop_after`, first download only).
+    pub cut_after: Option<u64>,
 }
 
 /// One thing that sells in Shopify, with its demand parameters.
@@ -383,6 +404,7 @@ pub struct World {
 
     pub bulk_ops: Vec<BulkOp>,
     pub next_bulk: u64,
+    pub bulk_downloads: Vec<BulkDownloadRecord>,
 
     pub rng_orders: Rng,
     pub rng_tick: Rng,

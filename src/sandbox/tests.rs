@@ -1291,3 +1291,150 @@ fn hostile_names_are_planted_only_when_asked_and_the_banner_quotes_them() {
         assert_eq!(doc["k"].as_str(), Some(name));
     }
 }
+
+/// Runs a bulk operation over the whole history to completion and returns its result URL.
+async fn completed_bulk_url(h: &SandboxHandle) -> String {
+    let doc = queries::BULK_ORDERS_TEMPLATE
+        .replace("{SEARCH}", "created_at:>=\\\"2026-02-20T00:00:00Z\\\"");
+    let run = gql(h, queries::BULK_RUN, json!({"query": doc})).await;
+    let id = run["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    gql(h, queries::BULK_POLL, json!({"id": id})).await;
+    let done = gql(h, queries::BULK_POLL, json!({"id": id})).await;
+    done["data"]["bulkOperation"]["url"]
+        .as_str()
+        .expect("url")
+        .to_string()
+}
+
+#[tokio::test]
+async fn bulk_files_honour_byte_ranges_like_signed_storage_urls() {
+    let h = up(small()).await;
+    let url = completed_bulk_url(&h).await;
+    let whole = client().get(&url).send().await.expect("get");
+    assert_eq!(whole.status().as_u16(), 200);
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    let whole = whole.bytes().await.expect("body");
+    let size = whole.len();
+    assert!(size > 10_000, "{size}");
+
+    let part = client()
+        .get(&url)
+        .header("Range", "bytes=1000-")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(part.status().as_u16(), 206);
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 1000-{}/{size}", size - 1).as_str()
+    );
+    assert_eq!(part.headers()["accept-ranges"], "bytes");
+    assert_eq!(part.bytes().await.expect("body"), whole.slice(1000..));
+
+    let closed = client()
+        .get(&url)
+        .header("Range", "bytes=10-19")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(closed.status().as_u16(), 206);
+    assert_eq!(closed.bytes().await.expect("body"), whole.slice(10..20));
+
+    let past = client()
+        .get(&url)
+        .header("Range", format!("bytes={size}-"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(past.status().as_u16(), 416);
+    assert_eq!(
+        past.headers()["content-range"],
+        format!("bytes */{size}").as_str()
+    );
+    // A form it does not serve (a suffix range) is ignored: the whole file.
+    let suffix = client()
+        .get(&url)
+        .header("Range", "bytes=-10")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(suffix.status().as_u16(), 200);
+
+    let log = h.state_json()["bulk_downloads"].clone();
+    let statuses: Vec<u64> = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter_map(|d| d["status"].as_u64())
+        .collect();
+    assert_eq!(statuses, vec![200, 206, 206, 416, 200]);
+    assert_eq!(log[1]["range"], "bytes=1000-");
+    assert_eq!(log[1]["from"], 1000);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn bulk_files_are_paced_and_the_first_download_is_cut() {
+    let h = up(SandboxOptions {
+        bulk_drop_after: Some(5_000),
+        ..small()
+    })
+    .await;
+    let url = completed_bulk_url(&h).await;
+    // First download: the connection breaks after 5000 bytes.
+    let first = client().get(&url).send().await.expect("get");
+    assert_eq!(first.status().as_u16(), 200);
+    let declared = first.content_length().expect("length");
+    let broken = first.bytes().await;
+    assert!(broken.is_err(), "the body must end in an error");
+    // The next one is whole, and a resume from the cut gives the rest.
+    let whole = client()
+        .get(&url)
+        .send()
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("second download is whole");
+    assert_eq!(whole.len() as u64, declared);
+    let rest = client()
+        .get(&url)
+        .header("Range", "bytes=5000-")
+        .send()
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("rest");
+    assert_eq!(rest, whole.slice(5000..));
+    assert_eq!(h.state_json()["bulk_downloads"][0]["cut_after"], 5000);
+    h.shutdown().await;
+
+    // Pacing: 20 KB at 40 KB/s takes about half a second.
+    let h = up(SandboxOptions {
+        bulk_bytes_per_sec: Some(40_000),
+        ..small()
+    })
+    .await;
+    let url = completed_bulk_url(&h).await;
+    let started = Instant::now();
+    let got = client()
+        .get(&url)
+        .header("Range", "bytes=0-19999")
+        .send()
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("body");
+    let took = started.elapsed();
+    assert_eq!(got.len(), 20_000);
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    h.shutdown().await;
+}

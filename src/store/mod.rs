@@ -8,6 +8,8 @@
 //! Layout: `migrations` (the schema), `codec` (column encodings, error context), then one file per
 //! table family: `orders`, `catalog`, `purchases`, `snapshots` (availability and the out-of-stock
 //! record), `runs` (run history and the `state` key/value table) and `alerts` (the alert outbox).
+//! `spool` is not part of the store: a scratch file beside it that groups records by key (how a
+//! bulk-operation result is put back together without holding it in memory).
 //! This file is the API.
 
 mod alerts;
@@ -21,6 +23,7 @@ mod orders;
 mod purchases;
 mod runs;
 mod snapshots;
+mod spool;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +41,7 @@ pub use events::WebhookEvent;
 pub use ledger::{LedgerEntry, LedgerState, NewIntent, WrittenLine, tag};
 pub use lock::WriterLock;
 pub use snapshots::STOCK_EPSILON;
+pub use spool::{Spool, SpoolRecord};
 
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -84,6 +88,11 @@ pub enum StoreError {
         path: PathBuf,
         found: i64,
         known: i64,
+    },
+    #[error("store: {context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
     },
 }
 
@@ -148,6 +157,14 @@ pub struct UpsertCounts {
     pub updated: u64,
     /// Payloads not newer than what the store holds (ignored).
     pub ignored: u64,
+}
+
+impl std::ops::AddAssign for UpsertCounts {
+    fn add_assign(&mut self, other: UpsertCounts) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.ignored += other.ignored;
+    }
 }
 
 /// Requests made to one endpoint during a run.
@@ -341,6 +358,15 @@ impl Store {
         &mut self,
         f: impl FnOnce(&Writer<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.write_with(f)
+    }
+
+    /// [`Store::write`] for a closure whose errors are not only the store's (say, a stream of
+    /// orders read from elsewhere while writing): committed on `Ok`, rolled back on any `Err`.
+    pub fn write_with<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&Writer<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -379,6 +405,10 @@ impl Store {
         variant_ids: &[String],
     ) -> Result<Vec<Order>, StoreError> {
         orders::orders_with_variants_between(&self.conn, from, to, variant_ids)
+    }
+    /// The stored orders among `ids` (lines included), in id order; unknown ids are skipped.
+    pub fn orders_by_ids(&self, ids: &[&str]) -> Result<Vec<Order>, StoreError> {
+        orders::orders_by_ids(&self.conn, ids)
     }
     pub fn order_count(&self) -> Result<u64, StoreError> {
         orders::order_count(&self.conn)

@@ -227,6 +227,27 @@ pub(crate) fn orders_with_variants_between(
     collect_orders(rows, &context)
 }
 
+/// The stored orders among `ids`, lines included, in id order (the audit's re-pull compares a
+/// batch of fetched orders with these). The ids travel as one JSON array parameter.
+pub(crate) fn orders_by_ids(conn: &Connection, ids: &[&str]) -> Result<Vec<Order>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let context = format!("reading {} orders by id", ids.len());
+    let json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt {
+        context: context.clone(),
+        message: e.to_string(),
+    })?;
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "{SELECT_ORDERS} WHERE o.id IN (SELECT value FROM json_each(?1)) \
+             ORDER BY o.id, l.position"
+        ))
+        .ctx(&context)?;
+    let rows = stmt.query([json]).ctx(&context)?;
+    collect_orders(rows, &context)
+}
+
 pub(crate) fn order_count(conn: &Connection) -> Result<u64, StoreError> {
     let n: i64 = conn
         .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
@@ -429,6 +450,26 @@ mod tests {
         assert_eq!(stored.financial_status, "REFUNDED");
         assert_eq!(store.order_count().unwrap(), 1);
         assert_eq!(store.order("missing").unwrap(), None);
+    }
+
+    #[test]
+    fn orders_by_ids_returns_the_known_ones_whole_in_id_order() {
+        let (_dir, mut store) = open_temp();
+        let a = order(
+            "A",
+            "2024-05-01T10:00:00Z",
+            "2024-05-01T10:00:00Z",
+            vec![line("1", "RED", 2), line("2", "BLUE", 1)],
+        );
+        let b = order("B", "2024-04-01T10:00:00Z", "2024-04-01T10:00:00Z", vec![]);
+        store
+            .write(|w| w.upsert_orders(&[b.clone(), a.clone()]))
+            .unwrap();
+        assert_eq!(
+            store.orders_by_ids(&["B", "missing", "A"]).unwrap(),
+            vec![a, b]
+        );
+        assert_eq!(store.orders_by_ids(&[]).unwrap(), vec![]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod alerts;
 mod backtest_e2e;
+mod bulk_download;
 mod cin7_client;
 mod cin7_paging_e2e;
 mod cli;

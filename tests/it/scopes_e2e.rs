@@ -180,10 +180,13 @@ async fn a_denied_query_or_bulk_operation_names_the_scope_and_is_not_retried() {
     );
     assert!(err.to_string().contains(FO_SCOPE), "{err}");
 
-    let err = client
-        .bulk_orders_created_since(t0() - chrono::Duration::days(10), &mut |_| {})
+    let scratch = replenish::adapters::shopify::bulk::BulkScratch::beside(&dir.path().join("s.db"));
+    let Err(err) = client
+        .bulk_orders_created_since(t0() - chrono::Duration::days(10), &scratch, &mut |_| {})
         .await
-        .unwrap_err();
+    else {
+        panic!("the bulk operation was denied");
+    };
     assert!(err.to_string().contains("ACCESS_DENIED"), "{err}");
     assert!(err.missing_scope.is_some(), "{err:?}");
     assert_eq!(

@@ -1,7 +1,7 @@
 //! The Shopify client against wiremock: THROTTLED bodies, cost pacing, paging, bulk operations.
 
 use replenish::adapters::http::{Counters, ErrorClass, build_client};
-use replenish::adapters::shopify::ShopifyClient;
+use replenish::adapters::shopify::{BulkScratch, ShopifyClient};
 use replenish::clock::Clock;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
@@ -199,9 +199,17 @@ async fn bulk_operation_runs_polls_by_id_and_downloads_without_the_token() {
         .mount(&server)
         .await;
     let (c, _) = client(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = BulkScratch::beside(&dir.path().join("s.db"));
     let orders = c
-        .bulk_orders_created_since("2026-10-01T00:00:00Z".parse().unwrap(), &mut |_| {})
+        .bulk_orders_created_since(
+            "2026-10-01T00:00:00Z".parse().unwrap(),
+            &scratch,
+            &mut |_| {},
+        )
         .await
+        .unwrap()
+        .into_vec()
         .unwrap();
     assert_eq!(orders.len(), 2);
     assert_eq!(orders[0].lines.len(), 1);

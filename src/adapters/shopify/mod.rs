@@ -5,18 +5,20 @@
 //! the app's bucket, and before a request whose cost the bucket cannot cover the client waits
 //! `(cost − available) / restoreRate` instead of hammering. A `THROTTLED` error (HTTP 200) is a
 //! throttling error with exactly that wait; HTTP 429 honours `Retry-After`.
+//!
+//! A bulk operation's result is fetched by [`bulk`]: streamed to a scratch file beside the store,
+//! resumed after a stall or a cut, and read back as whole orders a batch at a time.
 
+pub mod bulk;
 pub mod dto;
 pub mod queries;
 pub mod scopes;
 pub mod webhook;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures_util::StreamExt;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -28,10 +30,8 @@ use crate::adapters::http::{
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::model::{Order, Variant};
-use dto::{
-    BulkOperation, Connection, FulfillmentOrderNode, LineItemNode, OrderNode, ShopifyLocation,
-    VariantNode,
-};
+pub use bulk::{BulkOrders, BulkScratch};
+use dto::{BulkOperation, Connection, LineItemNode, OrderNode, ShopifyLocation, VariantNode};
 
 /// The app's cost bucket as last reported.
 #[derive(Debug, Clone, Copy)]
@@ -61,9 +61,22 @@ impl Bucket {
 /// Progress of an order fetch.
 #[derive(Debug, Clone)]
 pub enum OrderProgress {
-    Page { orders: usize },
-    BulkRunning { status: String, objects: u64 },
-    BulkDownloading { lines: usize },
+    Page {
+        orders: usize,
+    },
+    BulkRunning {
+        status: String,
+        objects: u64,
+    },
+    /// Bytes of the result file on disk so far (and its size, once the server said).
+    BulkDownloading {
+        bytes: u64,
+        total: Option<u64>,
+    },
+    /// Lines of the downloaded file staged so far.
+    BulkReading {
+        lines: u64,
+    },
 }
 
 /// The Shopify Admin GraphQL client. Cheap to clone; clones share pacing and counters.
@@ -78,6 +91,10 @@ pub struct ShopifyClient {
     orders_page_size: u32,
     line_items_page_size: u32,
     bulk_poll: Duration,
+    /// The client for bulk result files: no total timeout (see [`bulk`]).
+    download_http: reqwest::Client,
+    /// No byte of a bulk result for this long is a stall.
+    bulk_stall: Duration,
     /// Reads the time for `Retry-After` dates.
     clock: Clock,
     /// Orders are read with their fulfillment orders (needs one of the fulfillment-order scopes).
@@ -109,6 +126,8 @@ impl ShopifyClient {
             orders_page_size: settings.shopify.orders_page_size.clamp(1, 250),
             line_items_page_size: settings.shopify.line_items_page_size.clamp(1, 250),
             bulk_poll: Duration::from_millis(settings.shopify.bulk_poll_ms.max(10)),
+            download_http: crate::adapters::http::build_download_client(&settings.http),
+            bulk_stall: Duration::from_millis(settings.shopify.bulk_stall_ms.max(1)),
             clock,
             fulfillment_orders: true,
         })
@@ -484,12 +503,15 @@ impl ShopifyClient {
         }
     }
 
-    /// Orders created at or after `since`, fetched with one bulk operation (JSONL download).
+    /// Orders created at or after `since`, fetched with one bulk operation. The JSONL result is
+    /// downloaded to, and staged in, scratch files in `scratch` (see [`bulk`]); the orders are read
+    /// from the returned [`BulkOrders`] a batch at a time.
     pub async fn bulk_orders_created_since(
         &self,
         since: DateTime<Utc>,
+        scratch: &BulkScratch,
         on_progress: &mut dyn FnMut(OrderProgress),
-    ) -> Result<Vec<Order>, ApiError> {
+    ) -> Result<BulkOrders, ApiError> {
         let search = format!(
             "created_at:>='{}'",
             since.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -544,9 +566,15 @@ impl ShopifyClient {
         let op = self.wait_for_bulk(&id, on_progress).await?;
         let Some(url) = op.url else {
             // A completed operation with no objects has no file.
-            return Ok(Vec::new());
+            return Ok(BulkOrders::empty());
         };
-        self.download_bulk_orders(&url, on_progress).await
+        let link = bulk::Link {
+            client: &self.download_http,
+            url: &url,
+            stall: self.bulk_stall,
+            clock: self.clock,
+        };
+        bulk::fetch(&link, scratch, &self.retry, &self.counters, on_progress).await
     }
 
     async fn wait_for_bulk(
@@ -617,68 +645,6 @@ impl ShopifyClient {
             }
             tokio::time::sleep(self.bulk_poll).await;
         }
-    }
-
-    /// Streams the JSONL result. Children carry `__parentId` and may come anywhere after their
-    /// parent, so they are gathered per parent and attached once the file is read.
-    async fn download_bulk_orders(
-        &self,
-        url: &str,
-        on_progress: &mut dyn FnMut(OrderProgress),
-    ) -> Result<Vec<Order>, ApiError> {
-        let label = "shopify bulk download";
-        let assembler = with_retry(&self.retry, &self.counters, label, true, || async {
-            self.counters.request(label);
-            // The result URL is pre-signed: it gets no access token.
-            let resp = self
-                .http
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| ApiError::from_transport(label, &e))?;
-            let status = resp.status().as_u16();
-            if !(200..300).contains(&status) {
-                let class = if status >= 500 {
-                    ErrorClass::Server
-                } else {
-                    ErrorClass::Client
-                };
-                return Err(ApiError::new(
-                    label,
-                    class,
-                    format!("HTTP {status} for the bulk result"),
-                )
-                .with_status(status));
-            }
-            // Parse line by line as the file arrives: the raw JSONL is never held whole.
-            let mut assembler = BulkAssembler::new(label);
-            let mut pending: Vec<u8> = Vec::new();
-            let mut stream = resp.bytes_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| ApiError::from_transport(label, &e))?;
-                let mut start = 0;
-                for (i, _) in chunk.iter().enumerate().filter(|(_, b)| **b == b'\n') {
-                    if pending.is_empty() {
-                        assembler.push_line(&chunk[start..i])?;
-                    } else {
-                        pending.extend_from_slice(&chunk[start..i]);
-                        assembler.push_line(&pending)?;
-                        pending.clear();
-                    }
-                    start = i + 1;
-                }
-                pending.extend_from_slice(&chunk[start..]);
-            }
-            if !pending.is_empty() {
-                assembler.push_line(&pending)?;
-            }
-            Ok(assembler)
-        })
-        .await?;
-        on_progress(OrderProgress::BulkDownloading {
-            lines: assembler.lines(),
-        });
-        assembler.finish()
     }
 
     /// Shopify locations (id, name, active).
@@ -779,108 +745,6 @@ fn decode<T: DeserializeOwned>(label: &str, record: &str, value: &Value) -> Resu
     })
 }
 
-/// Builds orders from bulk JSONL lines fed one at a time. Children carry `__parentId` and may come
-/// anywhere after their parent, so they are gathered per parent and attached in [`finish`].
-///
-/// [`finish`]: BulkAssembler::finish
-pub struct BulkAssembler {
-    label: String,
-    lines: usize,
-    parents: Vec<OrderNode>,
-    line_items: HashMap<String, Vec<LineItemNode>>,
-    fulfillment_orders: HashMap<String, Vec<FulfillmentOrderNode>>,
-}
-
-impl BulkAssembler {
-    pub fn new(label: &str) -> BulkAssembler {
-        BulkAssembler {
-            label: label.to_string(),
-            lines: 0,
-            parents: Vec::new(),
-            line_items: HashMap::new(),
-            fulfillment_orders: HashMap::new(),
-        }
-    }
-
-    /// Lines read so far (blank ones included).
-    pub fn lines(&self) -> usize {
-        self.lines
-    }
-
-    /// Reads one JSONL line (without its newline); blank lines are skipped.
-    pub fn push_line(&mut self, raw: &[u8]) -> Result<(), ApiError> {
-        self.lines += 1;
-        let text = String::from_utf8_lossy(raw);
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(());
-        }
-        let label = self.label.as_str();
-        let record = format!("JSONL line {}", self.lines);
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            ApiError::new(
-                label,
-                ErrorClass::Decode,
-                format!("{record}: malformed JSON: {e}"),
-            )
-        })?;
-        let id = value.get("id").and_then(Value::as_str).unwrap_or("");
-        let record = format!("{record} ({id})");
-        match value.get("__parentId").and_then(Value::as_str) {
-            None => self.parents.push(decode(label, &record, &value)?),
-            Some(parent) if id.contains("/LineItem/") => self
-                .line_items
-                .entry(parent.to_string())
-                .or_default()
-                .push(decode(label, &record, &value)?),
-            Some(parent) if id.contains("/FulfillmentOrder/") => self
-                .fulfillment_orders
-                .entry(parent.to_string())
-                .or_default()
-                .push(decode(label, &record, &value)?),
-            Some(_) => tracing::debug!(%id, "ignoring unknown bulk child"),
-        }
-        Ok(())
-    }
-
-    /// Attaches children to their parents; a child whose parent never came is a decode error.
-    pub fn finish(mut self) -> Result<Vec<Order>, ApiError> {
-        let known: std::collections::HashSet<&str> =
-            self.parents.iter().map(|p| p.id.as_str()).collect();
-        if let Some(orphan) = self
-            .line_items
-            .keys()
-            .chain(self.fulfillment_orders.keys())
-            .find(|p| !known.contains(p.as_str()))
-        {
-            return Err(ApiError::new(
-                &self.label,
-                ErrorClass::Decode,
-                format!("a child line names parent {orphan}, which is not in the file"),
-            ));
-        }
-        let mut orders: Vec<Order> = std::mem::take(&mut self.parents)
-            .into_iter()
-            .map(|node| {
-                let lines = self.line_items.remove(&node.id).unwrap_or_default();
-                let fos = self.fulfillment_orders.remove(&node.id).unwrap_or_default();
-                node.into_order(lines, fos)
-            })
-            .collect();
-        orders.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(orders)
-    }
-}
-
-/// Builds orders from whole bulk JSONL lines (see [`BulkAssembler`]).
-pub fn assemble_bulk_orders(label: &str, lines: &[Vec<u8>]) -> Result<Vec<Order>, ApiError> {
-    let mut assembler = BulkAssembler::new(label);
-    for line in lines {
-        assembler.push_line(line)?;
-    }
-    assembler.finish()
-}
-
 /// The gid of the bulk operation a "… already in progress: gid://shopify/BulkOperation/N" refusal
 /// names.
 fn bulk_in_progress(text: &str) -> Option<String> {
@@ -899,47 +763,6 @@ fn bulk_in_progress(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bulk_children_anywhere_after_their_parent_are_attached() {
-        let lines: Vec<Vec<u8>> = [
-            r#"{"id":"gid://shopify/Order/1","createdAt":"2026-11-01T10:00:00Z","updatedAt":"2026-11-01T10:00:00Z","cancelledAt":null,"test":false,"displayFinancialStatus":"PAID","retailLocation":null}"#,
-            r#"{"id":"gid://shopify/Order/2","createdAt":"2026-11-02T10:00:00Z","updatedAt":"2026-11-02T11:00:00Z","cancelledAt":null,"test":false,"displayFinancialStatus":"PARTIALLY_REFUNDED","retailLocation":{"id":"gid://shopify/Location/9"}}"#,
-            r#"{"id":"gid://shopify/LineItem/20","sku":"B","quantity":3,"currentQuantity":2,"isGiftCard":false,"variant":{"id":"gid://shopify/ProductVariant/2"},"__parentId":"gid://shopify/Order/2"}"#,
-            r#"{"id":"gid://shopify/LineItem/10","sku":"A","quantity":1,"currentQuantity":1,"isGiftCard":false,"variant":null,"__parentId":"gid://shopify/Order/1"}"#,
-            r#"{"id":"gid://shopify/FulfillmentOrder/5","assignedLocation":{"location":{"id":"gid://shopify/Location/1"}},"__parentId":"gid://shopify/Order/1"}"#,
-            "",
-        ]
-        .iter()
-        .map(|s| s.as_bytes().to_vec())
-        .collect();
-        let orders = assemble_bulk_orders("t", &lines).unwrap();
-        assert_eq!(orders.len(), 2);
-        assert_eq!(orders[0].lines.len(), 1);
-        assert_eq!(orders[0].lines[0].sku.as_deref(), Some("A"));
-        assert_eq!(
-            orders[0].fulfillment_location_id.as_deref(),
-            Some("gid://shopify/Location/1")
-        );
-        assert_eq!(orders[1].lines[0].current_quantity, 2);
-        assert_eq!(
-            orders[1].retail_location_id.as_deref(),
-            Some("gid://shopify/Location/9")
-        );
-        assert_eq!(orders[1].financial_status, "PARTIALLY_REFUNDED");
-    }
-
-    #[test]
-    fn bulk_orphan_child_and_bad_field_are_decode_errors_naming_the_line() {
-        let orphan = vec![br#"{"id":"gid://shopify/LineItem/1","sku":"A","quantity":1,"currentQuantity":1,"__parentId":"gid://shopify/Order/404"}"#.to_vec()];
-        let e = assemble_bulk_orders("t", &orphan).unwrap_err();
-        assert_eq!(e.class, ErrorClass::Decode);
-        assert!(e.message.contains("gid://shopify/Order/404"));
-        let bad = vec![br#"{"id":"gid://shopify/Order/1","createdAt":"yesterday","updatedAt":"2026-11-01T10:00:00Z","test":false}"#.to_vec()];
-        let e = assemble_bulk_orders("t", &bad).unwrap_err();
-        assert!(e.message.contains("JSONL line 1"), "{}", e.message);
-        assert!(e.message.contains("createdAt"), "{}", e.message);
-    }
 
     #[test]
     fn bucket_wait_is_shortfall_over_restore_rate() {
