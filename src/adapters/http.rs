@@ -382,6 +382,45 @@ pub fn build_download_client(http: &HttpSettings) -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
+/// The most a Cin7 page or a Shopify query answer may hold. The largest real ones (a page of
+/// 1,000 products with their suppliers and reorder levels) are a few MiB; an endless or
+/// runaway body is cut off here instead of growing memory until the timeout.
+pub const MAX_ANSWER_BYTES: usize = 64 << 20;
+
+/// Reads a whole answer, refusing one longer than `max` bytes (by its declared length at once,
+/// else as it arrives): a `Decode` error naming the endpoint, never retried.
+pub async fn read_body(
+    mut resp: reqwest::Response,
+    label: &str,
+    max: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let too_big = || {
+        ApiError::new(
+            label,
+            ErrorClass::Decode,
+            format!(
+                "the answer is larger than {} MiB: stopped reading it (a broken proxy or server?)",
+                max >> 20
+            ),
+        )
+    };
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ApiError::from_transport(label, &e))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Short, single-line excerpt of a body for error messages.
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);

@@ -481,13 +481,8 @@ async fn fetch_shopify(
     };
     let (orders, mode, since) = match backfill_days {
         Some(days) => {
+            // The token's read_all_orders was checked before (`app::access`) when it matters.
             let since = now - ChronoDuration::days(i64::from(days));
-            if days > 60 {
-                tracing::warn!(
-                    days,
-                    "backfilling more than 60 days needs the read_all_orders scope; without it Shopify silently returns only the last 60 days"
-                );
-            }
             let scratch = bulk_scratch(settings);
             let orders = shopify
                 .bulk_orders_created_since(since, &scratch, &mut report)

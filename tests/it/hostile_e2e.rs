@@ -326,3 +326,66 @@ async fn misleading_messages_now_say_what_is_wrong() {
         "{stderr}"
     );
 }
+
+/// A server that never stops sending: the client stops reading at the answer cap instead of
+/// growing its memory until the timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_answer_is_cut_off_at_the_cap_with_a_clear_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let declared = String::from_utf8_lossy(&request).contains("declared");
+                let head = if declared {
+                    // A length declared up front: refused before a byte of the body is read.
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10737418240\r\n\r\n"
+                } else {
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+                };
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 1 << 20];
+                while socket.write_all(&chunk).await.is_ok() {}
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings =
+        crate::common::settings_for(&format!("http://{addr}"), &dir.path().join("s.db"));
+    settings.http.timeout_secs = 60;
+    let client = replenish::adapters::cin7::Cin7Client::new(
+        &settings,
+        replenish::adapters::http::build_client(&settings.http),
+        replenish::adapters::http::Counters::default(),
+        replenish::clock::Clock::starting_at(t0()),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.locations(&mut |_| {}).await.unwrap_err();
+    assert!(err.message.contains("larger than 64 MiB"), "{err}");
+    assert_eq!(
+        err.class,
+        replenish::adapters::http::ErrorClass::Decode,
+        "never retried"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "stopped at the cap, not at the timeout: {:?}",
+        started.elapsed()
+    );
+    settings.cin7.base_url = format!("http://{addr}/declared/");
+    let client = replenish::adapters::cin7::Cin7Client::new(
+        &settings,
+        replenish::adapters::http::build_client(&settings.http),
+        replenish::adapters::http::Counters::default(),
+        replenish::clock::Clock::starting_at(t0()),
+    )
+    .unwrap();
+    let err = client.locations(&mut |_| {}).await.unwrap_err();
+    assert!(err.message.contains("larger than 64 MiB"), "{err}");
+}

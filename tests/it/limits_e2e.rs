@@ -14,8 +14,9 @@ use replenish::store::Store;
 use crate::sync_e2e::{first_sync, start_sandbox, t0};
 
 /// Every numeric key, with the table it lives in.
-const NUMERIC_KEYS: [(&str, &str); 28] = [
+const NUMERIC_KEYS: [(&str, &str); 29] = [
     ("shopify", "orders_page_size"),
+    ("shopify", "bulk_stall_ms"),
     ("shopify", "line_items_page_size"),
     ("shopify", "watermark_overlap_secs"),
     ("shopify", "bulk_poll_ms"),

@@ -103,7 +103,10 @@ impl SlackWebhook {
         if status.is_success() {
             return Ok(());
         }
-        let body = response.bytes().await.unwrap_or_default();
+        // Only an excerpt is shown: read at most a little.
+        let body = crate::adapters::http::read_body(response, "slack", 64 << 10)
+            .await
+            .unwrap_or_default();
         let body = excerpt(&body);
         Err(fail(if body.is_empty() {
             format!("HTTP {status}")

@@ -25,7 +25,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::adapters::http::{
-    ApiError, Counters, ErrorClass, Pacer, RetryPolicy, excerpt, parse_retry_after, with_retry,
+    ApiError, Counters, ErrorClass, MAX_ANSWER_BYTES, Pacer, RetryPolicy, excerpt,
+    parse_retry_after, read_body, with_retry,
 };
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -162,10 +163,7 @@ impl Cin7Client {
                 .map_err(|e| ApiError::from_transport(&label, &e))?;
             let status = resp.status().as_u16();
             let resp_headers = resp.headers().clone();
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| ApiError::from_transport(&label, &e))?;
+            let body = read_body(resp, &label, MAX_ANSWER_BYTES).await?;
             match classify(&label, status, &resp_headers, &body, self.clock.now()) {
                 Ok(value) => Ok(value),
                 Err(e) => {

@@ -452,6 +452,16 @@ impl Transfer<'_> {
     }
 
     fn append(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        if self.written + chunk.len() as u64 > MAX_BULK_FILE_BYTES {
+            return Err(ApiError::new(
+                DOWNLOAD,
+                ErrorClass::Decode,
+                format!(
+                    "the bulk result is larger than {} GiB: stopped (a broken proxy or server?)",
+                    MAX_BULK_FILE_BYTES >> 30
+                ),
+            ));
+        }
         self.file.write_all(chunk).map_err(|e| write_error(&e))?;
         self.written += chunk.len() as u64;
         if self.reported.elapsed() >= Duration::from_millis(250) {
@@ -472,6 +482,10 @@ impl Transfer<'_> {
         }
     }
 }
+
+/// The largest bulk result file accepted: far beyond a busy shop's years of orders (a 90-day
+/// backfill of a shop with 10,000 orders a day is about 1 GiB), yet a limit on a runaway body.
+pub const MAX_BULK_FILE_BYTES: u64 = 64 << 30;
 
 fn write_error(e: &std::io::Error) -> ApiError {
     ApiError::new(

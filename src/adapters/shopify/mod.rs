@@ -25,7 +25,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::adapters::http::{
-    ApiError, Counters, ErrorClass, RetryPolicy, excerpt, parse_retry_after, with_retry,
+    ApiError, Counters, ErrorClass, MAX_ANSWER_BYTES, RetryPolicy, excerpt, parse_retry_after,
+    read_body, with_retry,
 };
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -224,10 +225,7 @@ impl ShopifyClient {
                 .map_err(|e| ApiError::from_transport(&label, &e))?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| ApiError::from_transport(&label, &e))?;
+            let bytes = read_body(resp, &label, MAX_ANSWER_BYTES).await?;
             let result = self.classify(&label, status, &headers, &bytes);
             if let Err(e) = &result
                 && e.class == ErrorClass::Throttling
