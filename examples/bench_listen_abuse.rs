@@ -6,8 +6,8 @@
 //! 1. `--dribblers` (1,000) connections that send a request line and then one header line a
 //!    second for `--dribble-secs` (30): how many the server still holds, for how long, its open
 //!    descriptors meanwhile, and the answer to one signed delivery sent during the attack.
-//! 2. `--bodies` (400) unsigned deliveries of 1 MiB − 1 sent at once: the answers and the server's
-//!    peak resident memory.
+//! 2. `--bodies` (400) unsigned deliveries of 1 MiB − 1, each sent one byte short until all are,
+//!    then finished together: the answers and the server's peak resident memory.
 //! 3. `--health` (2,000) concurrent `GET /healthz`, one connection each: latency and answers.
 //! 4. `--idle-nofile` (2,000): the server's descriptor limit lowered to that, then that many + 100
 //!    idle connections, then `GET /healthz`.
@@ -184,7 +184,21 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// One signed `orders/paid` delivery: (status, milliseconds).
 async fn signed_delivery(addr: &str) -> (String, f64) {
-    let body = r#"{"id":4242,"admin_graphql_api_id":"gid://shopify/Order/4242","name":"#;
+    let body = serde_json::json!({
+        "id": 4242,
+        "admin_graphql_api_id": "gid://shopify/Order/4242",
+        "name": "#B4242",
+        "created_at": "2026-11-26T10:00:00Z",
+        "updated_at": "2026-11-26T10:00:00Z",
+        "cancelled_at": null,
+        "test": false,
+        "financial_status": "paid",
+        "location_id": null,
+        "line_items": [{"id": 1, "sku": "BENCH-ABUSE", "variant_id": null, "quantity": 1,
+                        "current_quantity": 1, "gift_card": false}],
+        "refunds": [],
+    })
+    .to_string();
     let sig = match hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()) {
         Ok(mut mac) => {
             mac.update(body.as_bytes());
@@ -226,8 +240,7 @@ async fn dribble(sandbox: &str, clients: usize, secs: u64) -> Result<()> {
                 };
                 let t = Instant::now();
                 let (mut r, mut w) = s.into_split();
-                if w
-                    .write_all(b"POST /webhooks/shopify HTTP/1.1\r\nHost: bench\r\n")
+                if w.write_all(b"POST /webhooks/shopify HTTP/1.1\r\nHost: bench\r\n")
                     .await
                     .is_err()
                 {
@@ -288,22 +301,47 @@ async fn bodies(sandbox: &str, clients: usize) -> Result<()> {
             .into_bytes();
     payload.resize(payload.len() + len, b'x');
     let payload = Arc::new(payload);
+    // Every client sends all but the last byte, then all send their last byte together: the
+    // most a server can be made to hold at once.
+    let ready = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (go_tx, go_rx) = tokio::sync::watch::channel(false);
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
             let addr = addr.clone();
             let payload = payload.clone();
+            let ready = ready.clone();
+            let mut go = go_rx.clone();
             tokio::spawn(async move {
                 let Ok(mut s) = TcpStream::connect(&addr).await else {
+                    ready.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     return "connect failed".to_string();
                 };
+                let (most, last) = payload.split_at(payload.len() - 1);
                 // The answer may come before the whole body is sent (a refusal): read it anyway.
-                let _ = s.write_all(&payload).await;
+                let sent = matches!(
+                    tokio::time::timeout(Duration::from_secs(30), s.write_all(most)).await,
+                    Ok(Ok(()))
+                );
+                ready.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = tokio::time::timeout(Duration::from_secs(30), go.wait_for(|g| *g)).await;
+                if sent {
+                    let _ = s.write_all(last).await;
+                }
                 status_of(&mut s, Duration::from_secs(60)).await
             })
         })
         .collect();
     let mut peak = before;
+    let hold_until = Instant::now() + Duration::from_secs(30);
+    while ready.load(std::sync::atomic::Ordering::SeqCst) < clients && Instant::now() < hold_until {
+        peak = peak.max(server.mib("VmRSS"));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    peak = peak.max(server.mib("VmRSS"));
+    let held = server.mib("VmRSS");
+    let _ = go_tx.send(true);
     let mut outcomes = Vec::new();
     let mut pending = tasks;
     while !pending.is_empty() {
@@ -316,7 +354,8 @@ async fn bodies(sandbox: &str, clients: usize) -> Result<()> {
         pending = rest;
     }
     println!(
-        "{clients} unsigned bodies of 1 MiB − 1 at once: {} in {:.2} s; server RSS {before:.0} MiB before, \
+        "{clients} unsigned bodies of 1 MiB − 1 at once (each held one byte short until all are sent): \
+         {} in {:.2} s; server RSS {before:.0} MiB before, {held:.0} MiB with every body in flight, \
          peak {:.0} MiB (sampled every 10 ms), VmHWM {:.0} MiB",
         tally(outcomes),
         started.elapsed().as_secs_f64(),
@@ -381,8 +420,7 @@ async fn idle(sandbox: &str, nofile: usize) -> Result<()> {
     let mut held = Vec::with_capacity(n);
     let mut failed = 0;
     for _ in 0..n {
-        match tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(&server.addr)).await
-        {
+        match tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(&server.addr)).await {
             Ok(Ok(s)) => held.push(s),
             _ => failed += 1,
         }

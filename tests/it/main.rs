@@ -10,6 +10,7 @@ mod common;
 mod cron;
 mod doctor_e2e;
 mod draft_e2e;
+mod listen_abuse;
 mod listen_e2e;
 mod plan_e2e;
 mod reconcile_e2e;
