@@ -12,8 +12,10 @@
 //! 4. `--idle-nofile` (2,000): the server's descriptor limit lowered to that, then that many + 100
 //!    idle connections, then `GET /healthz`.
 //!
-//!     cargo run --release --example bench_listen_abuse
-//!     cargo run --release --example bench_listen_abuse -- --dribblers 1000 --dribble-secs 70
+//! ```text
+//! cargo run --release --example bench_listen_abuse
+//! cargo run --release --example bench_listen_abuse -- --dribblers 1000 --dribble-secs 70
+//! ```
 //!
 //! Everything runs on 127.0.0.1: the sandbox (only for the token's scopes at start), the listener
 //! and the clients. Every loop is bounded in count and time.

@@ -24,12 +24,13 @@
 //!   thread checks the store every few seconds, so no request opens the store.
 //! - Hostile input (anyone who can reach the port, without the secret): the HTTP/1.1 server is
 //!   driven here rather than by `axum::serve`, so that every connection has a deadline for its
-//!   request head (`listen.header_timeout_ms`, from the connection's first byte or from the end
-//!   of the previous request), for its body (`listen.body_timeout_ms`) and for idling between
-//!   requests (`listen.idle_timeout_ms`); at most `listen.max_connections` are served at once (a
-//!   few more get a quick 503, `/healthz` and `/metrics` still answered; beyond those the socket
-//!   is closed at once); and request bodies held in memory, from the first byte read until the
-//!   delivery is recorded, are capped at `listen.max_buffered_mib` (503 beyond, before reading).
+//!   request head (`listen.header_timeout_ms`, from the connection's opening for its first
+//!   request, from the first byte of each later one), for its body (`listen.body_timeout_ms`) and
+//!   for idling between requests (`listen.idle_timeout_ms`); at most `listen.max_connections` are
+//!   served at once (a few more get a quick 503, `/healthz` and `/metrics` still answered; beyond
+//!   those the socket is closed at once); and request bodies held in memory — reserved at the
+//!   declared length before any is read, or as they arrive, and released once the delivery is
+//!   recorded — are capped at `listen.max_buffered_mib` (503 beyond).
 //!   Not here: TLS, per-client rate limits — the reverse proxy in front does those.
 
 use std::collections::BTreeSet;
