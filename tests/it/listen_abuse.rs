@@ -149,13 +149,14 @@ async fn slow_request_heads_are_cut_off_while_a_signed_delivery_is_answered() {
     // nothing at all.
     let mut clients = Vec::new();
     for i in 0..11 {
+        // Timed from before the connection opens: the server's deadline starts after that.
+        let started = Instant::now();
         let mut s = if i < 10 {
             partial_head(&l).await
         } else {
             TcpStream::connect(l.addr).await.unwrap()
         };
         clients.push(tokio::spawn(async move {
-            let started = Instant::now();
             let mut buf = [0u8; 256];
             while started.elapsed() < Duration::from_secs(5) {
                 tokio::select! {
@@ -181,7 +182,7 @@ async fn slow_request_heads_are_cut_off_while_a_signed_delivery_is_answered() {
     for c in clients {
         let held = c.await.unwrap().expect("the server closed the connection");
         assert!(
-            held >= Duration::from_millis(200) && held < Duration::from_secs(2),
+            held >= Duration::from_millis(250) && held < Duration::from_secs(3),
             "closed after {held:?}, expected about the 300 ms header timeout"
         );
     }
@@ -228,7 +229,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     assert!(got.starts_with(b"HTTP/1.1 200"), "{got:?}");
     let idle = closed - answered_at.expect("an answer came first");
     assert!(
-        idle >= Duration::from_millis(200) && idle < Duration::from_secs(2),
+        idle >= Duration::from_millis(200) && idle < Duration::from_secs(3),
         "closed {idle:?} after the answer, expected about the 300 ms idle timeout"
     );
     assert_eq!(
@@ -273,7 +274,7 @@ async fn a_slow_body_gets_408_at_the_body_timeout() {
     let elapsed = started.elapsed();
     assert_eq!(answer, Seen::Status(408));
     assert!(
-        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_secs(2),
+        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_secs(3),
         "answered after {elapsed:?}, expected about the 300 ms body timeout"
     );
     // A body that arrives at once is unaffected.
@@ -317,8 +318,8 @@ async fn connections_over_the_cap_get_a_quick_503_while_health_answers() {
         Seen::Status(503)
     );
     assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "refused in {:?}",
+        started.elapsed() < Duration::from_secs(2),
+        "refused in {:?} (the holders' head timeout is 60 s)",
         started.elapsed()
     );
     // Health and metrics still answer, from the overflow lane.
