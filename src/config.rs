@@ -205,6 +205,17 @@ impl Default for ReconcileSettings {
 pub struct ListenSettings {
     pub bind: String,
     pub debounce_ms: u64,
+    /// A request head must arrive whole within this, counted from the connection's first byte
+    /// (from its opening, for its first request).
+    pub header_timeout_ms: u64,
+    /// A request body must arrive whole within this, counted from the end of its head.
+    pub body_timeout_ms: u64,
+    /// A keep-alive connection without a request for this long is closed.
+    pub idle_timeout_ms: u64,
+    /// Connections served at once; beyond, a few get a quick 503 and the rest are closed.
+    pub max_connections: u32,
+    /// Request bodies held in memory at once, in MiB; a delivery beyond it is answered 503.
+    pub max_buffered_mib: u32,
 }
 
 /// A configuration problem, always naming where it is.
@@ -551,6 +562,11 @@ impl Default for ListenSettings {
         ListenSettings {
             bind: DEFAULT_LISTEN_BIND.to_string(),
             debounce_ms: 500,
+            header_timeout_ms: 5_000,
+            body_timeout_ms: 5_000,
+            idle_timeout_ms: 30_000,
+            max_connections: 1_024,
+            max_buffered_mib: 64,
         }
     }
 }
@@ -1759,7 +1775,15 @@ fn looks_like_email(s: &str) -> bool {
 }
 
 fn parse_listen(t: &Tbl<'_, '_>) -> Res<ListenSettings> {
-    t.deny_unknown(&["bind", "debounce_ms"])?;
+    t.deny_unknown(&[
+        "bind",
+        "debounce_ms",
+        "header_timeout_ms",
+        "body_timeout_ms",
+        "idle_timeout_ms",
+        "max_connections",
+        "max_buffered_mib",
+    ])?;
     let mut l = ListenSettings::default();
     if let Some(bind) = t.string("bind")? {
         if !is_bind_address(bind.get_ref()) {
@@ -1772,6 +1796,11 @@ fn parse_listen(t: &Tbl<'_, '_>) -> Res<ListenSettings> {
         l.bind = bind.into_inner();
     }
     l.debounce_ms = t.u64("debounce_ms", 0, MAX_MS, l.debounce_ms)?;
+    l.header_timeout_ms = t.u64("header_timeout_ms", 1, MAX_MS, l.header_timeout_ms)?;
+    l.body_timeout_ms = t.u64("body_timeout_ms", 1, MAX_MS, l.body_timeout_ms)?;
+    l.idle_timeout_ms = t.u64("idle_timeout_ms", 1, MAX_MS, l.idle_timeout_ms)?;
+    l.max_connections = t.u32("max_connections", 1, 1_000_000, l.max_connections)?;
+    l.max_buffered_mib = t.u32("max_buffered_mib", 1, 65_536, l.max_buffered_mib)?;
     Ok(l)
 }
 
@@ -1942,6 +1971,16 @@ repeat_after_hours = 24
 bind = "127.0.0.1:8080"
 # Milliseconds to wait after a webhook for more before replanning the SKUs it touched (default 500).
 debounce_ms = 500
+# Milliseconds a client has to send a request's headers, from its first byte; slower connections are closed (default 5000).
+header_timeout_ms = 5000
+# Milliseconds a client has to send a request's body once its headers are in; slower ones get 408 (default 5000).
+body_timeout_ms = 5000
+# Milliseconds a kept-alive connection may wait for its next request before it is closed (default 30000).
+idle_timeout_ms = 30000
+# Connections served at once; beyond it a few get a quick 503 (health checks still answered) and the rest are closed (default 1024).
+max_connections = 1024
+# MiB of request bodies held in memory at once; a delivery beyond it gets 503 before it is read, and Shopify retries (default 64).
+max_buffered_mib = 64
 
 [reconcile]
 # Report a tool draft that is still a draft (not approved or voided) after this many days (default 3).
@@ -2070,6 +2109,11 @@ mod tests {
         assert!(s.alerts.email_to.is_empty() && s.alerts.smtp_port.is_none());
         assert_eq!(s.listen.bind, "127.0.0.1:8080");
         assert_eq!(s.listen.debounce_ms, 500);
+        assert_eq!(s.listen.header_timeout_ms, 5_000);
+        assert_eq!(s.listen.body_timeout_ms, 5_000);
+        assert_eq!(s.listen.idle_timeout_ms, 30_000);
+        assert_eq!(s.listen.max_connections, 1_024);
+        assert_eq!(s.listen.max_buffered_mib, 64);
     }
 
     #[test]
@@ -3166,6 +3210,16 @@ debounce_ms = 500
         ("suppliers.\"Acme Ltd\"", &["currency_rate"]),
         ("alerts", &["smtp_tls", "repeat_after_hours"]),
         ("reconcile", &["stale_draft_days", "velocity_jump_sigma"]),
+        (
+            "listen",
+            &[
+                "header_timeout_ms",
+                "body_timeout_ms",
+                "idle_timeout_ms",
+                "max_connections",
+                "max_buffered_mib",
+            ],
+        ),
     ];
 
     #[test]

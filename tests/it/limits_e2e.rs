@@ -14,7 +14,7 @@ use replenish::store::Store;
 use crate::sync_e2e::{first_sync, start_sandbox, t0};
 
 /// Every numeric key, with the table it lives in.
-const NUMERIC_KEYS: [(&str, &str); 29] = [
+const NUMERIC_KEYS: [(&str, &str); 34] = [
     ("shopify", "orders_page_size"),
     ("shopify", "bulk_stall_ms"),
     ("shopify", "line_items_page_size"),
@@ -42,6 +42,11 @@ const NUMERIC_KEYS: [(&str, &str); 29] = [
     ("alerts", "smtp_port"),
     ("alerts", "repeat_after_hours"),
     ("listen", "debounce_ms"),
+    ("listen", "header_timeout_ms"),
+    ("listen", "body_timeout_ms"),
+    ("listen", "idle_timeout_ms"),
+    ("listen", "max_connections"),
+    ("listen", "max_buffered_mib"),
     ("reconcile", "stale_draft_days"),
     ("reconcile", "velocity_jump_sigma"),
 ];

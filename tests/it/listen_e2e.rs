@@ -17,17 +17,23 @@ use serde_json::{Value, json};
 
 use crate::sync_e2e::{first_sync, sandbox_state, start_sandbox, t0};
 
-const SECRET: &str = "whsec-new";
+pub(crate) const SECRET: &str = "whsec-new";
 const OLD_SECRET: &str = "whsec-old";
 
-fn sign(secret: &str, body: &[u8]) -> String {
+pub(crate) fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
 /// A REST-shaped `orders/paid` body.
-fn order_body(id: u64, sku: &str, quantity: i64, updated: &str, status: &str) -> Vec<u8> {
+pub(crate) fn order_body(
+    id: u64,
+    sku: &str,
+    quantity: i64,
+    updated: &str,
+    status: &str,
+) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "id": id,
         "admin_graphql_api_id": format!("gid://shopify/Order/{id}"),

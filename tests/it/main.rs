@@ -13,6 +13,7 @@ mod doctor_e2e;
 mod draft_e2e;
 mod hostile_e2e;
 mod limits_e2e;
+mod listen_abuse;
 mod listen_e2e;
 mod output_safety;
 mod plan_e2e;
