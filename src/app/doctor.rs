@@ -191,6 +191,27 @@ fn secret_checks(settings: &Settings, env: &dyn Env, dot_env: Option<&DotEnv>) -
     out
 }
 
+/// The client, or a `Skipped` check saying why there is none (a missing secret, already
+/// reported by the secret checks).
+fn or_skip<T, E>(
+    client: Result<T, E>,
+    area: &'static str,
+    why: &str,
+    checks: &mut Vec<Check>,
+) -> Option<T> {
+    match client {
+        Ok(c) => Some(c),
+        Err(_) => {
+            checks.push(Check::new(
+                area,
+                Status::Skipped,
+                format!("not checked: {why}"),
+            ));
+            None
+        }
+    }
+}
+
 /// A failed request as a check: unreachable (exit 1) or something to fix (exit 2).
 fn api_failure(area: &'static str, what: &str, e: &ApiError, fix: &str) -> Check {
     let status = match e.class {
@@ -213,22 +234,17 @@ async fn cin7_checks(
     checks: &mut Vec<Check>,
 ) -> Option<Vec<(String, bool)>> {
     let base = settings.cin7.base_url.clone();
-    let client = match Cin7Client::new(
-        settings,
-        build_client(&settings.http),
-        counters.clone(),
-        clock,
-    ) {
-        Ok(c) => c,
-        Err(_) => {
-            checks.push(Check::new(
-                "cin7",
-                Status::Skipped,
-                "not checked: the Cin7 credentials are missing",
-            ));
-            return None;
-        }
-    };
+    let client = or_skip(
+        Cin7Client::new(
+            settings,
+            build_client(&settings.http),
+            counters.clone(),
+            clock,
+        ),
+        "cin7",
+        "the Cin7 credentials are missing",
+        checks,
+    )?;
     match client.me().await {
         Ok(me) => {
             let company = me
@@ -280,22 +296,17 @@ async fn shopify_checks(
     counters: &Counters,
     checks: &mut Vec<Check>,
 ) -> Option<Vec<(String, String, bool)>> {
-    let client = match ShopifyClient::new(
-        settings,
-        build_client(&settings.http),
-        counters.clone(),
-        clock,
-    ) {
-        Ok(c) => c,
-        Err(_) => {
-            checks.push(Check::new(
-                "shopify",
-                Status::Skipped,
-                "not checked: SHOPIFY_ACCESS_TOKEN is missing",
-            ));
-            return None;
-        }
-    };
+    let client = or_skip(
+        ShopifyClient::new(
+            settings,
+            build_client(&settings.http),
+            counters.clone(),
+            clock,
+        ),
+        "shopify",
+        "SHOPIFY_ACCESS_TOKEN is missing",
+        checks,
+    )?;
     let shop = &settings.shopify.base_url;
     let granted = match client.access_scopes().await {
         Ok(g) => g,

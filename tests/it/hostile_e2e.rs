@@ -358,13 +358,16 @@ async fn an_endless_answer_is_cut_off_at_the_cap_with_a_clear_error() {
     let mut settings =
         crate::common::settings_for(&format!("http://{addr}"), &dir.path().join("s.db"));
     settings.http.timeout_secs = 60;
-    let client = replenish::adapters::cin7::Cin7Client::new(
-        &settings,
-        replenish::adapters::http::build_client(&settings.http),
-        replenish::adapters::http::Counters::default(),
-        replenish::clock::Clock::starting_at(t0()),
-    )
-    .unwrap();
+    let client_for = |settings: &replenish::config::Settings| {
+        replenish::adapters::cin7::Cin7Client::new(
+            settings,
+            replenish::adapters::http::build_client(&settings.http),
+            replenish::adapters::http::Counters::default(),
+            replenish::clock::Clock::starting_at(t0()),
+        )
+        .unwrap()
+    };
+    let client = client_for(&settings);
     let started = std::time::Instant::now();
     let err = client.locations(&mut |_| {}).await.unwrap_err();
     assert!(err.message.contains("larger than 64 MiB"), "{err}");
@@ -379,13 +382,7 @@ async fn an_endless_answer_is_cut_off_at_the_cap_with_a_clear_error() {
         started.elapsed()
     );
     settings.cin7.base_url = format!("http://{addr}/declared/");
-    let client = replenish::adapters::cin7::Cin7Client::new(
-        &settings,
-        replenish::adapters::http::build_client(&settings.http),
-        replenish::adapters::http::Counters::default(),
-        replenish::clock::Clock::starting_at(t0()),
-    )
-    .unwrap();
+    let client = client_for(&settings);
     let err = client.locations(&mut |_| {}).await.unwrap_err();
     assert!(err.message.contains("larger than 64 MiB"), "{err}");
 }
