@@ -1,6 +1,6 @@
 //! Small numeric tools the planning modules share: the tolerant ceiling of docs/planning.md,
-//! exact order-independent sums of Cin7 quantities, clean zeros for output, and a fast hasher for
-//! the planner's string-keyed maps. Pure functions, no IO.
+//! exact order-independent sums of Cin7 quantities, clean zeros for output, and a fast-hashing
+//! map (`rustc-hash`) for the planner's string-keyed maps. Pure functions, no IO.
 //!
 //! Decision (planning.md is silent): quantities from Cin7 (availability rows, draft lines) are
 //! summed on a fixed-point grid of 1e-9 units (`QtySum`) rather than in f64. Cin7 keeps four
@@ -9,7 +9,8 @@
 //! "negative available" of −5.6e-17.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+
+use rustc_hash::FxBuildHasher;
 
 /// The absolute tolerance of the quantity ceilings: ⌈4.0000000001⌉ = 4.
 pub const CEIL_TOLERANCE: f64 = 1e-9;
@@ -62,76 +63,14 @@ impl QtySum {
     }
 }
 
-/// The Fx hash (as used by rustc): a fast, non-cryptographic hasher. The planner's maps are keyed
-/// by SKUs and location names from the merchant's own systems, so hash flooding is not a concern.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FxHasher {
-    hash: u64,
-}
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut buf = [0u8; 8];
-            buf.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(buf));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut buf = [0u8; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(buf) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-/// A `HashMap` with the Fx hasher.
-pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// A `HashMap` with the Fx hash (`rustc-hash`, as used by rustc): fast and non-cryptographic. The
+/// planner's maps are keyed by SKUs and location names from the merchant's own systems, so hash
+/// flooding is not a concern.
+pub type FxMap<K, V> = HashMap<K, V, FxBuildHasher>;
 
 /// An empty [`FxMap`] with room for `n` entries.
 pub fn fx_map<K, V>(n: usize) -> FxMap<K, V> {
-    FxMap::with_capacity_and_hasher(n, BuildHasherDefault::default())
+    FxMap::with_capacity_and_hasher(n, FxBuildHasher)
 }
 
 /// A string of at most 31 bytes packed into four words, for hash keys that compare without a
