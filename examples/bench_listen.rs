@@ -15,6 +15,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{KeyInit, Mac};
 use replenish::app::listen::start;
+use replenish::app::sandbox::SandboxSettings;
 use replenish::app::sync::{SyncOptions, sync};
 use replenish::clock::Clock;
 use replenish::output::progress::Progress;

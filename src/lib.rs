@@ -5,7 +5,8 @@
 //! - [`core`]: pure domain types and arithmetic (no IO, clock or async).
 //! - [`adapters`]: HTTP clients for Cin7 Core and the Shopify Admin GraphQL API.
 //! - [`store`]: the embedded SQLite store.
-//! - [`sandbox`]: a local, stateful imitation of both APIs for trials and tests.
+//! - [`sandbox`]: a local, stateful imitation of both APIs for trials and tests (its own crate,
+//!   `crates/sandbox`, re-exported here).
 //! - [`app`]: one module per subcommand, orchestration only.
 //! - [`output`]: rendering (tables, JSON, progress bars).
 //! - [`clock`]: the process's one clock (the wall clock, or `--now` moving on with real time).
@@ -17,9 +18,13 @@ pub mod clock;
 pub mod config;
 pub mod core;
 pub mod output;
-pub mod sandbox;
 pub mod secrets;
 pub mod store;
+
+/// The sandbox crate (`crates/sandbox`, package `replenish-sandbox`), re-exported so that
+/// `replenish::sandbox::…` reaches it. It does not depend on this crate; what ties it to the
+/// product (settings pointing at a running sandbox) is [`app::sandbox`].
+pub use replenish_sandbox as sandbox;
 
 /// mimalloc instead of the system allocator, for everything that links this crate (the binary,
 /// its tests and the benchmarks, so the figures are the shipped binary's). Planning 100,000 SKUs

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use crate::app::draft::{Confirm, DraftOptions, draft};
 use crate::app::plan::{PlanFilter, apply_filter, plan_from_store, today};
 use crate::app::resolve_format;
+use crate::app::sandbox::SandboxSettings;
 use crate::app::sync::{SyncOptions, print_summary, sync};
 use crate::cli::{DemoArgs, Format};
 use crate::clock::Clock;

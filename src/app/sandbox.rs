@@ -1,5 +1,9 @@
-//! `replenish sandbox`: serves the local imitation of Cin7 Core and Shopify until Ctrl-C.
+//! `replenish sandbox`: serves the local imitation of Cin7 Core and Shopify until Ctrl-C. Also
+//! what ties the sandbox crate to the product: [`SandboxSettings`], the settings that point
+//! `replenish` at a running sandbox (the sandbox crate cannot name `Settings`: it does not depend
+//! on this crate).
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -8,7 +12,25 @@ use chrono::{DateTime, Utc};
 use crate::app::UsageError;
 use crate::cli::SandboxArgs;
 use crate::clock::Clock;
-use crate::sandbox::{self, SandboxOptions};
+use crate::config::Settings;
+use crate::sandbox::{self, SandboxHandle, SandboxOptions};
+
+/// Settings for a running sandbox: `handle.settings(store_path)` wherever this trait is in scope.
+pub trait SandboxSettings {
+    /// Settings pointing `replenish` at this sandbox (the same mapping the banner prints), with
+    /// the store at `store_path`.
+    fn settings(&self, store_path: &Path) -> Settings;
+}
+
+impl SandboxSettings for SandboxHandle {
+    fn settings(&self, store_path: &Path) -> Settings {
+        let mut settings = Settings::for_sandbox(&self.base_url(), store_path);
+        settings.locations.default = self.default_location();
+        settings.locations.ignore = vec!["Returns".to_string()];
+        settings.locations.shopify = self.shopify_locations().into_iter().collect();
+        settings
+    }
+}
 
 /// Turns the CLI flags into sandbox options (validated: bad values are usage errors).
 pub fn options(args: &SandboxArgs, now: DateTime<Utc>) -> Result<SandboxOptions> {

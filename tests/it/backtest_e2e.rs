@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use replenish::app::backtest::{load, policy_specs, run_policies};
 use replenish::app::plan::plan_config;
+use replenish::app::sandbox::SandboxSettings;
 use replenish::app::sync::{SyncOptions, sync};
 use replenish::clock::Clock;
 use replenish::core::backtest::{Judge, SimOptions, outcome, prepare};

@@ -10,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use replenish::app::listen::{ListenHandle, start};
+use replenish::app::sandbox::SandboxSettings;
 use replenish::clock::Clock;
 use replenish::config::{ListenSettings, Settings};
 use replenish::sandbox::SandboxHandle;

@@ -18,6 +18,7 @@ mod listen_e2e;
 mod output_safety;
 mod plan_e2e;
 mod reconcile_e2e;
+mod sandbox_contract;
 mod scopes_e2e;
 mod shopify_client;
 mod skus_e2e;

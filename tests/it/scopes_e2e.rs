@@ -5,6 +5,7 @@
 
 use replenish::adapters::http::{Counters, ErrorClass, build_client};
 use replenish::adapters::shopify::ShopifyClient;
+use replenish::app::sandbox::SandboxSettings;
 use replenish::app::sync::{SyncOptions, sync};
 use replenish::clock::Clock;
 use replenish::output::progress::Progress;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use replenish::app::sandbox::SandboxSettings;
 use replenish::app::sync::{SyncOptions, sync};
 use replenish::clock::Clock;
 use replenish::output::progress::Progress;

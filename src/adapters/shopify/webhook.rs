@@ -838,7 +838,7 @@ mod tests {
 
     #[test]
     fn sandbox_payload_maps_like_the_graphql_path() {
-        // The sandbox's orders/paid body shape (src/sandbox/webhooks.rs::payload).
+        // The sandbox's orders/paid body shape (crates/sandbox/src/webhooks.rs::payload).
         let body = json!({
             "id": 7001u64, "admin_graphql_api_id": "gid://shopify/Order/7001",
             "name": "#1001", "order_number": 1001,

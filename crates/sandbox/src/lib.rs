@@ -1,5 +1,16 @@
-//! The sandbox: a local, stateful imitation of the Cin7 Core API v2 and the Shopify Admin GraphQL
-//! API, served by axum on one port (see docs/sandbox.md).
+//! replenish-sandbox: a local, stateful imitation of the Cin7 Core API v2 and the Shopify Admin
+//! GraphQL API, served by axum on one port (see `docs/sandbox.md` in the shared docs).
+//! `replenish sandbox`, `replenish demo`, the product's tests and its benchmarks start it; the
+//! product re-exports this crate as `replenish::sandbox`.
+//!
+//! It is its own crate so that the compiler keeps the boundary: the sandbox imitates the two
+//! services from their documented behaviour and knows nothing of the client that talks to them.
+//! It must never depend on the `replenish` package (that would be a cycle, and would let the
+//! imitation bend to the client); what joins the two, such as `Settings` pointing the tool at a
+//! running sandbox, lives in the product (`replenish::app::sandbox`). Its own tests speak HTTP
+//! with documents shaped like the client's; the product's `tests/it/sandbox_contract.rs` sends the
+//! client's real documents. Its clock is its own discrete one (the world's `now`, which starts at
+//! [`SandboxOptions::now`] and moves only on `POST /sandbox/tick`): it never reads the wall clock.
 //!
 //! - [`SandboxOptions`] / [`start`] / [`SandboxHandle`] / [`banner`]: the public entry points;
 //!   [`VariantTruth`]: the generated catalog's ground truth, for tests of the SKU audit.
@@ -27,6 +38,8 @@ mod stock;
 mod util;
 mod webhooks;
 
+#[cfg(test)]
+mod test_documents;
 #[cfg(test)]
 mod tests;
 
@@ -313,16 +326,6 @@ impl SandboxHandle {
                 }
             })
             .collect()
-    }
-
-    /// Settings pointing `replenish` at this sandbox (the same mapping the banner prints), with
-    /// the store at `store_path`.
-    pub fn settings(&self, store_path: &std::path::Path) -> crate::config::Settings {
-        let mut settings = crate::config::Settings::for_sandbox(&self.base_url(), store_path);
-        settings.locations.default = self.default_location();
-        settings.locations.ignore = vec!["Returns".to_string()];
-        settings.locations.shopify = self.shopify_locations().into_iter().collect();
-        settings
     }
 
     /// The same JSON as `GET /sandbox/state`.

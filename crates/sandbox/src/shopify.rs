@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::App;
 use super::faults::{self, Fault};
-use super::graphql::{self, RootField};
+use super::graphql::{self, Args, Document, Field};
 use super::search::Search;
 use super::state::*;
 use super::util::*;
@@ -67,11 +67,11 @@ pub async fn handle(
         );
     };
     let vars = req.get("variables").cloned().unwrap_or(Value::Null);
-    let root = graphql::root_field(&query);
-    let op_name = root
+    let doc = Document::parse(&query);
+    let op_name = doc
         .as_ref()
-        .map(|r| r.name.clone())
-        .unwrap_or_else(|| "unknown".into());
+        .map(|d| d.root.name.clone())
+        .unwrap_or_else(|_| "unknown".into());
     let (fault, retry_after) = {
         let mut w = app.lock();
         w.count_request(format!("shopify {op_name}"));
@@ -83,7 +83,7 @@ pub async fn handle(
         None => {}
     }
     let mut w = app.lock();
-    let answer = execute(&mut w, &query, &vars, root);
+    let answer = execute(&mut w, doc, &vars);
     json(StatusCode::OK, &answer)
 }
 
@@ -111,10 +111,7 @@ fn cost_ext(w: &World, requested: u64, actual: Option<u64>) -> Value {
 }
 
 /// An argument as a non-negative integer.
-fn int_arg(
-    args: &std::collections::HashMap<String, Value>,
-    name: &str,
-) -> Result<Option<u64>, String> {
+fn int_arg(args: &Args, name: &str) -> Result<Option<u64>, String> {
     match args.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
@@ -124,11 +121,9 @@ fn int_arg(
     }
 }
 
-fn str_arg(args: &std::collections::HashMap<String, Value>, name: &str) -> Option<String> {
+fn str_arg(args: &Args, name: &str) -> Option<String> {
     args.get(name).and_then(Value::as_str).map(str::to_string)
 }
-
-type Args = std::collections::HashMap<String, Value>;
 
 /// Runs a recognised document: the data under its root key and the actual cost.
 type Runner = Box<dyn FnOnce(&mut World) -> Result<(Value, u64), String>>;
@@ -151,17 +146,14 @@ fn first_arg(args: &Args, field: &str) -> Result<u64, String> {
     }
 }
 
-fn execute(w: &mut World, query: &str, vars: &Value, root: Option<RootField>) -> Value {
+fn execute(w: &mut World, doc: Result<Document, String>, vars: &Value) -> Value {
     refill(w);
-    let Some(root) = root else {
-        return with_ext(
-            errors(&[error_msg(
-                "syntax error: the sandbox could not find the document's root field",
-            )]),
-            cost_ext(w, 0, Some(0)),
-        );
+    let doc = match doc {
+        Ok(doc) => doc,
+        Err(msg) => return with_ext(errors(&[error_msg(&msg)]), cost_ext(w, 0, Some(0))),
     };
-    if let Some(denied) = access_denied(w, query, &root.name, &root.response_key) {
+    let root = &doc.root;
+    if let Some(denied) = access_denied(w, &doc) {
         // Like Shopify: the root field is null and the error names the field (and, for a root
         // field, the scope it needs).
         let mut d = Map::new();
@@ -171,7 +163,7 @@ fn execute(w: &mut World, query: &str, vars: &Value, root: Option<RootField>) ->
             cost_ext(w, 1, Some(1)),
         );
     }
-    let plan = match plan(w, query, vars, &root) {
+    let plan = match plan(w, &doc, vars) {
         Ok(p) => p,
         Err(msg) => return with_ext(errors(&[error_msg(&msg)]), cost_ext(w, 0, Some(0))),
     };
@@ -211,7 +203,7 @@ fn execute(w: &mut World, query: &str, vars: &Value, root: Option<RootField>) ->
             let mut d = Map::new();
             d.insert(root.response_key.clone(), data);
             let mut out = json!({ "data": Value::Object(d) });
-            if let Some(search) = search_warnings(&root, vars, w) {
+            if let Some(search) = search_warnings(root, vars, w) {
                 out["extensions"] = json!({});
                 let ext = cost_ext(w, plan.requested, Some(actual));
                 out["extensions"]["cost"] = ext["cost"].clone();
@@ -252,7 +244,8 @@ const FULFILLMENT_ORDER_SCOPES: [&str; 4] = [
 
 /// Shopify's `ACCESS_DENIED` error for a document the token's scopes do not cover, if any: the
 /// root field's own scope, then fulfillment orders selected without a fulfillment-order scope.
-fn access_denied(w: &World, query: &str, root: &str, key: &str) -> Option<Value> {
+fn access_denied(w: &World, doc: &Document) -> Option<Value> {
+    let (root, key) = (doc.root.name.as_str(), doc.root.response_key.as_str());
     let scope = match root {
         "orders" | "order" => Some("read_orders"),
         "locations" | "location" => Some("read_locations"),
@@ -272,10 +265,7 @@ fn access_denied(w: &World, query: &str, root: &str, key: &str) -> Option<Value>
         }));
     }
     let fulfillment = FULFILLMENT_ORDER_SCOPES.iter().any(|s| has_scope(w, s));
-    if matches!(root, "orders" | "order")
-        && graphql::selects(query, "fulfillmentOrders")
-        && !fulfillment
-    {
+    if matches!(root, "orders" | "order") && doc.selects("fulfillmentOrders") && !fulfillment {
         let path = if root == "orders" {
             json!([key, "edges", 0, "node", "fulfillmentOrders"])
         } else {
@@ -302,11 +292,11 @@ fn with_ext(mut v: Value, ext: Value) -> Value {
     v
 }
 
-fn search_warnings(root: &RootField, vars: &Value, w: &World) -> Option<Value> {
+fn search_warnings(root: &Field, vars: &Value, w: &World) -> Option<Value> {
     if root.name != "orders" {
         return None;
     }
-    let args = graphql::parse_args(&root.args, vars).ok()?;
+    let args = root.args(vars);
     let q = str_arg(&args, "query")?;
     let s = Search::parse(&q, w.now);
     if s.warnings.is_empty() {
@@ -320,27 +310,24 @@ fn search_warnings(root: &RootField, vars: &Value, w: &World) -> Option<Value> {
     Some(json!([{ "path": ["orders"], "query": q, "warnings": warnings }]))
 }
 
-fn plan(w: &World, query: &str, vars: &Value, root: &RootField) -> Result<Plan, String> {
-    let args = graphql::parse_args(&root.args, vars)?;
-    let nested = |field: &str| -> Result<Option<Args>, String> {
-        match graphql::field_args(query, field) {
-            Some(t) => graphql::parse_args(&t, vars).map(Some),
-            None => Ok(None),
-        }
-    };
+fn plan(w: &World, doc: &Document, vars: &Value) -> Result<Plan, String> {
+    let root = &doc.root;
+    let args = root.args(vars);
+    // The arguments of the first nested field of that name that has any.
+    let nested = |field: &str| doc.field(field).map(|f| f.args(vars));
     match root.name.as_str() {
         "orders" => {
             let first = first_arg(&args, "orders")?;
-            let li = nested("lineItems")?;
+            let li = nested("lineItems");
             let li_first = match &li {
                 Some(a) => first_arg(a, "lineItems")?,
                 None => 0,
             };
-            let fo_first = match nested("fulfillmentOrders")? {
+            let fo_first = match nested("fulfillmentOrders") {
                 Some(a) => first_arg(&a, "fulfillmentOrders")?,
                 None => 0,
             };
-            let has_retail = graphql::selects(query, "retailLocation");
+            let has_retail = doc.selects("retailLocation");
             let has_li = li.is_some();
             let has_fo = fo_first > 0;
             let node_cost = move |lines: u64, fos: u64| {
@@ -379,7 +366,7 @@ fn plan(w: &World, query: &str, vars: &Value, root: &RootField) -> Result<Plan, 
         }
         "order" => {
             let id = str_arg(&args, "id").ok_or("Argument 'id' on Field 'order' is required")?;
-            let li = nested("lineItems")?;
+            let li = nested("lineItems");
             let (li_first, li_after) = match &li {
                 Some(a) => (first_arg(a, "lineItems")?, str_arg(a, "after")),
                 None => (0, None),
@@ -430,7 +417,7 @@ fn plan(w: &World, query: &str, vars: &Value, root: &RootField) -> Result<Plan, 
         "productVariants" => {
             let first = first_arg(&args, "productVariants")?;
             let after = str_arg(&args, "after");
-            let per = 1 + u64::from(graphql::selects(query, "product"));
+            let per = 1 + u64::from(doc.selects("product"));
             Ok(Plan {
                 requested: 2 + first * per,
                 run: Box::new(move |w| {
@@ -525,7 +512,7 @@ fn plan(w: &World, query: &str, vars: &Value, root: &RootField) -> Result<Plan, 
         }),
         other => Err(format!(
             "Field '{other}' doesn't exist on type '{}' (the sandbox answers orders, order, locations, productVariants and bulk operations)",
-            if root.operation == "mutation" {
+            if doc.operation == "mutation" {
                 "Mutation"
             } else {
                 "QueryRoot"
@@ -838,19 +825,18 @@ fn bulk_run(w: &mut World, doc: &str) -> Value {
             "userErrors": [{"field": ["query"], "message": msg}],
         })
     };
-    let Some(root) = graphql::root_field(doc) else {
-        return user_error("Invalid bulk query: syntax error");
+    let parsed = match Document::parse(doc) {
+        Ok(parsed) => parsed,
+        Err(e) => return user_error(&format!("Invalid bulk query: {e}")),
     };
+    let root = &parsed.root;
     if root.name != "orders" {
         return user_error(&format!(
             "Invalid bulk query: the sandbox runs bulk queries over 'orders' only, not '{}'",
             root.name
         ));
     }
-    let args = match graphql::parse_args(&root.args, &Value::Null) {
-        Ok(a) => a,
-        Err(e) => return user_error(&format!("Invalid bulk query: {e}")),
-    };
+    let args = root.args(&Value::Null);
     let running = w
         .bulk_ops
         .iter()
@@ -876,7 +862,7 @@ fn bulk_run(w: &mut World, doc: &str) -> Value {
         .map(|o| o.num)
         .collect();
     // A bulk query reading what the token may not is accepted, then ends FAILED.
-    let fails_with = access_denied(w, doc, &root.name, &root.response_key).map(|_| "ACCESS_DENIED");
+    let fails_with = access_denied(w, &parsed).map(|_| "ACCESS_DENIED");
     orders.sort_unstable();
     let num = w.next_bulk;
     w.next_bulk += 1;

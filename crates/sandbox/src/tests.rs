@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::generator;
 use super::state::*;
 use super::*;
-use crate::adapters::shopify::queries;
+use crate::test_documents as queries;
 
 fn fixed_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0)
@@ -598,7 +598,7 @@ async fn shopify_auth_throttling_and_max_cost() {
     assert_eq!(t["extensions"]["cost"]["actualQueryCost"], Value::Null);
     assert_eq!(
         t["extensions"]["cost"]["requestedQueryCost"],
-        queries::orders_query_cost(10, 5, true)
+        queries::orders_query_cost(10, 5)
     );
 
     let big = gql(
@@ -609,7 +609,7 @@ async fn shopify_auth_throttling_and_max_cost() {
     .await;
     let want = format!(
         "Query cost is {}, which exceeds the single query max cost limit (1000).",
-        queries::orders_query_cost(250, 30, true)
+        queries::orders_query_cost(250, 30)
     );
     assert_eq!(big["errors"][0]["extensions"]["code"], "MAX_COST_EXCEEDED");
     assert_eq!(big["errors"][0]["message"], want.as_str());

@@ -10,16 +10,14 @@ use serde_json::Value;
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
+    /// Splits on `&` and decodes as `application/x-www-form-urlencoded` (`+` is a space; a `%`
+    /// not followed by two hex digits stays as it is; invalid UTF-8 becomes U+FFFD).
     pub fn parse(raw: Option<&str>) -> Params {
-        let mut out = Vec::new();
-        for part in raw.unwrap_or("").split('&') {
-            if part.is_empty() {
-                continue;
-            }
-            let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            out.push((percent_decode(k), percent_decode(v)));
-        }
-        Params(out)
+        Params(
+            form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
 
     /// The value of `name`, compared case-insensitively; the first one wins.
@@ -39,34 +37,6 @@ impl Params {
         self.get(name)
             .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
     }
-}
-
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'+' {
-            out.push(b' ');
-        } else if b == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match hex {
-                Some(v) => {
-                    out.push(v);
-                    i += 2;
-                }
-                None => out.push(b'%'),
-            }
-        } else {
-            out.push(b);
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub fn json(status: StatusCode, v: &Value) -> Response {
@@ -164,7 +134,11 @@ mod tests {
         assert_eq!(p.get("search"), Some("Acme Ltd"));
         assert_eq!(p.get("x"), Some("a b"));
         assert_eq!(p.get("bad"), Some("%zz"));
-        assert_eq!(percent_decode("100%"), "100%");
+        let q = Params::parse(Some("a=100%&&flag&c=%E2%82%AC&d=%FF"));
+        assert_eq!(q.get("a"), Some("100%"));
+        assert_eq!(q.get("flag"), Some(""));
+        assert_eq!(q.get("c"), Some("€"));
+        assert_eq!(q.get("d"), Some("\u{fffd}"));
     }
 
     #[test]

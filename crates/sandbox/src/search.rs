@@ -242,7 +242,7 @@ fn term_matches(t: &Term, o: &Order) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::state::Fin;
+    use crate::state::Fin;
 
     fn order(created: &str, updated: &str) -> Order {
         Order {
