@@ -14,6 +14,10 @@ use secrecy::SecretString;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+pub use crate::core::settings::{
+    BelowMinimum, LocationSettings, Policy, SkuOverride, SupplierOverride,
+};
+
 /// Everything a command needs, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -113,59 +117,11 @@ pub struct StoreSettings {
     pub path: PathBuf,
 }
 
-/// `[policy]`: the planning knobs (see docs/planning.md).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
-    pub timezone: chrono_tz::Tz,
-    pub velocity_window_days: u32,
-    pub cover_days: f64,
-    pub service_level: f64,
-    pub default_lead_time_days: u32,
-    pub stockout_adjust: bool,
-    pub min_in_stock_days: u32,
-    pub use_cin7_reorder_levels: bool,
-    pub below_minimum: BelowMinimum,
-    pub max_data_age_minutes: u64,
-    pub snapshot_retention_days: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BelowMinimum {
-    Hold,
-    TopUp,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct LocationSettings {
-    pub default: String,
-    pub ignore: Vec<String>,
-    /// Shopify location gid → Cin7 location name.
-    pub shopify: BTreeMap<String, String>,
-    /// Key location → member Cin7 locations.
-    pub pools: BTreeMap<String, Vec<String>>,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct SkuSettings {
     /// Resolved against the config file's folder.
     pub mapping_file: Option<PathBuf>,
     pub overrides: BTreeMap<String, SkuOverride>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SkuOverride {
-    pub supplier: Option<String>,
-    pub moq: Option<f64>,
-    pub pack: Option<f64>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SupplierOverride {
-    pub lead_time_days: Option<f64>,
-    pub moq: Option<f64>,
-    pub min_order_value: Option<Decimal>,
-    /// `CurrencyRate` sent on this supplier's purchases (default 1).
-    pub currency_rate: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +206,18 @@ pub enum ConfigError {
     },
     #[error("no config file: looked for {looked_in}; run `replenish init` to write one")]
     NotFound { looked_in: String },
+}
+
+impl From<crate::core::mapping::MappingError> for ConfigError {
+    /// A malformed SKU mapping file is a configuration error naming `skus.mapping_file`.
+    fn from(e: crate::core::mapping::MappingError) -> Self {
+        ConfigError::Invalid {
+            path: e.path,
+            line: e.line,
+            key: crate::core::mapping::MAPPING_KEY.to_string(),
+            message: e.message,
+        }
+    }
 }
 
 /// Where a secret comes from; `Env` abstracts the process environment so tests need not mutate it.
@@ -539,24 +507,6 @@ impl Default for StoreSettings {
     }
 }
 
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            timezone: chrono_tz::Tz::UTC,
-            velocity_window_days: 28,
-            cover_days: 30.0,
-            service_level: 0.95,
-            default_lead_time_days: 14,
-            stockout_adjust: true,
-            min_in_stock_days: 7,
-            use_cin7_reorder_levels: true,
-            below_minimum: BelowMinimum::Hold,
-            max_data_age_minutes: 180,
-            snapshot_retention_days: 120,
-        }
-    }
-}
-
 impl Default for ListenSettings {
     fn default() -> Self {
         ListenSettings {
@@ -587,22 +537,6 @@ impl ShopifySettings {
             bulk_poll_ms: 2000,
             bulk_stall_ms: 60_000,
         }
-    }
-}
-
-impl BelowMinimum {
-    /// The config spelling (`"hold"` / `"top_up"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BelowMinimum::Hold => "hold",
-            BelowMinimum::TopUp => "top_up",
-        }
-    }
-}
-
-impl std::fmt::Display for BelowMinimum {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
