@@ -167,7 +167,7 @@ pub fn mapping_table(settings: &Settings) -> Result<BTreeMap<String, String>> {
                 path: path.clone(),
                 source,
             })?;
-            crate::core::mapping::parse_mapping(&text, path)?
+            crate::core::mapping::parse_mapping(&text, path).map_err(ConfigError::from)?
         }
     })
 }
@@ -305,4 +305,36 @@ pub fn apply_filter(mut plan: Plan, filter: &PlanFilter) -> Plan {
         i.sku.as_deref().is_none_or(keep_sku) && i.location.as_deref().is_none_or(keep_location)
     });
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A malformed mapping file is a configuration error: `file:line: skus.mapping_file: …`,
+    /// exit code 2.
+    #[test]
+    fn a_malformed_mapping_file_is_a_config_error_naming_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let map = dir.path().join("sku-map.csv");
+        std::fs::write(&map, "shopify_sku,cin7_sku\na,b\na,c\n").unwrap_or_else(|e| panic!("{e}"));
+        let mut settings = Settings::for_sandbox("http://127.0.0.1:1", &dir.path().join("s.db"));
+        settings.skus.mapping_file = Some(map.clone());
+        let err = match mapping_table(&settings) {
+            Err(e) => e,
+            Ok(_) => panic!("expected an error"),
+        };
+        assert!(err.downcast_ref::<ConfigError>().is_some(), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}:3: skus.mapping_file: shopify_sku \"a\" is mapped twice (first on line 2)",
+                map.display()
+            )
+        );
+        assert_eq!(
+            crate::app::report_error(&err),
+            std::process::ExitCode::from(2)
+        );
+    }
 }

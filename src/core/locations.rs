@@ -17,10 +17,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::LocationSettings;
 use crate::core::model::Location;
 use crate::core::num::{FxMap, fx_map};
 use crate::core::plan::PlanError;
+use crate::core::settings::LocationSettings;
 
 /// The resolved location structure of one plan.
 #[derive(Debug, Clone)]

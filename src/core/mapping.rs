@@ -23,21 +23,32 @@
 //!   hand-written SKU that really starts with `'=` must be written `''=`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::config::ConfigError;
 use crate::core::formula;
 
 /// The config key every mapping-file error names.
 pub const MAPPING_KEY: &str = "skus.mapping_file";
 
+/// A malformed mapping file: shown as `file:line: skus.mapping_file: reason`, like every
+/// configuration error. The app layer turns it into a `config::ConfigError` (exit code 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {MAPPING_KEY}: {message}", path.display())]
+pub struct MappingError {
+    /// The mapping file.
+    pub path: PathBuf,
+    /// 1-based line of the offending record.
+    pub line: usize,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
 /// Parses the mapping CSV `text` read from `path` into Shopify SKU → Cin7 SKU.
-pub fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+pub fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, String>, MappingError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let err = |line: u64, message: String| ConfigError::Invalid {
+    let err = |line: u64, message: String| MappingError {
         path: path.to_path_buf(),
         line: usize::try_from(line).unwrap_or(usize::MAX),
-        key: MAPPING_KEY.to_string(),
         message,
     };
     // csv's own line numbers skip blank lines; count from byte offsets instead.
@@ -149,24 +160,23 @@ pub fn parse_mapping(text: &str, path: &Path) -> Result<BTreeMap<String, String>
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    fn parse(text: &str) -> Result<BTreeMap<String, String>, MappingError> {
         parse_mapping(text, Path::new("/cfg/sku-map.csv"))
     }
 
-    /// (line, message) of an Invalid error naming skus.mapping_file.
+    /// (line, message) of an error naming skus.mapping_file.
     fn invalid(text: &str) -> (usize, String) {
         match parse(text) {
-            Err(ConfigError::Invalid {
-                path,
-                line,
-                key,
-                message,
-            }) => {
-                assert_eq!(path, Path::new("/cfg/sku-map.csv"));
-                assert_eq!(key, "skus.mapping_file");
-                (line, message)
+            Err(e) => {
+                assert_eq!(e.path, Path::new("/cfg/sku-map.csv"));
+                let shown = e.to_string();
+                assert!(
+                    shown.starts_with(&format!("/cfg/sku-map.csv:{}: skus.mapping_file: ", e.line)),
+                    "{shown}"
+                );
+                (e.line, e.message)
             }
-            other => panic!("expected Invalid, got {other:?}"),
+            other => panic!("expected an error, got {other:?}"),
         }
     }
 

@@ -14,6 +14,8 @@
 //! - [`backtest`]: the day-by-day replay behind `replenish backtest`: world, engine, baselines and
 //!   the configured policy (this same planner, run per simulated day);
 //! - [`skumatch`]: the SKU audit (`replenish skus`): classes, suggestions, match rate;
+//! - [`settings`]: the planning settings (`[policy]`, `[locations]`, SKU and supplier overrides)
+//!   that `config` builds from the file;
 //! - [`mapping`]: the SKU mapping CSV; [`formula`]: spreadsheet formula neutralising for CSV text
 //!   cells (and its inverse for the mapping reader); [`num`], [`stats`]: numeric helpers.
 
@@ -36,6 +38,7 @@ pub mod position;
 pub mod push;
 pub mod reconcile;
 pub mod sales;
+pub mod settings;
 pub mod skumatch;
 pub mod stats;
 pub mod velocity;

@@ -8,9 +8,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::config::{LocationSettings, Policy, SkuOverride, SupplierOverride};
 use crate::core::model::{AvailabilityRow, Location, Product, Purchase, Supplier};
 use crate::core::sales::Sales;
+use crate::core::settings::{LocationSettings, Policy, SkuOverride, SupplierOverride};
 
 /// Everything configured that planning reads.
 #[derive(Debug, Clone)]

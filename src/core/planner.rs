@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use crate::config::SupplierOverride;
 use crate::core::catalog::Catalog;
 use crate::core::demand::{Demand, Window};
 use crate::core::drafts::Drafts;
@@ -23,11 +22,12 @@ use crate::core::plan::{Plan, PlanConfig, PlanData, PlanError, PlanLine, PolicyE
 use crate::core::po::{self, PoLineInput, PoRules};
 use crate::core::policy::{self, Inputs, LeadSource, ReorderSource, Trigger, reason};
 use crate::core::position::Stock;
+use crate::core::settings::SupplierOverride;
 use crate::core::stats::inverse_normal_cdf;
 use crate::core::velocity::{Stockouts, velocity};
 
 /// The effective `[policy]` echoed in the plan.
-pub fn policy_echo(p: &crate::config::Policy) -> PolicyEcho {
+pub fn policy_echo(p: &crate::core::settings::Policy) -> PolicyEcho {
     PolicyEcho {
         timezone: p.timezone.name().to_string(),
         velocity_window_days: p.velocity_window_days,

@@ -26,9 +26,9 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::config::{BelowMinimum, SupplierOverride};
 use crate::core::num::clean;
 use crate::core::plan::{PurchaseOrder, PurchaseOrderLine};
+use crate::core::settings::{BelowMinimum, SupplierOverride};
 
 /// One plan line that goes on a PO.
 #[derive(Debug, Clone, PartialEq)]

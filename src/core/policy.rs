@@ -29,9 +29,9 @@
 //!   the product-level m > 0) switches the reorder level off for that location.
 //! - When the reorder level raises the target, the line gets reason `reorder_level_raised_target`.
 
-use crate::config::{SkuOverride, SupplierOverride};
 use crate::core::model::{Product, ProductSupplier, Supplier, SupplierOption};
 use crate::core::num::{ceil_tol, clean};
+use crate::core::settings::{SkuOverride, SupplierOverride};
 
 /// Reason codes carried in a line's `reasons`.
 pub mod reason {

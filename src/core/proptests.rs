@@ -5,10 +5,10 @@
 
 use proptest::prelude::*;
 
-use crate::config::{BelowMinimum, SkuOverride, SupplierOverride};
 use crate::core::model::OrderLine;
 use crate::core::plan::{OwnDraft, Plan};
 use crate::core::policy::{Inputs, Trigger, quantity};
+use crate::core::settings::{BelowMinimum, SkuOverride, SupplierOverride};
 use crate::core::testkit::*;
 
 fn inputs() -> impl Strategy<Value = Inputs> {

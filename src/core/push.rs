@@ -27,10 +27,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 
-use crate::config::SupplierOverride;
 use crate::core::drafts::same_lines;
 use crate::core::issues;
 use crate::core::plan::{Plan, PurchaseOrder};
+use crate::core::settings::SupplierOverride;
 
 /// A line a gate kept out of its PO.
 #[derive(Debug, Clone, PartialEq)]

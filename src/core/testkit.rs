@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::config::{LocationSettings, Policy};
 use crate::core::model::{
     AvailabilityRow, Location, Order, OrderLine, Product, ProductSupplier, Purchase,
     PurchaseDetail, PurchaseLine, Supplier, SupplierOption,
@@ -15,6 +14,7 @@ use crate::core::plan::{
     Explain, OwnDraft, Plan, PlanConfig, PlanData, PlanError, PlanLine, Trace, compute,
 };
 use crate::core::sales::Sales;
+use crate::core::settings::{LocationSettings, Policy};
 
 pub const ZERO_GUID: &str = "00000000-0000-0000-0000-000000000000";
 

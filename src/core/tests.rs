@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use chrono_tz::Tz;
 
-use crate::config::{BelowMinimum, SkuOverride, SupplierOverride};
 use crate::core::model::{Order, ReorderLevel};
 use crate::core::plan::{OwnDraft, PlanError};
+use crate::core::settings::{BelowMinimum, SkuOverride, SupplierOverride};
 use crate::core::testkit::*;
 
 const T: &str = "2024-06-01";

@@ -230,7 +230,7 @@ mod tests {
         f.sell("A", &days("2026-03-01", "2026-04-29"), 10);
         f.config.suppliers.insert(
             "Acme".into(),
-            crate::config::SupplierOverride {
+            crate::core::settings::SupplierOverride {
                 min_order_value: Some(dec("1000000")),
                 ..Default::default()
             },
