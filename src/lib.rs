@@ -7,6 +7,7 @@
 //! - [`store`]: the embedded SQLite store.
 //! - [`sandbox`]: a local, stateful imitation of both APIs for trials and tests.
 //! - [`app`]: one module per subcommand, orchestration only.
+//! - [`report`]: what the commands report, as plain data (filled by `app`, rendered by `output`).
 //! - [`output`]: rendering (tables, JSON, progress bars).
 //! - [`clock`]: the process's one clock (the wall clock, or `--now` moving on with real time).
 
@@ -17,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod core;
 pub mod output;
+pub mod report;
 pub mod sandbox;
 pub mod secrets;
 pub mod store;
