@@ -8,6 +8,7 @@
 //! - [`sandbox`]: a local, stateful imitation of both APIs for trials and tests (its own crate,
 //!   `crates/sandbox`, re-exported here).
 //! - [`app`]: one module per subcommand, orchestration only.
+//! - [`report`]: what the commands report, as plain data (filled by `app`, rendered by `output`).
 //! - [`output`]: rendering (tables, JSON, progress bars).
 //! - [`clock`]: the process's one clock (the wall clock, or `--now` moving on with real time).
 
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod core;
 pub mod output;
+pub mod report;
 pub mod secrets;
 pub mod store;
 

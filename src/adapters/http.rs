@@ -2,8 +2,10 @@
 //! jitter (honouring `Retry-After`), the Cin7 request limiter, and per-endpoint request counters.
 //!
 //! Each adapter classifies its own answers (Cin7 and Shopify put errors in different places, both
-//! sometimes inside an HTTP 200) into the small vocabulary of [`ErrorClass`]; everything after
-//! that — whether to retry, how long to wait, what to count and log — is decided here, once.
+//! sometimes inside an HTTP 200) into the small vocabulary of [`ErrorClass`]; what a status code
+//! alone says (429 with its `Retry-After`, refused credentials, 5xx, other 4xx, a 2xx that is not
+//! JSON) is mapped once, in [`classify_status`], in each API's own words. Everything after that —
+//! whether to retry, how long to wait, what to count and log — is decided here, once.
 //! Nothing here knows about planning, and no secret is ever put into an error or a log line.
 
 use std::collections::BTreeMap;
@@ -120,6 +122,75 @@ pub fn parse_retry_after(
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let wait = when.with_timezone(&chrono::Utc) - now;
     Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// How one API words the answers [`classify_status`] maps by status alone.
+pub struct Wording<'a> {
+    /// The statuses that mean the credentials were refused (Shopify: 401 and 403; Cin7: 403).
+    pub refused: &'a [u16],
+    /// What a person is told when they were, given the status.
+    pub refused_message: &'a dyn Fn(u16) -> String,
+    /// What the body says, for a server or client error (Cin7 digs its own words out of the
+    /// JSON; Shopify's body is shown as it is).
+    pub said: &'a dyn Fn() -> String,
+    /// Whether a server error's `Retry-After` is kept (Shopify sends one with its 503s).
+    pub server_retry_after: bool,
+}
+
+/// The status → error mapping both APIs share, for answers their bodies do not explain first: a
+/// 2xx is parsed as JSON (a `Decode` error when it is not); 429 is `Throttling`, waiting the
+/// `Retry-After` (seconds, or an HTTP date read against `now`); a refused-credentials status is
+/// a `Client` error saying so; 5xx is `Server` (with its `Retry-After` when the API's wording
+/// keeps it); anything else is a `Client` error. Every error carries the status.
+pub fn classify_status(
+    label: &str,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+    wording: &Wording<'_>,
+) -> Result<serde_json::Value, ApiError> {
+    let error =
+        |class, message: String| Err(ApiError::new(label, class, message).with_status(status));
+    match status {
+        200..=299 => serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(
+                label,
+                ErrorClass::Decode,
+                format!("malformed JSON ({e}): {}", excerpt(body)),
+            )
+            .with_status(status)
+        }),
+        429 => {
+            let mut e = ApiError::new(
+                label,
+                ErrorClass::Throttling,
+                format!("throttled (429): {}", excerpt(body)),
+            )
+            .with_status(status);
+            e.retry_after = parse_retry_after(headers, now);
+            Err(e)
+        }
+        s if wording.refused.contains(&s) => {
+            error(ErrorClass::Client, (wording.refused_message)(s))
+        }
+        500..=599 => {
+            let mut e = ApiError::new(
+                label,
+                ErrorClass::Server,
+                format!("server error {status}: {}", (wording.said)()),
+            )
+            .with_status(status);
+            if wording.server_retry_after {
+                e.retry_after = parse_retry_after(headers, now);
+            }
+            Err(e)
+        }
+        _ => error(
+            ErrorClass::Client,
+            format!("HTTP {status}: {}", (wording.said)()),
+        ),
+    }
 }
 
 /// Retry limits, from `[http]` in the config.
@@ -662,5 +733,158 @@ mod tests {
             1,
             "an hour's Retry-After exceeds the cap"
         );
+    }
+
+    #[test]
+    fn statuses_map_to_classes_in_each_apis_words() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-05-04T08:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let mut wait = HeaderMap::new();
+        wait.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        let none = HeaderMap::new();
+        let refused = |s: u16| format!("refused ({s})");
+        let said = || "it said so".to_string();
+        let strict = Wording {
+            refused: &[403],
+            refused_message: &refused,
+            said: &said,
+            server_retry_after: false,
+        };
+        let lenient = Wording {
+            refused: &[401, 403],
+            refused_message: &refused,
+            said: &said,
+            server_retry_after: true,
+        };
+        let secs = |n| Some(Duration::from_secs(n));
+        // (status, headers, body, wording, class, message, retry_after)
+        type Case<'a> = (
+            u16,
+            &'a HeaderMap,
+            &'a str,
+            &'a Wording<'a>,
+            ErrorClass,
+            &'a str,
+            Option<Duration>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                200,
+                &none,
+                "not json",
+                &strict,
+                ErrorClass::Decode,
+                "malformed JSON (expected ident at line 1 column 2): not json",
+                None,
+            ),
+            (
+                429,
+                &wait,
+                "slow  down\n",
+                &strict,
+                ErrorClass::Throttling,
+                "throttled (429): slow down",
+                secs(7),
+            ),
+            (
+                429,
+                &none,
+                "",
+                &lenient,
+                ErrorClass::Throttling,
+                "throttled (429): ",
+                None,
+            ),
+            (
+                403,
+                &none,
+                "",
+                &strict,
+                ErrorClass::Client,
+                "refused (403)",
+                None,
+            ),
+            (
+                401,
+                &none,
+                "",
+                &strict,
+                ErrorClass::Client,
+                "HTTP 401: it said so",
+                None,
+            ),
+            (
+                401,
+                &none,
+                "",
+                &lenient,
+                ErrorClass::Client,
+                "refused (401)",
+                None,
+            ),
+            (
+                503,
+                &wait,
+                "",
+                &strict,
+                ErrorClass::Server,
+                "server error 503: it said so",
+                None,
+            ),
+            (
+                503,
+                &wait,
+                "",
+                &lenient,
+                ErrorClass::Server,
+                "server error 503: it said so",
+                secs(7),
+            ),
+            (
+                500,
+                &none,
+                "",
+                &lenient,
+                ErrorClass::Server,
+                "server error 500: it said so",
+                None,
+            ),
+            (
+                404,
+                &wait,
+                "",
+                &lenient,
+                ErrorClass::Client,
+                "HTTP 404: it said so",
+                None,
+            ),
+            (
+                302,
+                &none,
+                "",
+                &strict,
+                ErrorClass::Client,
+                "HTTP 302: it said so",
+                None,
+            ),
+        ];
+        for (status, headers, body, wording, class, message, retry_after) in cases {
+            let e = classify_status("ep", status, headers, body.as_bytes(), now, wording)
+                .expect_err(&format!("{status} is an error"));
+            assert_eq!(
+                (
+                    e.class,
+                    e.message.as_str(),
+                    e.retry_after,
+                    e.status,
+                    e.endpoint.as_str()
+                ),
+                (class, message, retry_after, Some(status), "ep"),
+                "{status} {body:?}"
+            );
+        }
+        let ok = classify_status("ep", 201, &none, br#"{"a":1}"#, now, &strict).unwrap();
+        assert_eq!(ok, serde_json::json!({"a": 1}));
     }
 }

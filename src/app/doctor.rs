@@ -464,7 +464,7 @@ fn store_checks(settings: &Settings, clock: Clock) -> Vec<Check> {
                 }
             }
             if let Some(run) = info.last_runs.first()
-                && run.outcome == "failed"
+                && run.outcome == crate::app::run_scope::RunOutcome::Failed.as_str()
             {
                 out.push(
                     Check::new(

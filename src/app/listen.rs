@@ -63,7 +63,7 @@ use crate::adapters::shopify::ShopifyClient;
 use crate::adapters::shopify::webhook::{
     self, Topic, Verification, apply_refund, order_from_webhook, refund_from_webhook,
 };
-use crate::app::draft::{Confirm, DraftOptions, draft};
+use crate::app::draft::{Confirm, DraftOptions, PoResult, draft};
 use crate::cli::ListenArgs;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -1318,11 +1318,11 @@ async fn process(
     .await?;
     for p in &report.purchase_orders {
         match p.result {
-            "created" => shared
+            PoResult::Created => shared
                 .metrics
                 .drafts_created
                 .fetch_add(1, Ordering::Relaxed),
-            "updated" => shared
+            PoResult::Updated => shared
                 .metrics
                 .drafts_updated
                 .fetch_add(1, Ordering::Relaxed),
@@ -1331,7 +1331,7 @@ async fn process(
     }
     tracing::info!(
         skus = skus.len(),
-        outcome = report.outcome,
+        outcome = report.outcome.as_str(),
         "listen: drafted after {} touched SKU(s)",
         skus.len()
     );

@@ -2,6 +2,7 @@
 //! Errors are wrapped with context here (anyhow) and mapped to exit codes once, in [`report_error`].
 
 pub mod access;
+pub mod alerts;
 pub mod backtest;
 pub mod demo;
 pub mod doctor;
@@ -10,6 +11,7 @@ pub mod init;
 pub mod listen;
 pub mod plan;
 pub mod reconcile;
+pub mod run_scope;
 pub mod sandbox;
 pub mod skus;
 pub mod status;
@@ -86,53 +88,6 @@ pub async fn acquire_lock(store: &std::path::Path, timeout: Duration) -> Result<
             logged = true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Ends a run: its alerts (grouped with earlier ones, on the configured channels) and its outcome
-/// in one store transaction, so an alert is never recorded without the run that raised it.
-pub(crate) struct RunEnd<'a> {
-    pub run_id: i64,
-    pub at: DateTime<Utc>,
-    pub outcome: &'a str,
-    pub error: Option<&'a str>,
-    pub requests: &'a [crate::store::EndpointCount],
-    pub summary: Option<&'a str>,
-    pub alerts: &'a [crate::store::NewAlert],
-}
-
-pub(crate) fn record_run_end(
-    store: &mut crate::store::Store,
-    settings: &Settings,
-    end: &RunEnd<'_>,
-) -> Result<(), crate::store::StoreError> {
-    store.write(|w| {
-        w.raise_alerts(
-            end.alerts,
-            end.at,
-            Some(end.run_id),
-            crate::adapters::alerts::configured_channels(&settings.alerts),
-            chrono::Duration::hours(i64::from(settings.alerts.repeat_after_hours)),
-        )?;
-        w.finish_run(
-            end.run_id,
-            end.at,
-            end.outcome,
-            end.error,
-            end.requests,
-            end.summary,
-        )
-    })
-}
-
-/// The alert of a run that failed.
-pub(crate) fn run_failed_alert(message: String) -> crate::store::NewAlert {
-    crate::store::NewAlert {
-        kind: "run_failed".into(),
-        sku: None,
-        supplier: None,
-        location: None,
-        message,
     }
 }
 

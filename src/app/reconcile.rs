@@ -15,23 +15,27 @@ use std::time::Duration;
 
 use anyhow::Result;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use serde::Serialize;
 
 use crate::adapters::cin7::Cin7Client;
 use crate::adapters::http::{Counters, build_client};
-use crate::app::draft::{deliver_alerts, settle_drafts};
+use crate::app::EXIT_ATTENTION;
+use crate::app::draft::settle_drafts;
 use crate::app::plan::{plan_config, plan_from_store, start_of_day, today};
+use crate::app::run_scope::{Failure, Finish, RunCommand, RunOutcome, RunScope};
 use crate::app::sync::{BULK_BATCH, SyncOptions, SyncSummary, bulk_scratch, sync};
-use crate::app::{EXIT_ATTENTION, RunEnd, record_run_end, run_failed_alert};
 use crate::cli::{ReconcileArgs, ReportFormat};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::plan::Explain;
 use crate::core::reconcile::{
-    Finding, kind, large_orders, missed_orders, plan_anomalies, velocities, velocity_jumps,
+    Finding, kind, large_orders, missed_orders, plan_anomalies, settled_draft_kind, velocities,
+    velocity_jumps,
 };
+use crate::core::settle::Blocked;
 use crate::output::progress::Progress;
 use crate::store::{LedgerState, NewAlert, Store};
+
+pub use crate::report::reconcile::{ReconcileOutcome, ReconcileReport};
 
 /// Webhook deliveries per state at the last audit (to report only new unusable ones).
 pub const WEBHOOKS_STATE: &str = "reconcile.webhook_counts";
@@ -172,23 +176,8 @@ async fn check_receipts(
 /// Where the velocities of the last audit are kept, for the next one's jump check.
 pub const VELOCITIES_STATE: &str = "reconcile.velocities";
 
-/// What the audit found and fixed.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReconcileReport {
-    pub run_id: i64,
-    /// `clean` or `findings`.
-    pub outcome: &'static str,
-    pub sync: Option<SyncSummary>,
-    /// Orders in the window as Shopify has them now, and how many the store lacked or held out
-    /// of date (now fixed).
-    pub orders_repulled: usize,
-    pub orders_fixed: usize,
-    /// Findings per kind.
-    pub counts: BTreeMap<String, usize>,
-    pub findings: Vec<Finding>,
-}
-
 impl ReconcileReport {
+    /// 3 when the audit found anything, else 0.
     pub fn exit_code(&self) -> ExitCode {
         if self.findings.is_empty() {
             ExitCode::SUCCESS
@@ -236,10 +225,10 @@ pub async fn reconcile(
     with_sync: bool,
     progress: &Progress,
 ) -> Result<ReconcileReport> {
-    let now = clock.now();
     // Runs a killed process left `running` were marked interrupted when the caller took the
     // writer lock (`app::acquire_lock`).
-    let run_id = store.write(|w| w.start_run("reconcile", now))?;
+    let scope = RunScope::start(store, RunCommand::Reconcile, clock)?;
+    let (now, run_id) = (scope.started(), scope.id().unwrap_or_default());
     let counters = Counters::default();
     // Findings are gathered as the audit goes, so that a failure half-way still reports those
     // already found (the fixes behind them are already in the store and would not be found again).
@@ -257,67 +246,54 @@ pub async fn reconcile(
             let counts = counts_by_kind(&findings);
             let report = ReconcileReport {
                 run_id,
-                outcome: if findings.is_empty() {
-                    "clean"
-                } else {
-                    "findings"
-                },
+                outcome: ReconcileOutcome::of(&findings),
                 sync: synced,
                 orders_repulled: repulled,
                 orders_fixed: fixed,
                 counts,
                 findings,
             };
-            let alerts = grouped_alert(&report);
             let summary = serde_json::to_string(&report).ok();
-            record_run_end(
-                store,
-                settings,
-                &RunEnd {
-                    run_id,
-                    at: clock.now(),
-                    outcome: report.outcome,
-                    error: None,
-                    requests: &requests,
-                    summary: summary.as_deref(),
-                    alerts: &alerts,
-                },
-            )?;
-            deliver_alerts(store, settings, clock.now()).await;
+            scope
+                .finish(
+                    store,
+                    settings,
+                    Finish {
+                        outcome: report.outcome.into(),
+                        requests: &requests,
+                        summary: summary.as_deref(),
+                        alerts: grouped_alert(&report),
+                    },
+                )
+                .await?;
             Ok(report)
         }
         Err(err) => {
-            let message = crate::secrets::redact(&format!("{err:#}")).into_owned();
             let partial = ReconcileReport {
                 run_id,
-                outcome: "findings",
+                outcome: ReconcileOutcome::Findings,
                 sync: None,
                 orders_repulled: 0,
                 orders_fixed: 0,
                 counts: counts_by_kind(&found),
                 findings: found,
             };
-            let mut alerts = grouped_alert(&partial);
-            alerts.push(run_failed_alert(format!(
-                "replenish reconcile failed ({} finding(s) reported before the failure): {message}",
-                partial.findings.len()
-            )));
-            if let Err(e) = record_run_end(
-                store,
-                settings,
-                &RunEnd {
-                    run_id,
-                    at: clock.now(),
-                    outcome: "failed",
-                    error: Some(&message),
-                    requests: &requests,
-                    summary: None,
-                    alerts: &alerts,
-                },
-            ) {
-                tracing::error!("could not record the failed run: {e}");
-            }
-            deliver_alerts(store, settings, clock.now()).await;
+            scope
+                .fail(
+                    store,
+                    settings,
+                    &err,
+                    Failure {
+                        outcome: RunOutcome::Failed,
+                        requests: &requests,
+                        alerts: grouped_alert(&partial),
+                        alert: Some(format!(
+                            "replenish reconcile failed ({} finding(s) reported before the failure): ",
+                            partial.findings.len()
+                        )),
+                    },
+                )
+                .await;
             Err(err)
         }
     }
@@ -404,15 +380,8 @@ async fn audit(
     // 1. The tool's drafts vs Cin7.
     let settled = settle_drafts(settings, store, &cin7, clock).await?;
     for r in &settled.recovered {
-        let k = match r.what.as_str() {
-            w if w.starts_with("closed: approved") => kind::DRAFT_APPROVED,
-            w if w.starts_with("closed: voided") => kind::DRAFT_VOIDED,
-            w if w.starts_with("closed: edited_by_person") => kind::DRAFT_EDITED,
-            w if w.starts_with("closed: gone") => kind::DRAFT_GONE,
-            _ => kind::DRAFT_RECOVERED,
-        };
         let mut f = Finding::new(
-            k,
+            settled_draft_kind(&r.what),
             format!(
                 "{} for {} at {}: {}",
                 r.order_number.as_deref().unwrap_or("a draft"),
@@ -426,8 +395,8 @@ async fn audit(
         findings.push(f);
     }
     for ((supplier, location), why) in &settled.unchecked {
-        if why.starts_with("could not check") {
-            let mut f = Finding::new(kind::DRAFT_UNCHECKED, why.clone());
+        if matches!(why, Blocked::Unchecked { .. }) {
+            let mut f = Finding::new(kind::DRAFT_UNCHECKED, why.to_string());
             f.supplier = Some(supplier.clone());
             f.location = Some(location.clone());
             findings.push(f);

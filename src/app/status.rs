@@ -8,69 +8,18 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
 
+use crate::app::run_scope::RunOutcome;
 use crate::app::sync::ORDERS_WATERMARK;
 use crate::cli::{Format, StatusArgs};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::store::{Store, WriterLock};
 
+pub use crate::report::status::{AlertOut, DataAge, DraftOut, RunOut, StatusReport};
+
 /// How many runs the report lists.
 const RUNS_SHOWN: usize = 10;
-
-#[derive(Debug, Serialize)]
-pub struct StatusReport {
-    pub store: String,
-    pub now: String,
-    pub data: DataAge,
-    pub runs: Vec<RunOut>,
-    pub open_drafts: Vec<DraftOut>,
-    pub pending_alerts: Vec<AlertOut>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct DataAge {
-    pub snapshot_taken_at: Option<String>,
-    pub snapshot_age_minutes: Option<i64>,
-    pub max_data_age_minutes: u64,
-    /// Whether `draft` would hold every PO for stale data now.
-    pub stale: bool,
-    pub orders_watermark: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RunOut {
-    pub id: i64,
-    pub command: String,
-    pub started_at: String,
-    pub ended_at: Option<String>,
-    pub outcome: String,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct DraftOut {
-    pub supplier: String,
-    pub location: String,
-    pub order_number: Option<String>,
-    pub state: &'static str,
-    pub lines: usize,
-    pub updated_at: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AlertOut {
-    pub kind: String,
-    pub sku: Option<String>,
-    pub supplier: Option<String>,
-    pub location: Option<String>,
-    pub message: String,
-    pub occurrences: u64,
-    pub last_raised_at: String,
-    pub attempts: u64,
-    pub last_error: Option<String>,
-}
 
 fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -102,8 +51,8 @@ pub fn status(settings: &Settings, store: &Store, now: DateTime<Utc>) -> Result<
                 command: r.command,
                 started_at: ts(&r.started_at),
                 ended_at: r.ended_at.as_ref().map(ts),
-                outcome: if r.outcome == "running" && !writer_alive {
-                    "interrupted".to_string()
+                outcome: if r.outcome == RunOutcome::Running.as_str() && !writer_alive {
+                    RunOutcome::Interrupted.as_str().to_string()
                 } else {
                     r.outcome
                 },

@@ -14,17 +14,19 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, SecondsFormat, Utc};
-use serde::Serialize;
 
 use crate::adapters::cin7::Cin7Client;
 use crate::adapters::http::{Counters, build_client};
 use crate::adapters::shopify::{BulkOrders, BulkScratch, OrderProgress, ShopifyClient};
+use crate::app::run_scope::{Failure, RunCommand, RunOutcome, RunScope};
 use crate::cli::{Format, SyncArgs};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::model::{AvailabilityRow, Location, Order, Product, Purchase, Supplier};
 use crate::output::progress::Progress;
-use crate::store::{EndpointCount, SnapshotInput, Store, UpsertCounts};
+use crate::store::{SnapshotInput, Store, UpsertCounts};
+
+pub use crate::report::sync::SyncSummary;
 
 /// Store state keys for the watermarks.
 pub const ORDERS_WATERMARK: &str = "shopify.orders.updated_at";
@@ -51,25 +53,6 @@ pub fn bulk_scratch(settings: &Settings) -> BulkScratch {
 pub struct SyncOptions {
     /// Force a bulk backfill of this many days of orders.
     pub backfill_days: Option<u32>,
-}
-
-/// What a sync did: rows per entity, requests per endpoint, throttling, retries, time.
-#[derive(Debug, Clone, Serialize)]
-pub struct SyncSummary {
-    pub run_id: i64,
-    pub started_at: String,
-    pub elapsed_ms: u64,
-    /// `backfill` (one bulk operation) or `incremental` (orders updated since the watermark).
-    pub orders_mode: String,
-    pub orders_since: String,
-    pub rows: BTreeMap<String, u64>,
-    pub requests: Vec<EndpointCount>,
-    pub requests_total: u64,
-    pub throttled_total: u64,
-    pub retries_total: u64,
-    /// The Cin7 request rate at the end (lower than configured if Cin7 throttled).
-    pub cin7_rate_per_minute: u32,
-    pub snapshot_day: String,
 }
 
 struct Cin7Data {
@@ -177,30 +160,29 @@ pub async fn sync(
     progress: &Progress,
 ) -> Result<SyncSummary> {
     let started = Instant::now();
-    let now = clock.now();
-    let run_id = store.write(|w| w.start_run("sync", now))?;
+    let scope = RunScope::start(store, RunCommand::Sync, clock)?;
     let counters = Counters::default();
     let result = fetch_and_store(
-        settings, store, clock, now, options, progress, &counters, run_id, started,
+        settings, store, clock, &scope, options, progress, &counters, started,
     )
     .await;
     match result {
         Ok(summary) => Ok(summary),
         Err(err) => {
-            let message = crate::secrets::redact(&format!("{err:#}")).into_owned();
             let requests = counters.snapshot();
-            if let Err(record_err) = store.write(|w| {
-                w.finish_run(
-                    run_id,
-                    clock.now().max(now),
-                    "failed",
-                    Some(&message),
-                    &requests,
-                    None,
+            scope
+                .fail(
+                    store,
+                    settings,
+                    &err,
+                    Failure {
+                        outcome: RunOutcome::Failed,
+                        requests: &requests,
+                        alerts: Vec::new(),
+                        alert: None,
+                    },
                 )
-            }) {
-                tracing::error!("could not record the failed run: {record_err}");
-            }
+                .await;
             Err(err)
         }
     }
@@ -211,13 +193,14 @@ async fn fetch_and_store(
     settings: &Settings,
     store: &mut Store,
     clock: Clock,
-    now: DateTime<Utc>,
+    scope: &RunScope,
     options: &SyncOptions,
     progress: &Progress,
     counters: &Counters,
-    run_id: i64,
     started: Instant,
 ) -> Result<SyncSummary> {
+    let now = scope.started();
+    let run_id = scope.id().unwrap_or_default();
     let http = build_client(&settings.http);
     let cin7 = Cin7Client::new(settings, http, counters.clone(), clock)?;
     let order_days = options
@@ -348,14 +331,7 @@ async fn fetch_and_store(
             .insert("orders unchanged".to_string(), counts.ignored);
         summary.elapsed_ms = started.elapsed().as_millis() as u64;
         let json = serde_json::to_string(&summary).unwrap_or_default();
-        w.finish_run(
-            run_id,
-            clock.now().max(now),
-            "ok",
-            None,
-            &summary.requests,
-            Some(&json),
-        )?;
+        scope.finish_in(w, RunOutcome::Ok, &summary.requests, Some(&json))?;
         Ok(counts)
     })?;
     store_line.finish(format!(

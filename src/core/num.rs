@@ -1,6 +1,7 @@
 //! Small numeric tools the planning modules share: the tolerant ceiling of docs/planning.md,
-//! exact order-independent sums of Cin7 quantities, clean zeros for output, and a fast-hashing
-//! map (`rustc-hash`) for the planner's string-keyed maps. Pure functions, no IO.
+//! exact order-independent sums of Cin7 quantities, clean zeros for output, a fast-hashing map
+//! (`rustc-hash`) for the planner's string-keyed maps, and Cin7's money arithmetic for a line
+//! (quantity as a decimal, `Total` rounded to cents). Pure functions, no IO.
 //!
 //! Decision (planning.md is silent): quantities from Cin7 (availability rows, draft lines) are
 //! summed on a fixed-point grid of 1e-9 units (`QtySum`) rather than in f64. Cin7 keeps four
@@ -11,6 +12,8 @@
 use std::collections::HashMap;
 
 use rustc_hash::FxBuildHasher;
+
+use rust_decimal::{Decimal, RoundingStrategy};
 
 /// The absolute tolerance of the quantity ceilings: ⌈4.0000000001⌉ = 4.
 pub const CEIL_TOLERANCE: f64 = 1e-9;
@@ -30,6 +33,25 @@ pub fn ceil_tol(x: f64) -> f64 {
 /// Turns −0.0 into 0.0 (so JSON never says `-0.0`); every other value is returned unchanged.
 pub fn clean(x: f64) -> f64 {
     x + 0.0
+}
+
+/// The shortest decimal that round-trips to `f` (Rust's `Display` for f64 is exactly that).
+pub fn decimal_from_f64(f: f64) -> Option<Decimal> {
+    if !f.is_finite() {
+        return None;
+    }
+    let text = format!("{f}");
+    text.parse::<Decimal>()
+        .ok()
+        .or_else(|| Decimal::from_scientific(&text).ok())
+}
+
+/// A line's `Total`: `quantity × price` rounded to 2 decimal places, half away from zero, exactly
+/// as Cin7 validates it (no discount, no tax). `None` when the product overflows a `Decimal`.
+pub fn line_total(quantity: Decimal, price: Decimal) -> Option<Decimal> {
+    quantity
+        .checked_mul(price)
+        .map(|t| t.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
 }
 
 /// Scale of the fixed-point grid quantities are summed on.

@@ -22,6 +22,11 @@
 //! - "Unchanged" needs the draft's lines to be known written (ledger state `done`) and equal, as a
 //!   multiset at 4 decimal places, to the PO's; anything else is rewritten (the re-POST replaces
 //!   the lines, so rewriting is always safe for the tool's own draft).
+//! - An update keeps a line a gate held at the quantity the tool's draft last had
+//!   ([`keep_held_lines`]): held means "not changed now", not "cancelled".
+//!
+//! Also here, for the write itself: the lines the ledger keeps for a PO ([`written_lines`]) and
+//! the purchase as the tool just wrote it ([`written_purchase`]), which replaces the store's copy.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,6 +34,8 @@ use rust_decimal::Decimal;
 
 use crate::core::drafts::same_lines;
 use crate::core::issues;
+use crate::core::ledger::{LedgerEntry, LedgerState, WrittenLine};
+use crate::core::model::{Purchase, PurchaseDetail, PurchaseLine};
 use crate::core::plan::{Plan, PurchaseOrder};
 use crate::core::settings::SupplierOverride;
 
@@ -187,6 +194,27 @@ pub struct OpenDraft {
     pub settled: bool,
 }
 
+impl OpenDraft {
+    /// An open ledger row as the decision needs it; `None` while it has no purchase yet (an
+    /// intent), which no action can touch.
+    pub fn from_entry(e: &LedgerEntry) -> Option<OpenDraft> {
+        e.purchase_id.as_ref()?;
+        Some(OpenDraft {
+            intent_id: e.intent_id.clone(),
+            supplier_id: e.supplier_id.clone(),
+            supplier: e.supplier.clone(),
+            location: e.location.clone(),
+            order_number: e.order_number.clone(),
+            written: e
+                .lines
+                .iter()
+                .map(|l| (l.sku.clone(), l.quantity, l.price))
+                .collect(),
+            settled: e.state == LedgerState::Done,
+        })
+    }
+}
+
 /// What to do for one (supplier, key location).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -252,6 +280,107 @@ pub fn decide(orders: &[PurchaseOrder], open: &[OpenDraft]) -> Vec<Action> {
         }
     }
     actions
+}
+
+/// An update must not take away lines a data-quality gate held: the tool's draft keeps them at
+/// the quantity it last wrote (held means "not changed now", not "cancelled"). A held line goes
+/// back into the PO (as the plan had it, at the written quantity) when the draft has it and the
+/// PO lost it; the PO is then re-totalled, its lines sorted by SKU, and it is `Unchanged` when
+/// its lines are now exactly what the settled draft holds. Any other action is returned as it is.
+pub fn keep_held_lines(action: Action, plan: &Plan, gated: &Gated) -> Action {
+    let Action::Update { draft, mut po } = action else {
+        return action;
+    };
+    let mut kept = false;
+    for h in gated
+        .held
+        .iter()
+        .filter(|h| h.supplier == po.supplier && h.location == po.location)
+    {
+        let Some((_, quantity, _)) = draft.written.iter().find(|(sku, _, _)| *sku == h.sku) else {
+            continue;
+        };
+        let original = plan
+            .purchase_orders
+            .iter()
+            .filter(|p| p.supplier_id == po.supplier_id && p.location == po.location)
+            .flat_map(|p| p.lines.iter())
+            .find(|l| l.sku == h.sku);
+        if let Some(line) = original
+            && !po.lines.iter().any(|l| l.sku == h.sku)
+        {
+            let mut line = line.clone();
+            line.quantity = *quantity;
+            line.total = Decimal::try_from(*quantity).unwrap_or_default() * line.price;
+            po.lines.push(line);
+            kept = true;
+        }
+    }
+    if kept {
+        po.lines.sort_by(|a, b| a.sku.cmp(&b.sku));
+        po.total = po.lines.iter().map(|l| l.total).sum();
+        if draft.settled
+            && same_lines(
+                po.lines
+                    .iter()
+                    .map(|l| (l.sku.as_str(), l.quantity, l.price)),
+                draft.written.iter().map(|(s, q, p)| (s.as_str(), *q, *p)),
+            )
+        {
+            return Action::Unchanged { draft, po };
+        }
+    }
+    Action::Update { draft, po }
+}
+
+/// A PO's lines as the ledger keeps them.
+pub fn written_lines(po: &PurchaseOrder) -> Vec<WrittenLine> {
+    po.lines
+        .iter()
+        .map(|l| WrittenLine {
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+            price: l.price,
+        })
+        .collect()
+}
+
+/// The purchase as the tool just wrote it: header, tag and lines, order status DRAFT. Its
+/// `last_updated` is unknown until the next sync reads it (which then refreshes the detail too).
+pub fn written_purchase(
+    po: &PurchaseOrder,
+    purchase_id: &str,
+    order_number: Option<&str>,
+    intent_id: &str,
+) -> Purchase {
+    Purchase {
+        id: purchase_id.to_string(),
+        order_number: order_number.unwrap_or_default().to_string(),
+        status: "ORDERING".into(),
+        order_status: Some("DRAFT".into()),
+        supplier_id: Some(po.supplier_id.clone()),
+        supplier: Some(po.supplier.clone()),
+        required_by: Some(po.required_by),
+        last_updated: None,
+        detail: Some(PurchaseDetail {
+            location: Some(po.location.clone()),
+            note: Some(crate::core::ledger::tag(intent_id)),
+            order_status: Some("DRAFT".into()),
+            lines: po
+                .lines
+                .iter()
+                .map(|l| PurchaseLine {
+                    product_id: Some(l.product_id.clone()),
+                    sku: l.sku.clone(),
+                    name: Some(l.name.clone()),
+                    quantity: l.quantity,
+                    price: l.price,
+                    total: l.total,
+                    supplier_sku: l.supplier_sku.clone(),
+                })
+                .collect(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -475,6 +604,287 @@ mod tests {
                 "hold Held draft=true",
                 "leave id-Orphan",
             ]
+        );
+    }
+
+    fn held(sku: &str, supplier: &str, location: &str) -> HeldLine {
+        HeldLine {
+            gate: issues::NEGATIVE_AVAILABLE,
+            sku: sku.into(),
+            supplier: supplier.into(),
+            location: location.into(),
+            quantity: 4.0,
+            reason: "held".into(),
+        }
+    }
+
+    /// Lines of a PO as (SKU, quantity, total) and its total.
+    fn summary(po: &PurchaseOrder) -> (Vec<(String, f64, Decimal)>, Decimal) {
+        (
+            po.lines
+                .iter()
+                .map(|l| (l.sku.clone(), l.quantity, l.total))
+                .collect(),
+            po.total,
+        )
+    }
+
+    #[test]
+    fn an_update_keeps_held_lines_at_their_written_quantity() {
+        // The plan wants A 5 @ 2, B 4 @ 3 and C 2 @ 1 from Acme at Main; the tool's draft holds
+        // A 5, B 6, C 2 at those prices. B has negative stock now, so its gate holds it.
+        let planned = po(
+            "Acme",
+            "Main",
+            vec![
+                po_line("A", 5.0, 2),
+                po_line("B", 4.0, 3),
+                po_line("C", 2.0, 1),
+            ],
+        );
+        let plan = plan(vec![], vec![planned], vec![]);
+        let dec = |n: i64| Decimal::from(n);
+        type Case = (
+            &'static str,
+            Vec<PurchaseOrderLine>,        // the gated PO's lines
+            Vec<(&'static str, f64, i64)>, // the draft's written lines
+            bool,                          // settled
+            Vec<HeldLine>,
+            &'static str,                  // expected action
+            Vec<(&'static str, f64, i64)>, // expected (SKU, quantity, total)
+            i64,                           // expected total
+        );
+        let written = vec![("A", 5.0, 2), ("B", 6.0, 3), ("C", 2.0, 1)];
+        let cases: Vec<Case> = vec![
+            (
+                "B kept at 6 (6 × 3 = 18): exactly the settled draft, so unchanged",
+                vec![po_line("C", 2.0, 1), po_line("A", 5.0, 2)],
+                written.clone(),
+                true,
+                vec![held("B", "Acme", "Main")],
+                "unchanged",
+                vec![("A", 5.0, 10), ("B", 6.0, 18), ("C", 2.0, 2)],
+                30,
+            ),
+            (
+                "the same, but the draft's lines are not known written: rewritten",
+                vec![po_line("A", 5.0, 2), po_line("C", 2.0, 1)],
+                written.clone(),
+                false,
+                vec![held("B", "Acme", "Main")],
+                "update",
+                vec![("A", 5.0, 10), ("B", 6.0, 18), ("C", 2.0, 2)],
+                30,
+            ),
+            (
+                "A grows to 7 (14): B kept, the PO re-totalled 14 + 18 + 2",
+                vec![po_line("A", 7.0, 2), po_line("C", 2.0, 1)],
+                written.clone(),
+                true,
+                vec![held("B", "Acme", "Main")],
+                "update",
+                vec![("A", 7.0, 14), ("B", 6.0, 18), ("C", 2.0, 2)],
+                34,
+            ),
+            (
+                "the draft never had B: nothing to keep",
+                vec![po_line("A", 5.0, 2), po_line("C", 2.0, 1)],
+                vec![("A", 5.0, 2), ("C", 2.0, 1)],
+                true,
+                vec![held("B", "Acme", "Main")],
+                "update",
+                vec![("A", 5.0, 10), ("C", 2.0, 2)],
+                12,
+            ),
+            (
+                "a hold at another location is not this PO's",
+                vec![po_line("A", 5.0, 2), po_line("C", 2.0, 1)],
+                written.clone(),
+                true,
+                vec![held("B", "Acme", "East")],
+                "update",
+                vec![("A", 5.0, 10), ("C", 2.0, 2)],
+                12,
+            ),
+            (
+                "a hold of another supplier is not this PO's",
+                vec![po_line("A", 5.0, 2), po_line("C", 2.0, 1)],
+                written.clone(),
+                true,
+                vec![held("B", "Other", "Main")],
+                "update",
+                vec![("A", 5.0, 10), ("C", 2.0, 2)],
+                12,
+            ),
+            (
+                "a held line the PO still has is not added twice",
+                vec![
+                    po_line("A", 5.0, 2),
+                    po_line("B", 4.0, 3),
+                    po_line("C", 2.0, 1),
+                ],
+                written.clone(),
+                true,
+                vec![held("B", "Acme", "Main")],
+                "update",
+                vec![("A", 5.0, 10), ("B", 4.0, 12), ("C", 2.0, 2)],
+                24,
+            ),
+        ];
+        for (name, lines, written, settled, held_lines, expected, expected_lines, total) in cases {
+            let draft = open("Acme", "Main", &written, settled);
+            let gated = Gated {
+                orders: vec![],
+                held: held_lines,
+            };
+            let action = Action::Update {
+                draft,
+                po: po("Acme", "Main", lines),
+            };
+            let (kind, got) = match keep_held_lines(action, &plan, &gated) {
+                Action::Update { po, .. } => ("update", po),
+                Action::Unchanged { po, .. } => ("unchanged", po),
+                other => panic!("{name}: {other:?}"),
+            };
+            let expected_lines: Vec<(String, f64, Decimal)> = expected_lines
+                .into_iter()
+                .map(|(s, q, t)| (s.to_string(), q, dec(t)))
+                .collect();
+            assert_eq!(kind, expected, "{name}");
+            assert_eq!(summary(&got), (expected_lines, dec(total)), "{name}");
+        }
+        // A fractional written quantity: 2.5 × 3 = 7.5.
+        let action = Action::Update {
+            draft: open("Acme", "Main", &[("A", 5.0, 2), ("B", 2.5, 3)], true),
+            po: po("Acme", "Main", vec![po_line("A", 5.0, 2)]),
+        };
+        let gated = Gated {
+            orders: vec![],
+            held: vec![held("B", "Acme", "Main")],
+        };
+        let Action::Unchanged { po: kept, .. } = keep_held_lines(action, &plan, &gated) else {
+            panic!("A 5 and B 2.5 are what the draft holds");
+        };
+        assert_eq!(kept.total, "17.5".parse::<Decimal>().unwrap());
+        // Only updates are touched.
+        let create = Action::Create {
+            po: po("Acme", "Main", vec![po_line("A", 5.0, 2)]),
+        };
+        assert_eq!(keep_held_lines(create.clone(), &plan, &gated), create);
+    }
+
+    #[test]
+    fn what_the_tool_writes_and_what_it_then_holds() {
+        let mut order = po(
+            "Acme",
+            "Main",
+            vec![po_line("B", 2.0, 3), po_line("A", 1.5, 4)],
+        );
+        order.lines[0].supplier_sku = Some("AC-B".into());
+        assert_eq!(
+            written_lines(&order),
+            vec![
+                WrittenLine {
+                    sku: "B".into(),
+                    quantity: 2.0,
+                    price: Decimal::from(3)
+                },
+                WrittenLine {
+                    sku: "A".into(),
+                    quantity: 1.5,
+                    price: Decimal::from(4)
+                },
+            ]
+        );
+        let p = written_purchase(&order, "p-7", Some("PO-0007"), "i-7");
+        assert_eq!(
+            (
+                p.id.as_str(),
+                p.order_number.as_str(),
+                p.status.as_str(),
+                p.order_status.as_deref(),
+                p.supplier_id.as_deref(),
+                p.supplier.as_deref(),
+                p.required_by,
+                p.last_updated,
+            ),
+            (
+                "p-7",
+                "PO-0007",
+                "ORDERING",
+                Some("DRAFT"),
+                Some("id-Acme"),
+                Some("Acme"),
+                Some(d("2026-12-11")),
+                None
+            )
+        );
+        let detail = p.detail.as_ref().unwrap();
+        assert_eq!(detail.location.as_deref(), Some("Main"));
+        assert_eq!(detail.note.as_deref(), Some("replenish:i-7"));
+        assert_eq!(detail.order_status.as_deref(), Some("DRAFT"));
+        let lines: Vec<_> = detail
+            .lines
+            .iter()
+            .map(|l| {
+                (
+                    l.sku.as_str(),
+                    l.product_id.as_deref(),
+                    l.quantity,
+                    l.total,
+                    l.supplier_sku.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("B", Some("p-B"), 2.0, Decimal::from(6), Some("AC-B")),
+                ("A", Some("p-A"), 1.5, Decimal::from(6), None),
+            ]
+        );
+        // Before the header is known there is no order number.
+        assert_eq!(
+            written_purchase(&order, "p-7", None, "i-7").order_number,
+            ""
+        );
+        // As the settle check then sees it: the tool's own draft, untouched.
+        let entry = LedgerEntry {
+            intent_id: "i-7".into(),
+            supplier_id: "id-Acme".into(),
+            supplier: "Acme".into(),
+            location: "Main".into(),
+            state: LedgerState::Done,
+            purchase_id: Some("p-7".into()),
+            order_number: Some("PO-0007".into()),
+            lines: written_lines(&order),
+            pending_lines: None,
+            created_at: t("2026-11-27T08:00:00Z"),
+            updated_at: t("2026-11-27T08:00:00Z"),
+            closed_reason: None,
+        };
+        assert_eq!(
+            crate::core::settle::verdict(&entry, &p),
+            crate::core::settle::Verdict::Untouched
+        );
+        let draft = OpenDraft::from_entry(&entry).unwrap();
+        assert_eq!(
+            draft.written,
+            vec![
+                ("B".to_string(), 2.0, Decimal::from(3)),
+                ("A".to_string(), 1.5, Decimal::from(4))
+            ]
+        );
+        assert!(draft.settled);
+        let intent = LedgerEntry {
+            state: LedgerState::Intent,
+            purchase_id: None,
+            ..entry
+        };
+        assert_eq!(
+            OpenDraft::from_entry(&intent),
+            None,
+            "an intent has no draft yet"
         );
     }
 }

@@ -2,7 +2,8 @@
 //! (compared with a full re-pull of the window), and anomalies a person should look at —
 //! negative stock, a velocity jump since the last audit, a single order carrying more than half of
 //! a SKU's window demand (likely wholesale), SKUs selling with no supplier or no lead time, and
-//! stale data. `app/reconcile.rs` gathers the inputs, applies the fixes and reports.
+//! stale data; and what kind of finding each draft the audit settled is
+//! ([`settled_draft_kind`]). `app/reconcile.rs` gathers the inputs, applies the fixes and reports.
 //!
 //! Decisions (the issue is silent):
 //! - An order is "changed" when the re-pulled copy is newer (`updatedAt`) and differs in what
@@ -21,6 +22,7 @@ use crate::core::demand::{Window, blank_sku, order_counts};
 use crate::core::issues;
 use crate::core::model::{Order, Receipt};
 use crate::core::plan::Plan;
+use crate::core::settle::{CloseReason, Recovered};
 
 /// One thing the audit found.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -73,6 +75,19 @@ pub mod kind {
     pub const STALE_DATA: &str = "stale_data";
     pub const RECEIPT_MISMATCH: &str = "receipt_mismatch";
     pub const WEBHOOK_UNUSABLE: &str = "webhook_unusable";
+}
+
+/// The finding kind for a draft settled at the start of the audit: approved, voided, edited by a
+/// person or gone by the reason its row was closed, any other settlement (adopted, finished,
+/// never created) `draft_recovered`.
+pub fn settled_draft_kind(what: &Recovered) -> &'static str {
+    match what {
+        Recovered::Closed(CloseReason::Approved { .. }) => kind::DRAFT_APPROVED,
+        Recovered::Closed(CloseReason::Voided) => kind::DRAFT_VOIDED,
+        Recovered::Closed(CloseReason::EditedByPerson(_)) => kind::DRAFT_EDITED,
+        Recovered::Closed(CloseReason::Gone) => kind::DRAFT_GONE,
+        _ => kind::DRAFT_RECOVERED,
+    }
 }
 
 /// Receipts between two kept snapshots, checked against the change in stock on hand.
@@ -532,5 +547,39 @@ mod tests {
             o("6", "2024-05-11T12:00:00Z", vec![line("C", 5)]),
         ];
         assert!(large_orders(&even, d("2024-06-01"), 28, chrono_tz::Tz::UTC, &resolve).is_empty());
+    }
+
+    #[test]
+    fn settled_drafts_are_findings_by_their_close_reason() {
+        let approved = CloseReason::Approved {
+            status: "ORDERED".into(),
+            order_status: "AUTHORISED".into(),
+        };
+        let cases = [
+            (Recovered::Closed(approved), kind::DRAFT_APPROVED),
+            (Recovered::Closed(CloseReason::Voided), kind::DRAFT_VOIDED),
+            (
+                Recovered::Closed(CloseReason::EditedByPerson(
+                    crate::core::settle::Edit::Repriced,
+                )),
+                kind::DRAFT_EDITED,
+            ),
+            (
+                Recovered::Closed(CloseReason::EditedByPerson(
+                    crate::core::settle::Edit::MovedLocation("East".into()),
+                )),
+                kind::DRAFT_EDITED,
+            ),
+            (Recovered::Closed(CloseReason::Gone), kind::DRAFT_GONE),
+            (
+                Recovered::Closed(CloseReason::NeverCreated),
+                kind::DRAFT_RECOVERED,
+            ),
+            (Recovered::Adopted, kind::DRAFT_RECOVERED),
+            (Recovered::Finished, kind::DRAFT_RECOVERED),
+        ];
+        for (what, expected) in cases {
+            assert_eq!(settled_draft_kind(&what), expected, "{what}");
+        }
     }
 }

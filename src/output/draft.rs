@@ -6,8 +6,8 @@
 
 use std::fmt::Write;
 
-use crate::app::draft::{DraftReport, PoOutcome};
 use crate::output::safe::{self, Col, free_text, ident, wrap};
+use crate::report::draft::{DraftOutcome, DraftReport, PoOutcome, PoResult};
 
 /// One row per PO: action, result, supplier, location, PO number, lines, total, detail; laid out
 /// in `width` columns.
@@ -21,7 +21,7 @@ pub fn actions_table(pos: &[PoOutcome], width: u16) -> String {
     ]);
     for p in pos {
         t.add_row(vec![
-            p.result.replace('_', " "),
+            p.result.as_str().replace('_', " "),
             ident(&p.supplier),
             ident(&p.location),
             p.order_number
@@ -76,7 +76,7 @@ pub fn table(r: &DraftReport, width: u16) -> String {
                     .as_deref()
                     .map(ident)
                     .unwrap_or_else(|| "no PO number".into()),
-                free_text(&rec.what)
+                free_text(&rec.what.to_string())
             );
             let _ = writeln!(out, "{}", wrap(&line, width, 4));
         }
@@ -113,7 +113,7 @@ pub fn table(r: &DraftReport, width: u16) -> String {
             let _ = writeln!(out, "{}", wrap(&line, width, 4));
         }
     }
-    let count = |result: &str| {
+    let count = |result: PoResult| {
         r.purchase_orders
             .iter()
             .filter(|p| p.result == result)
@@ -127,17 +127,17 @@ pub fn table(r: &DraftReport, width: u16) -> String {
     let summary = format!(
         "{}: {} {created}, {} {updated}, {} unchanged, {} held, {} left alone, {} rejected, {} failed",
         match r.outcome {
-            "failed" => "FAILED (the next run finishes what is left)",
-            "attention" => "done, but something needs a person",
-            _ => "done",
+            DraftOutcome::Failed => "FAILED (the next run finishes what is left)",
+            DraftOutcome::Attention => "done, but something needs a person",
+            DraftOutcome::Done => "done",
         },
-        count("created") + count("would_create"),
-        count("updated") + count("would_update"),
-        count("unchanged"),
-        count("held"),
-        count("left_alone"),
-        count("rejected"),
-        count("failed"),
+        count(PoResult::Created) + count(PoResult::WouldCreate),
+        count(PoResult::Updated) + count(PoResult::WouldUpdate),
+        count(PoResult::Unchanged),
+        count(PoResult::Held),
+        count(PoResult::LeftAlone),
+        count(PoResult::Rejected),
+        count(PoResult::Failed),
     );
     let _ = writeln!(out, "{}", wrap(&summary, width, 2));
     out

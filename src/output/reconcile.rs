@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::app::reconcile::ReconcileReport;
 use crate::core::reconcile::Finding;
 use crate::output::safe::{Cut, IDENT_MAX, TEXT_MAX, free_text, ident, markdown as md, wrap};
+use crate::report::reconcile::ReconcileReport;
 
 fn by_kind(r: &ReconcileReport) -> BTreeMap<&str, Vec<&Finding>> {
     let mut m: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();

@@ -6,8 +6,8 @@
 
 use std::fmt::Write as _;
 
-use crate::app::status::StatusReport;
 use crate::output::safe::{free_text, ident, terminal_safe, wrap};
+use crate::report::status::StatusReport;
 
 /// The report as lines for a person, wrapped to `width` columns.
 pub fn table(r: &StatusReport, width: u16) -> String {

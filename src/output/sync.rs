@@ -1,8 +1,8 @@
 //! Rendering of the sync summary as a table for people (JSON comes straight from serde), fitted
 //! to the terminal's width with every cell made terminal-safe ([`crate::output::safe`]).
 
-use crate::app::sync::SyncSummary;
 use crate::output::safe::{self, Col, ident, wrap};
+use crate::report::sync::SyncSummary;
 
 /// Rows per entity, then requests per endpoint, then totals, in `width` columns.
 pub fn summary_table(s: &SyncSummary, width: u16) -> String {

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use replenish::adapters::alerts::{configured_channels, deliver_pending};
+use replenish::adapters::alerts::configured_channels;
+use replenish::app::alerts::deliver_pending;
 use replenish::config::{AlertSettings, SmtpTls};
 use replenish::store::{ChannelState, NewAlert, Store};
 use secrecy::SecretString;

@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use replenish::app::draft::{Confirm, DraftOptions, DraftReport, draft};
+use replenish::app::draft::{Confirm, DraftOptions, DraftOutcome, DraftReport, draft};
 use replenish::app::plan::plan_from_store;
 use replenish::clock::Clock;
 use replenish::config::Settings;
 use replenish::core::plan::{Explain, PurchaseOrder};
+use replenish::core::settle::{CloseReason, Recovered};
 use replenish::output::progress::Progress;
 use replenish::sandbox::SandboxHandle;
 use replenish::store::Store;
@@ -162,7 +163,7 @@ async fn try_run(
 fn results(r: &DraftReport) -> BTreeMap<&'static str, usize> {
     let mut m = BTreeMap::new();
     for p in &r.purchase_orders {
-        *m.entry(p.result).or_default() += 1;
+        *m.entry(p.result.as_str()).or_default() += 1;
     }
     m
 }
@@ -179,7 +180,7 @@ async fn a_fresh_draft_creates_one_po_per_supplier_and_location_and_a_rerun_noth
         created >= 2,
         "the fixed world orders from several suppliers: {first:#?}"
     );
-    assert_ne!(first.outcome, "failed", "{first:#?}");
+    assert_ne!(first.outcome, DraftOutcome::Failed, "{first:#?}");
     let expected = assert_exactly_the_plan(&handle, &settings, &store, t0()).await;
     assert_eq!(created, expected);
     assert_eq!(store.open_drafts().unwrap().len(), expected);
@@ -291,7 +292,7 @@ async fn a_changed_plan_updates_the_untouched_draft_and_a_person_edit_is_left_al
         report
             .recovered
             .iter()
-            .any(|r| r.what.starts_with("closed: edited_by_person")),
+            .any(|r| matches!(r.what, Recovered::Closed(CloseReason::EditedByPerson(_)))),
         "{report:#?}"
     );
     let after = sandbox_state(&handle).await;
@@ -360,7 +361,7 @@ async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
         // is settled once it is old enough to be sure (2 × timeout_secs = 6 s).
         let at = t0() + Duration::seconds(10 * attempt);
         match try_run(&settings, &mut store, at, false).await {
-            Ok(report) if report.outcome != "failed" => {
+            Ok(report) if report.outcome != DraftOutcome::Failed => {
                 last = Some(report);
                 break;
             }
@@ -369,7 +370,7 @@ async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
         }
     }
     let last = last.expect("some run finished");
-    assert_ne!(last.outcome, "failed", "{last:#?}");
+    assert_ne!(last.outcome, DraftOutcome::Failed, "{last:#?}");
     let state = sandbox_state(&handle).await;
     assert!(
         state["faults"].as_u64().unwrap_or(0) > 0,
@@ -668,7 +669,8 @@ async fn alerts_reach_slack_and_wait_in_the_outbox_while_it_is_down() {
         .await;
     let first = run(&settings, &mut store, t0(), false).await;
     assert_eq!(
-        first.outcome, "attention",
+        first.outcome,
+        DraftOutcome::Attention,
         "the fixed world has alerts: {first:#?}"
     );
     assert!(!first.alerts.is_empty());
@@ -756,12 +758,17 @@ async fn an_approved_or_voided_draft_is_no_longer_the_tools() {
         .collect();
 
     let report = run(&settings, &mut store, t0(), false).await;
-    let closed: Vec<&str> = report.recovered.iter().map(|r| r.what.as_str()).collect();
+    let closed: Vec<&Recovered> = report.recovered.iter().map(|r| &r.what).collect();
     assert!(
-        closed.iter().any(|w| w.starts_with("closed: approved")),
+        closed
+            .iter()
+            .any(|w| matches!(w, Recovered::Closed(CloseReason::Approved { .. }))),
         "{closed:?}"
     );
-    assert!(closed.contains(&"closed: voided"), "{closed:?}");
+    assert!(
+        closed.contains(&&Recovered::Closed(CloseReason::Voided)),
+        "{closed:?}"
+    );
     let open: Vec<String> = store
         .open_drafts()
         .unwrap()
@@ -807,11 +814,14 @@ async fn a_deleted_draft_is_gone_but_a_404_from_a_wrong_base_url_is_not() {
     .await
     .unwrap();
     assert!(
-        report.recovered.iter().all(|r| r.what != "closed: gone"),
+        report
+            .recovered
+            .iter()
+            .all(|r| r.what != Recovered::Closed(CloseReason::Gone)),
         "{:#?}",
         report.recovered
     );
-    assert_eq!(report.outcome, "failed", "{report:#?}");
+    assert_eq!(report.outcome, DraftOutcome::Failed, "{report:#?}");
     let open: Vec<_> = store.open_drafts().unwrap();
     assert_eq!(open.len(), ledger.len(), "every draft is still the tool's");
     let alerts = store.recent_alerts(50).unwrap();
@@ -840,7 +850,7 @@ async fn a_deleted_draft_is_gone_but_a_404_from_a_wrong_base_url_is_not() {
     let gone: Vec<_> = report
         .recovered
         .iter()
-        .filter(|r| r.what == "closed: gone")
+        .filter(|r| r.what == Recovered::Closed(CloseReason::Gone))
         .collect();
     assert_eq!(gone.len(), 1, "{:#?}", report.recovered);
     assert_eq!(gone[0].order_number, ledger[0].order_number);

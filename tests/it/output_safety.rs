@@ -577,7 +577,7 @@ fn cell_borders(line: &str) -> usize {
 
 #[test]
 fn reconcile_findings_with_hostile_text_stay_in_their_cells() {
-    use replenish::app::reconcile::ReconcileReport;
+    use replenish::app::reconcile::{ReconcileOutcome, ReconcileReport};
     use replenish::core::reconcile::Finding;
     let long = format!("SKU-{}", "L".repeat(HOSTILE_LONG_SKU_CHARS - 4));
     let finding = |sku: &str, location: &str, detail: &str| Finding {
@@ -598,7 +598,7 @@ fn reconcile_findings_with_hostile_text_stay_in_their_cells() {
     ];
     let report = ReconcileReport {
         run_id: 7,
-        outcome: "findings",
+        outcome: ReconcileOutcome::Findings,
         sync: None,
         orders_repulled: 10,
         orders_fixed: 0,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::Duration;
 use replenish::app::draft::{Confirm, DraftOptions, draft};
-use replenish::app::reconcile::{ReconcileReport, VELOCITIES_STATE, reconcile};
+use replenish::app::reconcile::{ReconcileOutcome, ReconcileReport, VELOCITIES_STATE, reconcile};
 use replenish::clock::Clock;
 use replenish::output::progress::Progress;
 use replenish::store::Store;
@@ -103,7 +103,7 @@ async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
     );
     assert_eq!(count(&report, "draft_voided"), 1, "{:#?}", report.findings);
     assert_eq!(count(&report, "draft_edited"), 1, "{:#?}", report.findings);
-    assert_eq!(report.outcome, "findings");
+    assert_eq!(report.outcome, ReconcileOutcome::Findings);
     // The sandbox world's seeded anomalies are reported too.
     for kind in [
         "negative_stock",
@@ -495,7 +495,7 @@ async fn a_clean_state_reports_nothing_and_exits_0() {
     .await
     .unwrap();
     assert!(report.findings.is_empty(), "{:#?}", report.findings);
-    assert_eq!(report.outcome, "clean");
+    assert_eq!(report.outcome, ReconcileOutcome::Clean);
     assert_eq!(report.exit_code(), std::process::ExitCode::SUCCESS);
     assert!(report.orders_repulled > 0 && report.orders_fixed == 0);
     assert!(

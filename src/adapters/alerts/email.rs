@@ -5,7 +5,7 @@
 //! the first byte (default port 465), or none (default port 25; only for a relay on the same
 //! host, and tests). `alerts.smtp_port` overrides the port; `alerts.smtp_username` turns on
 //! login with `alerts.smtp_password`. The password never appears in an error.
-//! Nothing here touches the store; `super::deliver_pending` records the outcome.
+//! Nothing here touches the store; `app::alerts` records the outcome.
 
 use std::time::SystemTime;
 

@@ -1,9 +1,10 @@
-//! Alert delivery: the outbox in the store (`store::alerts`) is read, its pending alerts are sent
-//! to Slack ([`slack`]) and by email ([`email`]), and each channel's outcome is recorded back on
-//! each alert. A channel that fails leaves the alert pending on that channel for the next run (it
-//! is never lost); a channel that succeeded is never sent again.
+//! Alert delivery: a batch of alerts pending on one channel is sent to Slack ([`slack`]) or by
+//! email ([`email`]) and each alert's outcome returned ([`send`]). The outbox itself (the store's
+//! `alerts` table) is read and the outcomes recorded by the app (`app::alerts`): a channel that
+//! fails leaves the alert pending on that channel for the next run (it is never lost); a channel
+//! that succeeded is never sent again. Nothing here touches the store.
 //!
-//! Shape of a delivery ([`deliver_pending`]):
+//! Shape of a delivery:
 //! - **Slack**: the alerts pending on Slack are combined into as few messages as fit Slack's
 //!   readable size (one line per alert, at most [`slack::MAX_ALERTS_PER_MESSAGE`] alerts or about
 //!   [`slack::MAX_MESSAGE_CHARS`] characters per message), so fifty unmapped SKUs are one
@@ -13,8 +14,8 @@
 //! - **Email**: one email for all the alerts pending on email.
 //! - Neither is retried within the run: posting is not idempotent, so a lost answer must not
 //!   turn into a duplicate; the next run tries again.
-//! - Outcomes are written right after each channel's send (one transaction per channel), so a
-//!   crash between a send and its record re-sends at most that channel's batch next run.
+//! - The app writes the outcomes right after each channel's send (one transaction per channel),
+//!   so a crash between a send and its record re-sends at most that channel's batch next run.
 //!
 //! Secrets (the Slack webhook URL, the SMTP password) never appear in an error, a log line or
 //! the store: errors name the Slack webhook by host only, and every error text is scrubbed of
@@ -23,41 +24,16 @@
 pub mod email;
 pub mod slack;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
 use crate::config::AlertSettings;
-use crate::store::{Channel, ChannelState, Channels, Store, StoreError, StoredAlert};
+use crate::store::{Channel, ChannelState, Channels, StoredAlert};
 
 /// How long one delivery (a Slack POST, an SMTP command) may take before it counts as failed.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// What a delivery did, for the caller to log.
-///
-/// Counts are per (alert, channel): an alert sent to Slack and by email counts 2 in `sent`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeliveryReport {
-    /// Alert deliveries that succeeded.
-    pub sent: usize,
-    /// Alert deliveries that failed (those alerts stay pending on that channel).
-    pub failed: usize,
-    /// Each distinct failure, prefixed by its channel; free of secrets.
-    pub errors: Vec<String>,
-}
-
-/// A delivery that could not even record its outcomes.
-///
-/// Sending failures are not errors: they are in [`DeliveryReport`] and the alerts stay pending.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AlertError {
-    /// Reading the outbox or recording an outcome failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// The channels `settings` configures: Slack when a webhook URL is set; email when there is at
 /// least one recipient, a sender and an SMTP host. Pass this to `Writer::raise_alerts`.
@@ -73,69 +49,38 @@ pub fn configured_channels(settings: &AlertSettings) -> Channels {
     }
 }
 
-/// Sends every pending alert on its pending channels and records each outcome in `store`.
+/// Sends `alerts` (pending on `channel`) as one delivery on that channel and returns each
+/// alert's outcome, errors free of secrets. Nothing is stored: the app reads the outbox and records
+/// these outcomes (`app::alerts`).
 ///
-/// See the module docs for the shape (Slack: combined messages; email: one per delivery). A
-/// channel pending on an alert but no longer configured is recorded as a failure (the alert
-/// waits, visible in `status`, until the channel is configured again). Returns `Err` only when
-/// the store fails.
-pub async fn deliver_pending(
-    store: &mut Store,
+/// See the module docs for the shape (Slack: combined messages; email: one for the batch). A
+/// channel no longer configured fails every alert with a sentence saying so (the alert waits,
+/// visible in `status`, until the channel is configured again).
+pub async fn send(
     settings: &AlertSettings,
+    channel: Channel,
+    alerts: &[&StoredAlert],
     now: DateTime<Utc>,
-) -> Result<DeliveryReport, AlertError> {
-    let pending = store.pending_alerts()?;
-    let mut report = DeliveryReport::default();
-    if pending.is_empty() {
-        return Ok(report);
-    }
-    let configured = configured_channels(settings);
+) -> Vec<(i64, Result<(), String>)> {
+    let outcomes: Vec<(i64, Result<(), String>)> = if !configured_channels(settings).has(channel) {
+        let why = not_configured(channel);
+        alerts.iter().map(|a| (a.id, Err(why.clone()))).collect()
+    } else {
+        match channel {
+            Channel::Slack => send_slack(settings, alerts).await,
+            Channel::Email => {
+                let outcome = email::send_batch(settings, alerts, now)
+                    .await
+                    .map_err(|e| e.to_string());
+                alerts.iter().map(|a| (a.id, outcome.clone())).collect()
+            }
+        }
+    };
     let secrets = secrets(settings);
-    for channel in Channel::ALL {
-        let alerts: Vec<&StoredAlert> = pending
-            .iter()
-            .filter(|a| a.state(channel) == ChannelState::Pending)
-            .collect();
-        if alerts.is_empty() {
-            continue;
-        }
-        let outcomes: Vec<(i64, Result<(), String>)> = if !configured.has(channel) {
-            let why = not_configured(channel);
-            alerts.iter().map(|a| (a.id, Err(why.clone()))).collect()
-        } else {
-            match channel {
-                Channel::Slack => send_slack(settings, &alerts).await,
-                Channel::Email => {
-                    let outcome = email::send_batch(settings, &alerts, now)
-                        .await
-                        .map_err(|e| e.to_string());
-                    alerts.iter().map(|a| (a.id, outcome.clone())).collect()
-                }
-            }
-        };
-        let outcomes: Vec<(i64, Result<(), String>)> = outcomes
-            .into_iter()
-            .map(|(id, r)| (id, r.map_err(|e| redact(&e, &secrets))))
-            .collect();
-        store.write(|w| {
-            for (id, outcome) in &outcomes {
-                w.mark_alert_channel(*id, channel, outcome.clone(), now)?;
-            }
-            Ok(())
-        })?;
-        let mut errors = BTreeSet::new();
-        for (_, outcome) in outcomes {
-            match outcome {
-                Ok(()) => report.sent += 1,
-                Err(e) => {
-                    report.failed += 1;
-                    errors.insert(format!("{channel}: {e}"));
-                }
-            }
-        }
-        report.errors.extend(errors);
-    }
-    Ok(report)
+    outcomes
+        .into_iter()
+        .map(|(id, r)| (id, r.map_err(|e| redact(&e, &secrets))))
+        .collect()
 }
 
 /// Sends one test alert on every configured channel, outside the outbox (nothing is stored);
@@ -146,7 +91,6 @@ pub async fn send_test(
     now: DateTime<Utc>,
 ) -> Vec<(Channel, Result<(), String>)> {
     let configured = configured_channels(settings);
-    let secrets = secrets(settings);
     let alert = StoredAlert {
         id: 0,
         group_key: "test".to_owned(),
@@ -168,18 +112,13 @@ pub async fn send_test(
     };
     let mut out = Vec::new();
     for channel in Channel::ALL.into_iter().filter(|c| configured.has(*c)) {
-        let outcome = match channel {
-            Channel::Slack => send_slack(settings, &[&alert])
-                .await
-                .into_iter()
-                .map(|(_, r)| r)
-                .next()
-                .unwrap_or(Ok(())),
-            Channel::Email => email::send_batch(settings, &[&alert], now)
-                .await
-                .map_err(|e| e.to_string()),
-        };
-        out.push((channel, outcome.map_err(|e| redact(&e, &secrets))));
+        let outcome = send(settings, channel, &[&alert], now)
+            .await
+            .into_iter()
+            .map(|(_, r)| r)
+            .next()
+            .unwrap_or(Ok(()));
+        out.push((channel, outcome));
     }
     out
 }
@@ -324,16 +263,6 @@ mod tests {
             last_error: None,
             delivered_at: None,
         }
-    }
-
-    #[test]
-    fn delivery_can_run_on_a_spawned_task() {
-        fn assert_send<T: Send>(_: &T) {}
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("a.db")).unwrap();
-        let settings = AlertSettings::default();
-        let fut = deliver_pending(&mut store, &settings, DateTime::UNIX_EPOCH);
-        assert_send(&fut);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! The webhook URL is a secret (anyone holding it can post to the channel): it is never logged,
 //! and errors name the webhook by its host only ([`SlackError`]). Any non-2xx answer is a failure.
-//! Nothing here touches the store; `super::deliver_pending` records the outcomes.
+//! Nothing here touches the store; `app::alerts` records the outcomes.
 
 use std::time::Duration;
 

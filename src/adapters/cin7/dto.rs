@@ -42,16 +42,7 @@ fn money<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     }
 }
 
-/// The shortest decimal that round-trips to `f` (Rust's `Display` for f64 is exactly that).
-pub fn decimal_from_f64(f: f64) -> Option<Decimal> {
-    if !f.is_finite() {
-        return None;
-    }
-    let text = format!("{f}");
-    text.parse::<Decimal>()
-        .ok()
-        .or_else(|| Decimal::from_scientific(&text).ok())
-}
+pub use crate::core::num::decimal_from_f64;
 
 fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))

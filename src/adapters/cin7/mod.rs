@@ -25,8 +25,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::adapters::http::{
-    ApiError, Counters, ErrorClass, MAX_ANSWER_BYTES, Pacer, RetryPolicy, excerpt,
-    parse_retry_after, read_body, with_retry,
+    ApiError, Counters, ErrorClass, MAX_ANSWER_BYTES, Pacer, RetryPolicy, Wording, classify_status,
+    excerpt, parse_retry_after, read_body, with_retry,
 };
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -662,7 +662,10 @@ fn error_text(body: &Value) -> Option<String> {
     }
 }
 
-/// Turns one Cin7 answer into JSON or a classified error; `now` reads a `Retry-After` date.
+/// Turns one Cin7 answer into JSON or a classified error; `now` reads a `Retry-After` date. Cin7's
+/// own signals come first (its 503 per-minute limit text, an `ErrorCode` body, even with HTTP
+/// 200); the rest is the shared status mapping ([`crate::adapters::http::classify_status`]) in
+/// Cin7's words.
 pub fn classify(
     label: &str,
     status: u16,
@@ -672,6 +675,37 @@ pub fn classify(
 ) -> Result<Value, ApiError> {
     let text = String::from_utf8_lossy(body);
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    // For other failures, Cin7's own words (`Exception`/`Message`) when the body has them.
+    let said = || {
+        parsed
+            .as_ref()
+            .and_then(error_text)
+            .unwrap_or_else(|| excerpt(body))
+    };
+    let by_status = || {
+        classify_status(
+            label,
+            status,
+            headers,
+            body,
+            now,
+            &Wording {
+                refused: &[403],
+                refused_message: &|_| {
+                    "Cin7 refused the credentials (403): check CIN7_ACCOUNT_ID and CIN7_APPLICATION_KEY".to_string()
+                },
+                said: &said,
+                server_retry_after: false,
+            },
+        )
+    };
+    if status == 429 {
+        // The shared throttling answer, with the per-minute limit Cin7's text may name.
+        return by_status().map_err(|mut e| {
+            e.limit_per_minute = named_limit(&text);
+            e
+        });
+    }
     let retry_after = parse_retry_after(headers, now);
     let throttled = |message: String| {
         let mut e = ApiError::new(label, ErrorClass::Throttling, message).with_status(status);
@@ -679,9 +713,6 @@ pub fn classify(
         e.limit_per_minute = named_limit(&text);
         e
     };
-    if status == 429 {
-        return Err(throttled(format!("throttled (429): {}", excerpt(body))));
-    }
     if status == 503 && text.to_ascii_lowercase().contains("calls per minute") {
         return Err(throttled(format!("throttled (503): {}", excerpt(body))));
     }
@@ -707,45 +738,7 @@ pub fn classify(
         )
         .with_status(status));
     }
-    // For other failures, Cin7's own words (`Exception`/`Message`) when the body has them.
-    let said = || {
-        parsed
-            .as_ref()
-            .and_then(error_text)
-            .unwrap_or_else(|| excerpt(body))
-    };
-    match status {
-        200..=299 => parsed.ok_or_else(|| {
-            let detail = serde_json::from_slice::<Value>(body)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            ApiError::new(
-                label,
-                ErrorClass::Decode,
-                format!("malformed JSON ({detail}): {}", excerpt(body)),
-            )
-            .with_status(status)
-        }),
-        403 => Err(ApiError::new(
-            label,
-            ErrorClass::Client,
-            "Cin7 refused the credentials (403): check CIN7_ACCOUNT_ID and CIN7_APPLICATION_KEY",
-        )
-        .with_status(status)),
-        500..=599 => Err(ApiError::new(
-            label,
-            ErrorClass::Server,
-            format!("server error {status}: {}", said()),
-        )
-        .with_status(status)),
-        _ => Err(ApiError::new(
-            label,
-            ErrorClass::Client,
-            format!("HTTP {status}: {}", said()),
-        )
-        .with_status(status)),
-    }
+    by_status()
 }
 
 #[cfg(test)]

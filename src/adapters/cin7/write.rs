@@ -151,13 +151,7 @@ pub fn create_outcome_unknown(e: &ApiError) -> bool {
     }
 }
 
-/// A line's `Total`: `quantity × price` rounded to 2 decimal places, half away from zero, exactly
-/// as Cin7 validates it (no discount, no tax). `None` when the product overflows a `Decimal`.
-pub fn line_total(quantity: Decimal, price: Decimal) -> Option<Decimal> {
-    quantity
-        .checked_mul(price)
-        .map(|t| t.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
-}
+pub use crate::core::num::line_total;
 
 /// An optional text, `None` when blank (otherwise sent exactly as the caller wrote it).
 fn non_blank(s: &Option<String>) -> Option<&str> {

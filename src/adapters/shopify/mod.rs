@@ -25,8 +25,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::adapters::http::{
-    ApiError, Counters, ErrorClass, MAX_ANSWER_BYTES, RetryPolicy, excerpt, parse_retry_after,
-    read_body, with_retry,
+    ApiError, Counters, ErrorClass, MAX_ANSWER_BYTES, RetryPolicy, Wording, classify_status,
+    excerpt, read_body, with_retry,
 };
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -244,53 +244,23 @@ impl ShopifyClient {
         headers: &reqwest::header::HeaderMap,
         bytes: &[u8],
     ) -> Result<Value, ApiError> {
-        match status {
-            200..=299 => {}
-            429 => {
-                let mut e = ApiError::new(
-                    label,
-                    ErrorClass::Throttling,
-                    format!("throttled (429): {}", excerpt(bytes)),
-                )
-                .with_status(status);
-                e.retry_after = parse_retry_after(headers, self.clock.now());
-                return Err(e);
-            }
-            401 | 403 => {
-                return Err(ApiError::new(
-                    label,
-                    ErrorClass::Client,
-                    format!("Shopify refused the access token (HTTP {status}): check SHOPIFY_ACCESS_TOKEN and the app's scopes (read_orders, read_all_orders)"),
-                )
-                .with_status(status));
-            }
-            500..=599 => {
-                let mut e = ApiError::new(
-                    label,
-                    ErrorClass::Server,
-                    format!("server error {status}: {}", excerpt(bytes)),
-                )
-                .with_status(status);
-                e.retry_after = parse_retry_after(headers, self.clock.now());
-                return Err(e);
-            }
-            _ => {
-                return Err(ApiError::new(
-                    label,
-                    ErrorClass::Client,
-                    format!("HTTP {status}: {}", excerpt(bytes)),
-                )
-                .with_status(status));
-            }
-        }
-        let body: Value = serde_json::from_slice(bytes).map_err(|e| {
-            ApiError::new(
-                label,
-                ErrorClass::Decode,
-                format!("malformed JSON ({e}): {}", excerpt(bytes)),
-            )
-            .with_status(status)
-        })?;
+        let body = classify_status(
+            label,
+            status,
+            headers,
+            bytes,
+            self.clock.now(),
+            &Wording {
+                refused: &[401, 403],
+                refused_message: &|status| {
+                    format!(
+                        "Shopify refused the access token (HTTP {status}): check SHOPIFY_ACCESS_TOKEN and the app's scopes (read_orders, read_all_orders)"
+                    )
+                },
+                said: &|| excerpt(bytes),
+                server_retry_after: true,
+            },
+        )?;
         self.update_bucket(&body);
         if let Some(errors) = body
             .get("errors")
