@@ -13,7 +13,7 @@ use replenish::output::progress::Progress;
 use replenish::sandbox::{self, SandboxOptions};
 use replenish::store::Store;
 
-use crate::sync_e2e::t0;
+use crate::common::t0;
 
 fn day(t: DateTime<Utc>) -> NaiveDate {
     t.date_naive()

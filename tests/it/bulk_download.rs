@@ -18,7 +18,7 @@ use replenish::store::Store;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::sync_e2e::{sandbox_settings, sandbox_state, t0};
+use crate::common::{sandbox_settings, sandbox_state, t0};
 
 /// A small shop (about 1,700 orders in the backfill window) whose bulk results are served as
 /// `rate` and `drop_after` say.

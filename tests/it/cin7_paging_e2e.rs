@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use replenish::sandbox::{self, SandboxHandle, SandboxOptions};
 use serde_json::Value;
 
-use crate::sync_e2e::{sandbox_state, t0};
+use crate::common::{sandbox_state, t0};
 
 /// 300 SKUs at 2 locations: more than 100 products and availability rows. Only the page cap
 /// differs between the two worlds.
@@ -67,7 +67,7 @@ struct Run {
 async fn sync_and_plan(cap: u32) -> Run {
     let handle = sandbox_with_page_cap(cap).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    let config = crate::common::sandbox::binary_config(&handle, dir.path());
     let summary: Value =
         serde_json::from_slice(&replenish(&config, &["sync", "--format", "json"]).await).unwrap();
     let rows = serde_json::from_value(summary["rows"].clone()).unwrap();

@@ -4,7 +4,7 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-use crate::sync_e2e::{start_sandbox, t0};
+use crate::common::{start_sandbox, t0};
 
 fn replenish() -> Command {
     let mut cmd = Command::cargo_bin("replenish").unwrap();

@@ -9,7 +9,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use replenish::sandbox::{self, DEFAULT_SCOPES, SandboxHandle, SandboxOptions};
 
-use crate::sync_e2e::t0;
+use crate::common::t0;
 
 const TOKEN: &str = "shpat_doctor_SECRET_91f2";
 const ACCOUNT: &str = "acct-doctor-SECRET-11aa";
@@ -97,7 +97,7 @@ fn with_status(report: &Value, status: &str) -> Vec<String> {
 async fn a_working_setup_passes_and_names_where_each_secret_came_from() {
     let handle = sandbox_with(DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    let config = crate::common::sandbox::binary_config(&handle, dir.path());
     let (code, report, printed) = doctor(&config, &[]).await;
     assert_eq!(code, Some(0), "{printed}");
     assert!(with_status(&report, "fail").is_empty(), "{printed}");
@@ -139,7 +139,7 @@ async fn missing_scopes_are_named_with_their_cost_and_exit_2() {
             .collect();
         let handle = sandbox_with(scopes).await;
         let dir = tempfile::tempdir().unwrap();
-        let config = crate::draft_e2e::binary_config(&handle, dir.path());
+        let config = crate::common::sandbox::binary_config(&handle, dir.path());
         let (code, report, printed) = doctor(&config, &[]).await;
         assert_eq!(code, Some(2), "{printed}");
         let failed = with_status(&report, "fail");
@@ -166,7 +166,7 @@ async fn refused_credentials_exit_2_and_an_unreachable_service_exits_1() {
         .mount(&cin7)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    let config = crate::common::sandbox::binary_config(&handle, dir.path());
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
         &config,
@@ -247,7 +247,7 @@ async fn send_test_alert_posts_to_the_slack_webhook() {
         .mount(&slack)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    let config = crate::common::sandbox::binary_config(&handle, dir.path());
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(&format!(
         "\n[alerts]\nslack_webhook_url = \"{}/services/T0/B0/doctorSECRETpath\"\n",

@@ -17,7 +17,8 @@ use replenish::sandbox::SandboxHandle;
 use replenish::store::Store;
 use serde_json::Value;
 
-use crate::sync_e2e::{first_sync, sandbox_state, start_sandbox, t0};
+use crate::common::sandbox::binary_config;
+use crate::common::{first_sync, sandbox_state, start_sandbox, t0};
 
 /// (supplier ID, location) → the tool-tagged purchases there: (order number, status, lines).
 type Drafts = BTreeMap<(String, String), Vec<(String, String, Vec<(String, f64, f64)>)>>;
@@ -348,7 +349,7 @@ async fn a_changed_plan_updates_the_untouched_draft_and_a_person_edit_is_left_al
 async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
     let handle = start_sandbox(80, 2, 0.3).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
+    let mut settings = crate::common::sandbox_settings(&handle, &dir.path().join("s.db"));
     settings.http.max_retries = 5;
     // Above the sandbox's 2 s "slow" answers; an unconfirmed create is re-checked after 2 × this.
     settings.http.timeout_secs = 3;
@@ -380,28 +381,6 @@ async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
     eprintln!("faults injected: {}", state["faults_by_kind"]);
     assert_exactly_the_plan(&handle, &settings, &store, t0()).await;
     handle.shutdown().await;
-}
-
-/// A replenish.toml for the binary, pointing at `handle` with a store in `dir`.
-pub(crate) fn binary_config(handle: &SandboxHandle, dir: &std::path::Path) -> std::path::PathBuf {
-    let shopify: String = handle
-        .shopify_locations()
-        .into_iter()
-        .map(|(gid, name)| format!("\"{gid}\" = \"{name}\"\n"))
-        .collect();
-    let text = format!(
-        "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\
-         [cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\
-         [http]\nretry_initial_ms = 10\nretry_max_ms = 2000\nmax_retries = 3\ntimeout_secs = 1\n\
-         [store]\npath = \"s.db\"\n\
-         [locations]\ndefault = \"{}\"\nignore = [\"Returns\"]\n[locations.shopify]\n{shopify}",
-        handle.shopify_base_url(),
-        handle.cin7_base_url(),
-        handle.default_location(),
-    );
-    let path = dir.join("replenish.toml");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 /// Runs `replenish --now <now> draft --yes` in a child process; `crash_at` stops it at that step.
@@ -490,7 +469,7 @@ async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
             // Everything was recorded: nothing to redo for that PO.
             _ => assert_eq!(count("unchanged"), 1, "{results:?}"),
         }
-        let settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
+        let settings = crate::common::sandbox_settings(&handle, &dir.path().join("s.db"));
         let store = Store::open(&dir.path().join("s.db")).unwrap();
         assert_exactly_the_plan(&handle, &settings, &store, t0()).await;
         handle.shutdown().await;
@@ -605,7 +584,7 @@ async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
         "{}",
         String::from_utf8_lossy(&last.stderr)
     );
-    let settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
+    let settings = crate::common::sandbox_settings(&handle, &dir.path().join("s.db"));
     let store = Store::open(&dir.path().join("s.db")).unwrap();
     assert!(assert_exactly_the_plan(&handle, &settings, &store, t0()).await >= 2);
     handle.shutdown().await;

@@ -10,7 +10,7 @@ use replenish::store::{Store, WriterLock};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::sync_e2e::{first_sync, start_sandbox, t0};
+use crate::common::{first_sync, start_sandbox, t0};
 
 fn replenish() -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("replenish"));
@@ -234,7 +234,7 @@ async fn credentials_an_upstream_echoes_never_reach_stderr_or_the_store() {
         .mount(&cin7)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    let config = crate::common::sandbox::binary_config(&handle, dir.path());
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
         &config,
@@ -275,7 +275,7 @@ async fn credentials_an_upstream_echoes_never_reach_stderr_or_the_store() {
 async fn misleading_messages_now_say_what_is_wrong() {
     let handle = start_sandbox(20, 1, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    let config = crate::common::sandbox::binary_config(&handle, dir.path());
     {
         let (_, store, _) = first_sync(&handle, dir.path()).await;
         drop(store);

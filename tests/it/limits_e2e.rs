@@ -11,7 +11,7 @@ use replenish::config::{ConfigError, Settings};
 use replenish::core::plan::Explain;
 use replenish::store::Store;
 
-use crate::sync_e2e::{first_sync, start_sandbox, t0};
+use crate::common::{first_sync, start_sandbox, t0};
 
 /// Every numeric key, with the table it lives in.
 const NUMERIC_KEYS: [(&str, &str); 34] = [

@@ -20,8 +20,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::common::fast;
+use crate::common::{start_sandbox, t0};
 use crate::listen_e2e::{SECRET, order_body, sign};
-use crate::sync_e2e::{start_sandbox, t0};
 
 /// A listener on a fresh store (no sync: these tests are about the HTTP server), with `limits`
 /// applied to `[listen]`.

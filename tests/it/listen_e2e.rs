@@ -15,7 +15,7 @@ use replenish::store::Store;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::sync_e2e::{first_sync, sandbox_state, start_sandbox, t0};
+use crate::common::{first_sync, sandbox_state, start_sandbox, t0};
 
 pub(crate) const SECRET: &str = "whsec-new";
 const OLD_SECRET: &str = "whsec-old";

@@ -20,7 +20,7 @@ use replenish::sandbox::{
 use replenish::store::Store;
 use serde_json::Value;
 
-use crate::sync_e2e::t0;
+use crate::common::t0;
 
 const AS_OF: &str = "2026-11-27";
 /// What a terminal escape looks like once escaped.

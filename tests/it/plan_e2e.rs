@@ -8,7 +8,7 @@ use replenish::core::plan::Explain;
 use replenish::sandbox::{self, SandboxOptions};
 use replenish::store::Store;
 
-use crate::sync_e2e::t0;
+use crate::common::t0;
 
 fn as_of() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
@@ -28,7 +28,7 @@ async fn synced(dir: &std::path::Path) -> (Settings, Store) {
         ..SandboxOptions::default()
     };
     let handle = sandbox::start("127.0.0.1:0", opts).await.unwrap();
-    let (settings, store, _) = crate::sync_e2e::first_sync(&handle, dir).await;
+    let (settings, store, _) = crate::common::first_sync(&handle, dir).await;
     handle.shutdown().await;
     (settings, store)
 }

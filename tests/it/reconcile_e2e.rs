@@ -11,7 +11,7 @@ use replenish::output::progress::Progress;
 use replenish::store::Store;
 use serde_json::Value;
 
-use crate::sync_e2e::{first_sync, sandbox_state, start_sandbox, t0};
+use crate::common::{first_sync, sandbox_state, start_sandbox, t0};
 
 fn count(r: &ReconcileReport, kind: &str) -> usize {
     r.counts.get(kind).copied().unwrap_or(0)
@@ -509,7 +509,7 @@ async fn a_clean_state_reports_nothing_and_exits_0() {
 async fn the_binary_prints_markdown_and_exits_3_on_findings() {
     let handle = start_sandbox(40, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    let config = crate::common::sandbox::binary_config(&handle, dir.path());
     let out = tokio::task::spawn_blocking(move || {
         assert_cmd::Command::cargo_bin("replenish")
             .unwrap()

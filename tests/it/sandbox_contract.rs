@@ -8,7 +8,7 @@ use replenish::adapters::shopify::queries;
 use replenish::sandbox::{self, DEFAULT_SCOPES, SandboxHandle, SandboxOptions};
 use serde_json::{Value, json};
 
-use crate::sync_e2e::{sandbox_state, t0};
+use crate::common::{sandbox_state, t0};
 
 async fn small() -> SandboxHandle {
     let opts = SandboxOptions {

@@ -12,7 +12,7 @@ use replenish::output::progress::Progress;
 use replenish::sandbox::{self, DEFAULT_SCOPES, SandboxHandle, SandboxOptions};
 use replenish::store::Store;
 
-use crate::sync_e2e::{sandbox_state, t0};
+use crate::common::{sandbox_state, t0};
 
 const FO_SCOPE: &str = "read_merchant_managed_fulfillment_orders";
 
@@ -47,7 +47,7 @@ async fn run(
     unmapped: bool,
     args: &[&str],
 ) -> (Option<i32>, String, String) {
-    let config = crate::draft_e2e::binary_config(handle, dir);
+    let config = crate::common::sandbox::binary_config(handle, dir);
     if unmapped {
         let text = std::fs::read_to_string(&config).unwrap();
         let cut = text.find("[locations.shopify]").unwrap();
