@@ -10,6 +10,7 @@ use replenish::store::{Store, WriterLock};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::common::sandbox::{binary_config, edit_config};
 use crate::common::{first_sync, start_sandbox, t0};
 
 fn replenish() -> Command {
@@ -234,13 +235,10 @@ async fn credentials_an_upstream_echoes_never_reach_stderr_or_the_store() {
         .mount(&cin7)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::common::sandbox::binary_config(&handle, dir.path());
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace(&handle.cin7_base_url(), &format!("{}/", cin7.uri())),
-    )
-    .unwrap();
+    let config = binary_config(&handle, dir.path());
+    edit_config(&config, |text| {
+        text.replace(&handle.cin7_base_url(), &format!("{}/", cin7.uri()))
+    });
     let out = replenish()
         .arg("--config")
         .arg(&config)
@@ -275,7 +273,7 @@ async fn credentials_an_upstream_echoes_never_reach_stderr_or_the_store() {
 async fn misleading_messages_now_say_what_is_wrong() {
     let handle = start_sandbox(20, 1, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::common::sandbox::binary_config(&handle, dir.path());
+    let config = binary_config(&handle, dir.path());
     {
         let (_, store, _) = first_sync(&handle, dir.path()).await;
         drop(store);
@@ -316,9 +314,9 @@ async fn misleading_messages_now_say_what_is_wrong() {
     assert_eq!(code, Some(0));
     assert!(!stderr.contains("warning"), "{stderr}");
 
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[skus]\nmapping_file = \"missing-map.csv\"\n");
-    std::fs::write(&config, text).unwrap();
+    edit_config(&config, |text| {
+        text + "\n[skus]\nmapping_file = \"missing-map.csv\"\n"
+    });
     let (code, stderr) = plan(&[]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
