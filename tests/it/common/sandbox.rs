@@ -82,6 +82,21 @@ pub fn purchase_in(state: &Value, id: &str) -> Value {
         .unwrap_or_else(|| panic!("purchase {id} in the sandbox"))
 }
 
+/// The `POST purchase/order` body of a person editing purchase `id` of `state` in Cin7: its first
+/// line's quantity raised by `more`, the line's total to match.
+pub fn person_edit(state: &Value, id: &str, more: f64) -> Value {
+    let purchase = purchase_in(state, id);
+    let mut lines = purchase["Order"]["Lines"].as_array().unwrap().clone();
+    let q = lines[0]["Quantity"].as_f64().unwrap() + more;
+    let price = lines[0]["Price"].as_f64().unwrap();
+    lines[0]["Quantity"] = serde_json::json!(q);
+    lines[0]["Total"] = serde_json::json!(((q * price) * 100.0).round() / 100.0);
+    serde_json::json!({"TaskID": id, "Status": "DRAFT", "Lines": lines})
+}
+
+/// The credentials the sandbox's Cin7 accepts, as (account ID, application key).
+pub const SANDBOX_CIN7: (&str, &str) = ("sandbox", "sandbox");
+
 /// POSTs to the sandbox's control endpoint `/sandbox/{what}` (a tick, a receipt, an approval)
 /// and returns its answer, after checking it succeeded.
 pub async fn sandbox_post(handle: &SandboxHandle, what: &str) -> reqwest::Response {
