@@ -17,8 +17,9 @@ use wiremock::MockServer;
 use wiremock::matchers::{body_json, header, query_param, query_param_is_missing};
 
 use crate::common::mock::{get, json as answer, mount, mount_then, post, text};
+use crate::common::sandbox::sandbox_and_dir;
 use crate::common::sandbox::sandbox_settings;
-use crate::common::{settings_for, start_sandbox, t0};
+use crate::common::{settings_for, t0};
 
 fn client(server: &MockServer, page_size: u32) -> (Cin7Client, Counters) {
     client_with(server, |s| s.cin7.page_size = page_size)
@@ -943,8 +944,7 @@ async fn find_tagged_purchase_without_a_match_is_none() {
 /// One round trip against the sandbox: create, write lines, find it by its tag.
 #[tokio::test]
 async fn draft_round_trip_against_the_sandbox() {
-    let handle = start_sandbox(40, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(40, 1, 0.0).await;
     let settings = sandbox_settings(&handle, &dir.path().join("s.db"));
     let c = Cin7Client::new(
         &settings,

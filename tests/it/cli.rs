@@ -7,8 +7,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use replenish::sandbox::SandboxHandle;
 
-use crate::common::bin::{SANDBOX_SECRETS, output_of};
-use crate::common::{start_sandbox, t0};
+use crate::common::bin::{SANDBOX_SECRETS, output_of, po_results};
+use crate::common::sandbox::sandbox_and_dir;
+use crate::common::t0;
 
 fn replenish() -> Command {
     let mut cmd = Command::cargo_bin("replenish").unwrap();
@@ -129,8 +130,7 @@ fn a_bad_now_is_a_usage_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_logs_or_reports() {
-    let handle = start_sandbox(40, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(40, 1, 0.0).await;
     let path = minimal_config(&handle, dir.path());
     let secrets = [
         "shpat_SECRET_token_4f9a",
@@ -173,8 +173,7 @@ async fn secrets_never_reach_logs_or_reports() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dot_env_beside_the_config_supplies_the_secrets() {
-    let handle = start_sandbox(30, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(30, 1, 0.0).await;
     let path = minimal_config(&handle, dir.path());
     let run = |path: PathBuf| {
         let mut cmd = replenish();
@@ -218,8 +217,7 @@ async fn a_dot_env_beside_the_config_supplies_the_secrets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_written_to_a_file_carry_no_terminal_escape_codes() {
-    let handle = start_sandbox(30, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(30, 1, 0.0).await;
     let path = minimal_config(&handle, dir.path());
     // As cron runs it: `replenish -v sync 2>> replenish.log`.
     let log_path = dir.path().join("replenish.log");
@@ -285,12 +283,7 @@ fn demo_runs_with_no_configuration() {
     assert!(!plan["purchase_orders"].as_array().unwrap().is_empty());
     // The draft step pushed every PO the plan did not hold into the sandbox's Cin7.
     // (minus any a data-quality gate held back).
-    let results: Vec<&str> = both["draft"]["purchase_orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p["result"].as_str())
-        .collect();
+    let results = po_results(&both["draft"]);
     let count = |r: &str| results.iter().filter(|x| **x == r).count();
     assert!(count("created") > 0, "{}", both["draft"]);
     assert_eq!(

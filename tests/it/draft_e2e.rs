@@ -15,9 +15,10 @@ use replenish::store::Store;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::common::bin::{SANDBOX_SECRETS, output_of, replenish_with};
+use crate::common::bin::{SANDBOX_SECRETS, output_of, po_results, replenish_with};
 use crate::common::mock::{mount, post, text};
-use crate::common::run::{draft_at, plan_at};
+use crate::common::run::{draft_at, open_purchase_ids, plan_at};
+use crate::common::sandbox::sandbox_and_dir;
 use crate::common::sandbox::{
     SANDBOX_CIN7, binary_config, cin7_request, person_edit, purchase_in, sandbox_post, send_ok,
     start_world, tick, world,
@@ -165,6 +166,17 @@ async fn drafted(
     (handle, settings, store, ledger)
 }
 
+/// A sandbox of `skus` at two locations with a config for the binary in a fresh folder, and the
+/// sandbox's purchases before the binary runs.
+async fn binary_world(
+    skus: usize,
+) -> (SandboxHandle, tempfile::TempDir, std::path::PathBuf, Value) {
+    let (handle, dir) = sandbox_and_dir(skus, 2, 0.0).await;
+    let config = binary_config(&handle, dir.path());
+    let before = sandbox_state(&handle).await["purchases"].clone();
+    (handle, dir, config, before)
+}
+
 fn results(r: &DraftReport) -> BTreeMap<&'static str, usize> {
     let mut m = BTreeMap::new();
     for p in &r.purchase_orders {
@@ -175,8 +187,7 @@ fn results(r: &DraftReport) -> BTreeMap<&'static str, usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_draft_creates_one_po_per_supplier_and_location_and_a_rerun_nothing() {
-    let handle = start_sandbox(80, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(80, 2, 0.0).await;
     let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
 
     let first = run(&settings, &mut store, t0(), false).await;
@@ -220,8 +231,7 @@ async fn a_fresh_draft_creates_one_po_per_supplier_and_location_and_a_rerun_noth
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_changes_nothing_anywhere() {
-    let handle = start_sandbox(60, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(60, 2, 0.0).await;
     let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
     let before = sandbox_state(&handle).await["purchases"].clone();
     let runs_before = store.runs(100).unwrap().len();
@@ -302,8 +312,7 @@ async fn a_changed_plan_updates_the_untouched_draft_and_a_person_edit_is_left_al
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
-    let handle = start_sandbox(80, 2, 0.3).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(80, 2, 0.3).await;
     let mut settings = sandbox_settings(&handle, &dir.path().join("s.db"));
     settings.http.max_retries = 5;
     // Above the sandbox's 2 s "slow" answers; an unconfirmed create is re-checked after 2 × this.
@@ -358,8 +367,7 @@ async fn draft_binary(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
     for step in ["after_intent", "after_header", "after_lines"] {
-        let handle = start_sandbox(60, 2, 0.0).await;
-        let dir = tempfile::tempdir().unwrap();
+        let (handle, dir) = sandbox_and_dir(60, 2, 0.0).await;
         let config = binary_config(&handle, dir.path());
 
         let crashed = draft_binary(&config, t0(), Some(step)).await;
@@ -389,12 +397,7 @@ async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
         );
         let report: Value = serde_json::from_slice(&rerun.stdout).unwrap();
         let recovered = report["recovered"].to_string();
-        let results: Vec<&str> = report["purchase_orders"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|p| p["result"].as_str())
-            .collect();
+        let results = po_results(&report);
         let count = |r: &str| results.iter().filter(|x| **x == r).count();
         match step {
             // The create was never sent: the intent is closed and the PO created afresh.
@@ -441,8 +444,7 @@ async fn every_create_losing_its_answer_still_gives_exactly_one_po_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
-    let handle = start_sandbox(60, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(60, 2, 0.0).await;
     let config = binary_config(&handle, dir.path());
     let bin = assert_cmd::cargo::cargo_bin("replenish");
     let command = |args: &[&str]| {
@@ -520,10 +522,7 @@ async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_draft_waits_for_the_lock_then_gives_up_with_exit_1() {
-    let handle = start_sandbox(40, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = binary_config(&handle, dir.path());
-    let before = sandbox_state(&handle).await["purchases"].clone();
+    let (handle, dir, config, before) = binary_world(40).await;
     let held = replenish::store::WriterLock::try_acquire(&dir.path().join("s.db"))
         .unwrap()
         .expect("the lock is free");
@@ -549,8 +548,7 @@ async fn a_second_draft_waits_for_the_lock_then_gives_up_with_exit_1() {
 async fn alerts_reach_slack_and_wait_in_the_outbox_while_it_is_down() {
     use wiremock::MockServer;
     use wiremock::matchers::method;
-    let handle = start_sandbox(80, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(80, 2, 0.0).await;
     let (mut settings, mut store, _) = first_sync(&handle, dir.path()).await;
     let slack = MockServer::start().await;
     settings.alerts.slack_webhook_url = Some(secrecy::SecretString::from(format!(
@@ -641,12 +639,7 @@ async fn an_approved_or_voided_draft_is_no_longer_the_tools() {
         closed.contains(&&Recovered::Closed(CloseReason::Voided)),
         "{closed:?}"
     );
-    let open: Vec<String> = store
-        .open_drafts()
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| e.purchase_id)
-        .collect();
+    let open = open_purchase_ids(&store);
     assert!(!open.contains(&approved) && !open.contains(&voided));
     let after = both(sandbox_state(&handle).await);
     assert_eq!(after, before, "the tool never touches them again");
@@ -697,22 +690,14 @@ async fn a_deleted_draft_is_gone_but_a_404_from_a_wrong_base_url_is_not() {
         .collect();
     assert_eq!(gone.len(), 1, "{:#?}", report.recovered);
     assert_eq!(gone[0].order_number, ledger[0].order_number);
-    let open: Vec<String> = store
-        .open_drafts()
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| e.purchase_id)
-        .collect();
+    let open = open_purchase_ids(&store);
     assert!(!open.contains(&deleted), "{open:?}");
     handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draft_without_yes_and_without_a_terminal_refuses_to_write() {
-    let handle = start_sandbox(60, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = binary_config(&handle, dir.path());
-    let before = sandbox_state(&handle).await["purchases"].clone();
+    let (handle, dir, config, before) = binary_world(60).await;
     let mut cmd = replenish_with(&config);
     cmd.args(["--now", &t0().to_rfc3339(), "draft"]);
     let out = output_of(cmd).await;

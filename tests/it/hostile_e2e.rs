@@ -10,6 +10,7 @@ use replenish::store::{Store, WriterLock};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::common::sandbox::sandbox_and_dir;
 use crate::common::sandbox::{binary_config, edit_config};
 use crate::common::{first_sync, start_sandbox, t0};
 
@@ -271,8 +272,7 @@ async fn credentials_an_upstream_echoes_never_reach_stderr_or_the_store() {
 /// `--as-of` planned silently, an unreadable mapping file was called the config file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misleading_messages_now_say_what_is_wrong() {
-    let handle = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(20, 1, 0.0).await;
     let config = binary_config(&handle, dir.path());
     {
         let (_, store, _) = first_sync(&handle, dir.path()).await;

@@ -11,7 +11,8 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::common::bin::{output_of, replenish_with};
-use crate::common::run::{draft_at, plan_at, reconcile_at};
+use crate::common::run::{draft_at, open_purchase_ids, plan_at, reconcile_at};
+use crate::common::sandbox::sandbox_and_dir;
 use crate::common::sandbox::{
     binary_config, cin7_request, person_edit, purchase_in, sandbox_post, send_ok, tick,
 };
@@ -94,12 +95,7 @@ async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
     ] {
         assert!(count(&report, kind) > 0, "{kind}: {:?}", report.counts);
     }
-    let open: Vec<String> = store
-        .open_drafts()
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| e.purchase_id)
-        .collect();
+    let open = open_purchase_ids(&store);
     for i in 0..3 {
         assert!(!open.contains(&id(i)), "ledger row {i} was closed");
     }
@@ -117,8 +113,7 @@ async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missed_and_changed_orders_are_found_and_fixed_in_the_store() {
-    let handle = start_sandbox(40, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(40, 2, 0.0).await;
     let (settings, store, _) = first_sync(&handle, dir.path()).await;
     let path = settings.store.path.clone();
     let (missing, changed): (String, String) = {
@@ -309,8 +304,7 @@ async fn a_draft_receipt_is_not_counted_until_it_is_authorised() {
 async fn a_clean_state_reports_nothing_and_exits_0() {
     // A world small enough to hold none of the sandbox's seeded anomalies but one: a supplier with
     // no lead time anywhere. Configuring every supplier's lead time removes that one too.
-    let handle = start_sandbox(4, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(4, 1, 0.0).await;
     let (mut settings, mut store, _) = first_sync(&handle, dir.path()).await;
     for s in store.suppliers().unwrap() {
         settings.suppliers.insert(
@@ -335,8 +329,7 @@ async fn a_clean_state_reports_nothing_and_exits_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_prints_markdown_and_exits_3_on_findings() {
-    let handle = start_sandbox(40, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(40, 2, 0.0).await;
     let mut cmd = replenish_with(&binary_config(&handle, dir.path()));
     cmd.args(["--now", &t0().to_rfc3339(), "reconcile", "--format", "md"]);
     let out = output_of(cmd).await;

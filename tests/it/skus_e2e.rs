@@ -9,10 +9,10 @@ use replenish::app::skus::{audit_skus, audit_variants, fetch_variants};
 use replenish::clock::Clock;
 use replenish::core::skumatch::{Audit, Class, Entry};
 use replenish::output::progress::Progress;
-use replenish::sandbox::{self, SandboxHandle, SandboxOptions, VariantTruth};
+use replenish::sandbox::{SandboxHandle, SandboxOptions, VariantTruth};
 use serde_json::Value;
 
-use crate::common::sandbox::{FAST_RETRIES, binary_config_with};
+use crate::common::sandbox::{FAST_RETRIES, binary_config_with, start_world, world};
 use crate::common::{first_sync, sandbox_state, t0};
 
 fn as_of() -> NaiveDate {
@@ -20,17 +20,11 @@ fn as_of() -> NaiveDate {
 }
 
 async fn start(skus: usize, mismatch_rate: f64) -> SandboxHandle {
-    let opts = SandboxOptions {
-        skus,
-        locations: 2,
-        days: 40,
-        orders_per_day: 60,
+    start_world(SandboxOptions {
         mismatch_rate,
-        cin7_rpm: 100_000,
-        now: t0(),
-        ..SandboxOptions::default()
-    };
-    sandbox::start("127.0.0.1:0", opts).await.unwrap()
+        ..world(skus, 2)
+    })
+    .await
 }
 
 fn of_class(audit: &Audit, class: Class) -> Vec<&Entry> {

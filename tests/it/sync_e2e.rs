@@ -7,8 +7,9 @@ use chrono::Duration;
 use replenish::store::Store;
 
 use crate::common::run::sync_at;
+use crate::common::sandbox::sandbox_and_dir;
 use crate::common::sandbox::tick;
-use crate::common::{first_sync, sandbox_settings, sandbox_state, settings_for, start_sandbox, t0};
+use crate::common::{first_sync, sandbox_settings, sandbox_state, settings_for, t0};
 
 fn requests_of(summary: &replenish::app::sync::SyncSummary) -> BTreeMap<String, u64> {
     summary
@@ -20,8 +21,7 @@ fn requests_of(summary: &replenish::app::sync::SyncSummary) -> BTreeMap<String, 
 
 #[tokio::test]
 async fn first_sync_pages_by_thousand_and_backfills_with_one_bulk_operation() {
-    let handle = start_sandbox(500, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(500, 2, 0.0).await;
     let (_, store, summary) = first_sync(&handle, dir.path()).await;
     let req = requests_of(&summary);
     let rows = &summary.rows;
@@ -66,8 +66,7 @@ async fn first_sync_pages_by_thousand_and_backfills_with_one_bulk_operation() {
 
 #[tokio::test]
 async fn second_sync_is_incremental_and_fetches_only_changed_orders() {
-    let handle = start_sandbox(120, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(120, 2, 0.0).await;
     let (settings, mut store, first) = first_sync(&handle, dir.path()).await;
     let stored_after_first = store.order_count().unwrap();
 
@@ -104,8 +103,7 @@ async fn second_sync_is_incremental_and_fetches_only_changed_orders() {
 
 #[tokio::test]
 async fn a_failed_sync_changes_nothing_but_run_history() {
-    let handle = start_sandbox(60, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(60, 1, 0.0).await;
     let mut settings = settings_for(&handle.base_url(), &dir.path().join("s.db"));
     settings.cin7.base_url = handle.cin7_base_url();
     // Shopify points at a path that answers 404: the Shopify half fails after Cin7 succeeded.
@@ -128,8 +126,7 @@ async fn a_failed_sync_changes_nothing_but_run_history() {
 
 #[tokio::test]
 async fn sync_survives_random_faults_through_retries() {
-    let handle = start_sandbox(80, 2, 0.08).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(80, 2, 0.08).await;
     let mut settings = sandbox_settings(&handle, &dir.path().join("s.db"));
     settings.http.max_retries = 8;
     settings.http.timeout_secs = 5;

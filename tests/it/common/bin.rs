@@ -20,14 +20,19 @@ pub fn replenish_with(config: &Path) -> Command {
     cmd
 }
 
+/// The `result` of each purchase order in a `draft --format json` report.
+pub fn po_results(draft: &serde_json::Value) -> Vec<&str> {
+    draft["purchase_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["result"].as_str())
+        .collect()
+}
+
 /// Runs `cmd` to its end on a blocking thread and returns what it printed and its status.
 pub async fn output_of(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap()
-}
-
-/// `out`'s stderr, as text.
-pub fn stderr_of(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -78,6 +78,16 @@ pub async fn reconcile_at(
     .unwrap()
 }
 
+/// The Cin7 purchase IDs of the drafts the store's ledger holds open.
+pub fn open_purchase_ids(store: &Store) -> Vec<String> {
+    store
+        .open_drafts()
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.purchase_id)
+        .collect()
+}
+
 /// The plan of the stored data at `now`, for today as `now` makes it, without explanations.
 pub fn plan_at(settings: &Settings, store: &Store, now: DateTime<Utc>) -> Plan {
     replenish::app::plan::plan_from_store(

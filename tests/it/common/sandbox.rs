@@ -48,6 +48,16 @@ pub async fn start_sandbox(skus: usize, locations: usize, fault_rate: f64) -> Sa
     .await
 }
 
+/// [`start_sandbox`], and a fresh folder for the test's store and config.
+pub async fn sandbox_and_dir(
+    skus: usize,
+    locations: usize,
+    fault_rate: f64,
+) -> (SandboxHandle, tempfile::TempDir) {
+    let handle = start_sandbox(skus, locations, fault_rate).await;
+    (handle, tempfile::tempdir().unwrap())
+}
+
 /// Settings pointing at a running sandbox, with fast retries.
 pub fn sandbox_settings(handle: &SandboxHandle, store: &Path) -> Settings {
     crate::common::fast(handle.settings(store))
