@@ -14,8 +14,9 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
+
+use crate::common::mock::{mount, post, text};
 
 /// The secret part of the test webhook URL: must never appear in an error or in the store.
 const HOOK_PATH: &str = "/services/T000/B000/s3cr3tW3bh00k";
@@ -82,11 +83,7 @@ async fn slack_down_keeps_the_alert_pending_then_it_is_sent_once() {
     raise(&mut store, &settings, &[rejected_po()]);
 
     // Down: Slack answers 500.
-    Mock::given(method("POST"))
-        .and(path(HOOK_PATH))
-        .respond_with(ResponseTemplate::new(500).set_body_string("internal_error"))
-        .mount(&server)
-        .await;
+    mount(&server, post(HOOK_PATH), text(500, "internal_error"), ..).await;
     let report = deliver_pending(&mut store, &settings, now()).await.unwrap();
     assert_eq!((report.sent, report.failed), (0, 1));
     assert_eq!(report.errors.len(), 1);
@@ -106,11 +103,7 @@ async fn slack_down_keeps_the_alert_pending_then_it_is_sent_once() {
 
     // Up: answers 200 "ok".
     server.reset().await;
-    Mock::given(method("POST"))
-        .and(path(HOOK_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&server)
-        .await;
+    mount(&server, post(HOOK_PATH), text(200, "ok"), ..).await;
     let report = deliver_pending(&mut store, &settings, now()).await.unwrap();
     assert_eq!((report.sent, report.failed), (1, 0));
     assert!(report.errors.is_empty());
@@ -162,11 +155,7 @@ async fn slack_unreachable_error_names_the_host_not_the_url() {
 async fn repeats_are_grouped_into_one_message_with_a_count() {
     let (_dir, mut store) = open_store();
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(HOOK_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&server)
-        .await;
+    mount(&server, post(HOOK_PATH), text(200, "ok"), ..).await;
     let settings = slack_settings(&server.uri());
     let other = NewAlert {
         kind: "unmapped_sku".into(),
@@ -375,12 +364,7 @@ async fn a_channel_that_succeeded_is_not_sent_again_while_the_other_retries() {
 
     // Slack up: only Slack is sent; no second email.
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(HOOK_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount(&server, post(HOOK_PATH), text(200, "ok"), 1).await;
     settings.slack_webhook_url = Some(SecretString::from(format!("{}{HOOK_PATH}", server.uri())));
     let report = deliver_pending(&mut store, &settings, now()).await.unwrap();
     assert_eq!((report.sent, report.failed), (1, 0));

@@ -4,16 +4,30 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use replenish::app::backtest::{load, policy_specs, run_policies};
 use replenish::app::plan::plan_config;
-use replenish::app::sandbox::SandboxSettings;
-use replenish::app::sync::{SyncOptions, sync};
-use replenish::clock::Clock;
+use replenish::app::sync::SyncOptions;
 use replenish::core::backtest::{Judge, SimOptions, outcome, prepare};
 use replenish::core::plan::Explain;
-use replenish::output::progress::Progress;
-use replenish::sandbox::{self, SandboxOptions};
+use replenish::sandbox::SandboxOptions;
 use replenish::store::Store;
 
-use crate::sync_e2e::t0;
+use crate::common::run::{sync_at, sync_with};
+use crate::common::sandbox::{start_world, tick, world};
+use crate::common::{sandbox_settings, t0};
+
+/// A sandbox started with `options`, settings pointing at it and an empty store at `store`.
+async fn world_and_store(
+    options: SandboxOptions,
+    store: &std::path::Path,
+) -> (
+    replenish::sandbox::SandboxHandle,
+    replenish::config::Settings,
+    Store,
+) {
+    let handle = start_world(options).await;
+    let settings = sandbox_settings(&handle, store);
+    let store = Store::open(&settings.store.path).unwrap();
+    (handle, settings, store)
+}
 
 fn day(t: DateTime<Utc>) -> NaiveDate {
     t.date_naive()
@@ -24,54 +38,30 @@ fn day(t: DateTime<Utc>) -> NaiveDate {
 /// estimate on those days is compared with the sandbox's true demand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demand_on_recorded_stockout_days_is_estimated_closer_to_the_truth_than_sales() {
-    let opts = SandboxOptions {
-        seed: 11,
-        skus: 60,
-        locations: 1,
-        suppliers: 4,
-        days: 35,
-        orders_per_day: 160,
-        mismatch_rate: 0.0,
-        cin7_rpm: 100_000,
-        // A generous GraphQL cost bucket: thirty incremental syncs page through ~5,000 orders.
-        shopify_bucket: 1e6,
-        shopify_restore_rate: 1e6,
-        now: t0(),
-        ..SandboxOptions::default()
-    };
-    let handle = sandbox::start("127.0.0.1:0", opts).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let settings = crate::common::fast(handle.settings(&dir.path().join("s.db")));
-    let mut store = Store::open(&settings.store.path).unwrap();
+    let (handle, settings, mut store) = world_and_store(
+        SandboxOptions {
+            seed: 11,
+            suppliers: 4,
+            days: 35,
+            orders_per_day: 160,
+            mismatch_rate: 0.0,
+            // A generous GraphQL cost bucket: thirty incremental syncs page through ~5,000 orders.
+            shopify_bucket: 1e6,
+            shopify_restore_rate: 1e6,
+            ..world(60, 1)
+        },
+        &dir.path().join("s.db"),
+    )
+    .await;
     let http = reqwest::Client::new();
     let days = 30;
     let mut now = t0();
-    sync(
-        &settings,
-        &mut store,
-        Clock::starting_at(now),
-        &SyncOptions::default(),
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    sync_at(&settings, &mut store, now).await.unwrap();
     for _ in 0..days {
-        http.post(format!("{}/sandbox/tick?hours=24", handle.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap();
+        tick(&handle, "24").await;
         now += Duration::hours(24);
-        sync(
-            &settings,
-            &mut store,
-            Clock::starting_at(now),
-            &SyncOptions::default(),
-            &Progress::hidden(),
-        )
-        .await
-        .unwrap();
+        sync_at(&settings, &mut store, now).await.unwrap();
     }
     // Simulate the lived days (each has its one snapshot), after a full warm-up window.
     let (from, to) = (day(t0()) + Duration::days(1), day(now) - Duration::days(1));
@@ -158,32 +148,20 @@ fn replenish() -> assert_cmd::Command {
 
 /// A config for the sandbox and a synced store of 60 days, written into `dir`.
 async fn synced_config(dir: &std::path::Path) -> std::path::PathBuf {
-    let opts = SandboxOptions {
+    let options = SandboxOptions {
         seed: 5,
-        skus: 40,
-        locations: 1,
         suppliers: 3,
         days: 60,
         orders_per_day: 80,
-        cin7_rpm: 100_000,
-        now: t0(),
-        ..SandboxOptions::default()
+        ..world(40, 1)
     };
-    let handle = sandbox::start("127.0.0.1:0", opts).await.unwrap();
-    let settings = crate::common::fast(handle.settings(&dir.join("store.db")));
-    let mut store = Store::open(&settings.store.path).unwrap();
+    let (handle, settings, mut store) = world_and_store(options, &dir.join("store.db")).await;
     let backfill = SyncOptions {
         backfill_days: Some(60),
     };
-    sync(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        &backfill,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    sync_with(&settings, &mut store, t0(), &backfill)
+        .await
+        .unwrap();
     handle.shutdown().await;
     let path = dir.join("replenish.toml");
     std::fs::write(

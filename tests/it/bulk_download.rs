@@ -8,34 +8,29 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use replenish::adapters::http::{Counters, RetryPolicy, build_download_client};
 use replenish::adapters::shopify::bulk::{self, BulkScratch};
-use replenish::app::sync::{ORDERS_WATERMARK, SyncOptions, SyncSummary, sync};
+use replenish::app::sync::{ORDERS_WATERMARK, SyncSummary};
 use replenish::clock::Clock;
 use replenish::config::Settings;
 use replenish::core::model::Order;
-use replenish::output::progress::Progress;
-use replenish::sandbox::{self, SandboxHandle, SandboxOptions};
+use replenish::sandbox::{SandboxHandle, SandboxOptions};
 use replenish::store::Store;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::sync_e2e::{sandbox_settings, sandbox_state, t0};
+use crate::common::run::{reconcile_at, sync_at};
+use crate::common::sandbox::{start_world, world};
+use crate::common::{sandbox_settings, sandbox_state, t0};
 
 /// A small shop (about 1,700 orders in the backfill window) whose bulk results are served as
 /// `rate` and `drop_after` say.
 async fn shop(rate: Option<u64>, drop_after: Option<u64>) -> SandboxHandle {
-    let opts = SandboxOptions {
-        skus: 60,
-        locations: 2,
-        days: 40,
-        orders_per_day: 60,
-        cin7_rpm: 100_000,
+    start_world(SandboxOptions {
         retry_after_secs: 1,
-        now: t0(),
         bulk_bytes_per_sec: rate,
         bulk_drop_after: drop_after,
-        ..SandboxOptions::default()
-    };
-    sandbox::start("127.0.0.1:0", opts).await.unwrap()
+        ..world(60, 2)
+    })
+    .await
 }
 
 /// A first sync of a fresh store in `dir` against `handle`, with `tune` applied to the settings.
@@ -47,14 +42,7 @@ async fn first_sync(
     let mut settings = sandbox_settings(handle, &dir.join("s.db"));
     tune(&mut settings);
     let mut store = Store::open(&settings.store.path).unwrap();
-    let result = sync(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        &SyncOptions::default(),
-        &Progress::hidden(),
-    )
-    .await;
+    let result = sync_at(&settings, &mut store, t0()).await;
     (store, result)
 }
 
@@ -291,15 +279,7 @@ async fn reconcile_re_pulls_through_a_cut_download_too() {
     let (mut store, result) = first_sync(&handle, dir.path(), |_| {}).await;
     result.unwrap();
     let settings = sandbox_settings(&handle, &dir.path().join("s.db"));
-    let report = replenish::app::reconcile::reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        false,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let report = reconcile_at(&settings, &mut store, t0(), false).await;
     let ranged: Vec<Value> = downloads(&sandbox_state(&handle).await)
         .into_iter()
         .filter(|d| d["status"] == 206)

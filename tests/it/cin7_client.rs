@@ -13,10 +13,13 @@ use replenish::core::model::{Receipt, ReceiptLine};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
+use wiremock::matchers::{body_json, header, query_param, query_param_is_missing};
 
-use crate::common::settings_for;
+use crate::common::mock::{get, json as answer, mount, mount_then, post, text};
+use crate::common::sandbox::sandbox_and_dir;
+use crate::common::sandbox::sandbox_settings;
+use crate::common::{settings_for, t0};
 
 fn client(server: &MockServer, page_size: u32) -> (Cin7Client, Counters) {
     client_with(server, |s| s.cin7.page_size = page_size)
@@ -44,17 +47,14 @@ fn rows(from: usize, n: usize) -> Vec<Value> {
 async fn pages_are_counted_from_total() {
     let server = MockServer::start().await;
     for (page, n) in [(1, 1000), (2, 1000), (3, 500)] {
-        Mock::given(method("GET"))
-            .and(path("/ref/productavailability"))
+        let given = get("/ref/productavailability")
             .and(query_param("Page", page.to_string()))
             .and(query_param("Limit", "1000"))
-            .and(header("api-auth-accountid", "sandbox"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "Total": 2500, "Page": page, "ProductAvailabilityList": rows((page - 1) * 1000, n)
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
+            .and(header("api-auth-accountid", "sandbox"));
+        let body = json!({
+            "Total": 2500, "Page": page, "ProductAvailabilityList": rows((page - 1) * 1000, n)
+        });
+        mount(&server, given, answer(200, body), 1).await;
     }
     let (c, counters) = client(&server, 1000);
     let got = c.availability(None, &mut |_| {}).await.unwrap();
@@ -66,13 +66,8 @@ async fn pages_are_counted_from_total() {
 /// Mounts `pages` of `path` (1-based, in order), each answered whatever `Limit` asked.
 async fn mount_pages(server: &MockServer, path_: &str, pages: Vec<Value>) {
     for (i, body) in pages.into_iter().enumerate() {
-        Mock::given(method("GET"))
-            .and(path(path_))
-            .and(query_param("Page", (i + 1).to_string()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .expect(1)
-            .mount(server)
-            .await;
+        let given = get(path_).and(query_param("Page", (i + 1).to_string()));
+        mount(server, given, answer(200, body), 1).await;
     }
 }
 
@@ -214,14 +209,9 @@ async fn without_total_paging_stops_at_an_empty_page() {
 async fn a_server_that_ignores_page_is_stopped() {
     let server = MockServer::start().await;
     // Every page is the first one, and there is no `Total` to reach.
-    Mock::given(method("GET"))
-        .and(path("/ref/location"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"LocationList": [{"ID": "l1", "Name": "Main"}, {"ID": "l2", "Name": "East"}]}),
-        ))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let body =
+        json!({"LocationList": [{"ID": "l1", "Name": "Main"}, {"ID": "l2", "Name": "East"}]});
+    mount(&server, get("/ref/location"), answer(200, body), 2).await;
     let (c, _) = client(&server, 10);
     let err = c.locations(&mut |_| {}).await.unwrap_err();
     assert_eq!(err.endpoint, "cin7 GET ref/location");
@@ -232,8 +222,7 @@ async fn a_server_that_ignores_page_is_stopped() {
 async fn a_server_serving_rows_forever_is_stopped() {
     let server = MockServer::start().await;
     // Each page holds 10 new rows and a Total one page further on: the rows never reach it.
-    Mock::given(method("GET"))
-        .and(path("/product"))
+    get("/product")
         .respond_with(|req: &wiremock::Request| {
             let page: usize = req
                 .url
@@ -241,9 +230,12 @@ async fn a_server_serving_rows_forever_is_stopped() {
                 .find(|(k, _)| k == "Page")
                 .and_then(|(_, v)| v.parse().ok())
                 .unwrap_or(1);
-            ResponseTemplate::new(200).set_body_json(json!({
-                "Total": page * 10 + 10, "Page": page, "Products": rows((page - 1) * 10, 10)
-            }))
+            answer(
+                200,
+                json!({
+                    "Total": page * 10 + 10, "Page": page, "Products": rows((page - 1) * 10, 10)
+                }),
+            )
         })
         .mount(&server)
         .await;
@@ -262,23 +254,17 @@ async fn a_server_serving_rows_forever_is_stopped() {
 #[tokio::test]
 async fn throttled_429_with_retry_after_then_success() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/ref/location"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("Retry-After", "1")
-                .set_body_string("Too Many Requests"),
-        )
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/ref/location"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Total": 1, "Page": 1, "LocationList": [{"ID": "l1", "Name": "Main Warehouse", "IsDefault": true}]})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let throttled = text(429, "Too Many Requests").insert_header("Retry-After", "1");
+    let location = json!({"Total": 1, "Page": 1, "LocationList": [{"ID": "l1", "Name": "Main Warehouse", "IsDefault": true}]});
+    mount_then(
+        &server,
+        get("/ref/location").respond_with(throttled).expect(1),
+        1,
+        get("/ref/location")
+            .respond_with(answer(200, location))
+            .expect(1),
+    )
+    .await;
     let (c, counters) = client(&server, 1000);
     let started = std::time::Instant::now();
     let got = c.locations(&mut |_| {}).await.unwrap();
@@ -292,25 +278,25 @@ async fn throttled_429_with_retry_after_then_success() {
     assert_eq!(c.rate(), 36_000, "no limit named: lowered to 60% of 60000");
 }
 
+/// `GET supplier` answering an empty list.
+fn no_suppliers() -> wiremock::Mock {
+    get("/supplier").respond_with(answer(
+        200,
+        json!({"Total": 0, "Page": 1, "SupplierList": []}),
+    ))
+}
+
 #[tokio::test]
 async fn throttled_503_names_the_limit_and_the_rate_drops_to_it() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/supplier"))
-        .respond_with(
-            ResponseTemplate::new(503).set_body_string("You reached 60 calls per minute API limit"),
-        )
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/supplier"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"Total": 0, "Page": 1, "SupplierList": []})),
-        )
-        .mount(&server)
-        .await;
+    let limit = text(503, "You reached 60 calls per minute API limit");
+    mount_then(
+        &server,
+        get("/supplier").respond_with(limit),
+        1,
+        no_suppliers(),
+    )
+    .await;
     let (c, counters) = client(&server, 1000);
     let got = c.suppliers(&mut |_| {}).await.unwrap();
     assert!(got.is_empty());
@@ -321,20 +307,14 @@ async fn throttled_503_names_the_limit_and_the_rate_drops_to_it() {
 #[tokio::test]
 async fn plain_503_is_a_server_error_retried_without_lowering_the_rate() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/supplier"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/supplier"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"Total": 0, "Page": 1, "SupplierList": []})),
-        )
-        .mount(&server)
-        .await;
+    let unavailable = text(503, "Service Unavailable");
+    mount_then(
+        &server,
+        get("/supplier").respond_with(unavailable),
+        2,
+        no_suppliers(),
+    )
+    .await;
     let (c, counters) = client(&server, 1000);
     c.suppliers(&mut |_| {}).await.unwrap();
     assert_eq!(c.rate(), 60_000);
@@ -345,15 +325,8 @@ async fn plain_503_is_a_server_error_retried_without_lowering_the_rate() {
 #[tokio::test]
 async fn error_code_with_http_200_is_a_failure() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/purchase"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([{"ErrorCode": 400, "Exception": "Purchase not found"}])),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let body = json!([{"ErrorCode": 400, "Exception": "Purchase not found"}]);
+    mount(&server, get("/purchase"), answer(200, body), 1).await;
     let (c, _) = client(&server, 1000);
     let err = c.purchase_detail("abc").await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Client);
@@ -369,14 +342,10 @@ async fn error_code_with_http_200_is_a_failure() {
 
 /// `GET purchase?ID=pur-x` answers 404 the way Cin7 answers a missing record.
 async fn mount_purchase_404(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/purchase"))
-        .and(query_param("ID", "pur-x"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(
-            json!([{"ErrorCode": 404, "Exception": "Purchase with ID = 'pur-x' was not found."}]),
-        ))
-        .mount(server)
-        .await;
+    let body =
+        json!([{"ErrorCode": 404, "Exception": "Purchase with ID = 'pur-x' was not found."}]);
+    let given = get("/purchase").and(query_param("ID", "pur-x"));
+    mount(server, given, answer(404, body), ..).await;
 }
 
 fn hint_since() -> PurchaseHint<'static> {
@@ -391,17 +360,14 @@ async fn a_404_that_the_purchase_list_confirms_is_a_gone_purchase() {
     let server = MockServer::start().await;
     mount_purchase_404(&server).await;
     // Updated since the hint's instant, by ID: another purchase, not this one.
-    Mock::given(method("GET"))
-        .and(path("/purchaseList"))
+    let given = get("/purchaseList")
         .and(query_param("UpdatedSince", "2026-11-27T07:30:00"))
-        .and(query_param_is_missing("Search"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "Total": 1, "Page": 1,
-            "PurchaseList": [{"ID": "pur-y", "OrderNumber": "PO-00043", "Status": "ORDERING"}]
-        })))
-        .expect(2)
-        .mount(&server)
-        .await;
+        .and(query_param_is_missing("Search"));
+    let body = json!({
+        "Total": 1, "Page": 1,
+        "PurchaseList": [{"ID": "pur-y", "OrderNumber": "PO-00043", "Status": "ORDERING"}]
+    });
+    mount(&server, given, answer(200, body), 2).await;
     let (c, counters) = client(&server, 1000);
     assert_eq!(c.purchase("pur-x", &hint_since()).await.unwrap(), None);
     assert_eq!(counters.get("cin7 GET purchase").requests, 1);
@@ -416,17 +382,11 @@ async fn a_404_that_the_purchase_list_confirms_is_a_gone_purchase() {
 async fn without_a_date_the_404_check_searches_the_order_number() {
     let server = MockServer::start().await;
     mount_purchase_404(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/purchaseList"))
+    let given = get("/purchaseList")
         .and(query_param("Search", "PO-00042"))
-        .and(query_param_is_missing("UpdatedSince"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"Total": 0, "Page": 1, "PurchaseList": []})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+        .and(query_param_is_missing("UpdatedSince"));
+    let body = json!({"Total": 0, "Page": 1, "PurchaseList": []});
+    mount(&server, given, answer(200, body), 1).await;
     let (c, _) = client(&server, 1000);
     let hint = PurchaseHint {
         order_number: Some("PO-00042"),
@@ -439,18 +399,14 @@ async fn without_a_date_the_404_check_searches_the_order_number() {
 async fn a_404_for_a_purchase_the_list_still_holds_is_an_error() {
     let server = MockServer::start().await;
     mount_purchase_404(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/purchaseList"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "Total": 2, "Page": 1,
-            "PurchaseList": [
-                {"ID": "pur-y", "OrderNumber": "PO-00043", "Status": "ORDERING"},
-                {"ID": "PUR-X", "OrderNumber": "PO-00042", "Status": "ORDERING"}
-            ]
-        })))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let body = json!({
+        "Total": 2, "Page": 1,
+        "PurchaseList": [
+            {"ID": "pur-y", "OrderNumber": "PO-00043", "Status": "ORDERING"},
+            {"ID": "PUR-X", "OrderNumber": "PO-00042", "Status": "ORDERING"}
+        ]
+    });
+    mount(&server, get("/purchaseList"), answer(200, body), 2).await;
     let (c, _) = client(&server, 1000);
     let err = c.purchase("pur-x", &hint_since()).await.unwrap_err();
     assert_eq!(err.endpoint, "cin7 GET purchase");
@@ -471,12 +427,8 @@ async fn a_404_everywhere_is_an_error_not_a_gone_purchase() {
     // A wrong base URL: every endpoint answers 404.
     let server = MockServer::start().await;
     mount_purchase_404(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/purchaseList"))
-        .respond_with(ResponseTemplate::new(404).set_body_string("<html>Not Found</html>"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let not_found = text(404, "<html>Not Found</html>");
+    mount(&server, get("/purchaseList"), not_found, 1).await;
     let (c, _) = client(&server, 1000);
     let err = c.purchase("pur-x", &hint_since()).await.unwrap_err();
     assert_eq!(err.endpoint, "cin7 GET purchase");
@@ -493,30 +445,24 @@ async fn a_404_everywhere_is_an_error_not_a_gone_purchase() {
 async fn receipts_come_with_their_status_in_either_shape() {
     let server = MockServer::start().await;
     // A simple purchase: one receipt object, still a draft.
-    Mock::given(method("GET"))
-        .and(path("/purchase"))
-        .and(query_param("ID", "pur-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ID": "pur-1", "Location": "Main Warehouse",
-            "StockReceived": {"Status": "DRAFT", "Lines": [
-                {"SKU": "A-1", "Quantity": 4, "Received": true}
-            ]}
-        })))
-        .mount(&server)
-        .await;
+    let body = json!({
+        "ID": "pur-1", "Location": "Main Warehouse",
+        "StockReceived": {"Status": "DRAFT", "Lines": [
+            {"SKU": "A-1", "Quantity": 4, "Received": true}
+        ]}
+    });
+    let given = get("/purchase").and(query_param("ID", "pur-1"));
+    mount(&server, given, answer(200, body), ..).await;
     // Received in two goes: a list of receipts, one authorised at another location.
-    Mock::given(method("GET"))
-        .and(path("/purchase"))
-        .and(query_param("ID", "pur-2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ID": "pur-2", "Location": "Main Warehouse",
-            "StockReceived": [
-                {"Status": "AUTHORISED", "Lines": [{"SKU": "B-1", "Quantity": 2, "Location": "East"}]},
-                {"Status": "DRAFT", "Lines": [{"SKU": "B-1", "Quantity": 3}]}
-            ]
-        })))
-        .mount(&server)
-        .await;
+    let body = json!({
+        "ID": "pur-2", "Location": "Main Warehouse",
+        "StockReceived": [
+            {"Status": "AUTHORISED", "Lines": [{"SKU": "B-1", "Quantity": 2, "Location": "East"}]},
+            {"Status": "DRAFT", "Lines": [{"SKU": "B-1", "Quantity": 3}]}
+        ]
+    });
+    let given = get("/purchase").and(query_param("ID", "pur-2"));
+    mount(&server, given, answer(200, body), ..).await;
     let (c, _) = client(&server, 1000);
     let one = c
         .purchase_receipt("pur-1", &hint_since())
@@ -558,25 +504,22 @@ async fn receipts_come_with_their_status_in_either_shape() {
 #[tokio::test]
 async fn malformed_json_and_bad_fields_name_endpoint_record_and_path() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/ref/productavailability"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "Total": 2, "Page": 1,
-            "ProductAvailabilityList": [
-                {"ID": "p1", "SKU": "A", "Location": "Main", "Available": 3},
-                {"ID": "p2", "SKU": "B", "Location": "Main", "Available": "lots"}
-            ]
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/ref/location"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string("{\"Total\": 1, \"LocationList\": [ {\"ID\": "),
-        )
-        .mount(&server)
-        .await;
+    let body = json!({
+        "Total": 2, "Page": 1,
+        "ProductAvailabilityList": [
+            {"ID": "p1", "SKU": "A", "Location": "Main", "Available": 3},
+            {"ID": "p2", "SKU": "B", "Location": "Main", "Available": "lots"}
+        ]
+    });
+    mount(
+        &server,
+        get("/ref/productavailability"),
+        answer(200, body),
+        ..,
+    )
+    .await;
+    let cut = text(200, "{\"Total\": 1, \"LocationList\": [ {\"ID\": ");
+    mount(&server, get("/ref/location"), cut, ..).await;
     let (c, _) = client(&server, 1000);
     let err = c.availability(None, &mut |_| {}).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Decode);
@@ -630,8 +573,7 @@ fn created_answer() -> Value {
 async fn create_purchase_sends_the_header_and_reads_id_and_order_number() {
     let server = MockServer::start().await;
     // The exact body: Terms and TaxRule are None, so they must be absent.
-    Mock::given(method("POST"))
-        .and(path("/purchase"))
+    let given = post("/purchase")
         .and(header("api-auth-accountid", "sandbox"))
         .and(header("api-auth-applicationkey", "sandbox"))
         .and(header("content-type", "application/json"))
@@ -642,11 +584,8 @@ async fn create_purchase_sends_the_header_and_reads_id_and_order_number() {
             "RequiredBy": "2026-12-15T00:00:00",
             "CurrencyRate": 1.25,
             "Note": "replenish: run 42 key=acme-main-20261127"
-        })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(created_answer()))
-        .expect(1)
-        .mount(&server)
-        .await;
+        })));
+    mount(&server, given, answer(200, created_answer()), 1).await;
     let (c, counters) = client(&server, 1000);
     let created = c.create_purchase(&new_purchase()).await.unwrap();
     assert_eq!(created.id, "0f3c9a4e-1d2b-4e6f-8a7c-5b9d1e3f2a40");
@@ -658,12 +597,7 @@ async fn create_purchase_sends_the_header_and_reads_id_and_order_number() {
 #[tokio::test]
 async fn create_purchase_sends_terms_and_tax_rule_when_given() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/purchase"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(created_answer()))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount(&server, post("/purchase"), answer(200, created_answer()), 1).await;
     let (c, _) = client(&server, 1000);
     let p = NewPurchase {
         terms: Some("30 days".into()),
@@ -683,14 +617,8 @@ async fn create_purchase_sends_terms_and_tax_rule_when_given() {
 #[tokio::test]
 async fn create_purchase_answer_without_an_order_number_is_a_decode_error_of_unknown_outcome() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/purchase"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"ID": "abc", "Status": "DRAFT"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let body = json!({"ID": "abc", "Status": "DRAFT"});
+    mount(&server, post("/purchase"), answer(200, body), 1).await;
     let (c, _) = client(&server, 1000);
     let err = c.create_purchase(&new_purchase()).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Decode);
@@ -705,12 +633,8 @@ async fn create_purchase_answer_without_an_order_number_is_a_decode_error_of_unk
 #[tokio::test]
 async fn create_purchase_is_not_retried_after_a_503_and_its_outcome_is_unknown() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/purchase"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let unavailable = text(503, "Service Unavailable");
+    mount(&server, post("/purchase"), unavailable, 1).await;
     let (c, counters) = client(&server, 1000);
     let err = c.create_purchase(&new_purchase()).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Server);
@@ -723,16 +647,8 @@ async fn create_purchase_is_not_retried_after_a_503_and_its_outcome_is_unknown()
 #[tokio::test]
 async fn create_purchase_is_not_retried_after_a_timeout_and_its_outcome_is_unknown() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/purchase"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(created_answer())
-                .set_delay(std::time::Duration::from_millis(2500)),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let slow = answer(200, created_answer()).set_delay(std::time::Duration::from_millis(2500));
+    mount(&server, post("/purchase"), slow, 1).await;
     let (c, counters) = client_with(&server, |s| s.http.timeout_secs = 1);
     let err = c.create_purchase(&new_purchase()).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Transient, "{err}");
@@ -743,14 +659,8 @@ async fn create_purchase_is_not_retried_after_a_timeout_and_its_outcome_is_unkno
 #[tokio::test]
 async fn create_purchase_throttled_is_refused_not_processed_and_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/purchase"))
-        .respond_with(
-            ResponseTemplate::new(503).set_body_string("You reached 60 calls per minute API limit"),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let limit = text(503, "You reached 60 calls per minute API limit");
+    mount(&server, post("/purchase"), limit, 1).await;
     let (c, counters) = client(&server, 1000);
     let err = c.create_purchase(&new_purchase()).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Throttling);
@@ -762,16 +672,13 @@ async fn create_purchase_throttled_is_refused_not_processed_and_not_retried() {
 #[tokio::test]
 async fn a_cin7_rejection_is_a_client_error_carrying_its_text_and_no_secret() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/purchase"))
+    let given = post("/purchase")
         .and(header("api-auth-accountid", "acct-7f3e-SECRET"))
-        .and(header("api-auth-applicationkey", "key-91ab-SECRET"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!([
-            {"ErrorCode": 400, "Exception": "Supplier with ID = '6a1f7c2e-0b5d-4c8e-9f3a-2d4b6c8e0f12' was not found."}
-        ])))
-        .expect(1)
-        .mount(&server)
-        .await;
+        .and(header("api-auth-applicationkey", "key-91ab-SECRET"));
+    let body = json!([
+        {"ErrorCode": 400, "Exception": "Supplier with ID = '6a1f7c2e-0b5d-4c8e-9f3a-2d4b6c8e0f12' was not found."}
+    ]);
+    mount(&server, given, answer(400, body), 1).await;
     let (c, _) = client_with(&server, |s| {
         s.cin7.account_id = Some(SecretString::from("acct-7f3e-SECRET"));
         s.cin7.application_key = Some(SecretString::from("key-91ab-SECRET"));
@@ -793,15 +700,8 @@ async fn a_cin7_rejection_is_a_client_error_carrying_its_text_and_no_secret() {
 #[tokio::test]
 async fn a_rejection_with_a_message_object_carries_the_message() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/purchase"))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(json!({"Message": "Location 'Nowhere' was not found."})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let body = json!({"Message": "Location 'Nowhere' was not found."});
+    mount(&server, post("/purchase"), answer(400, body), 1).await;
     let (c, _) = client(&server, 1000);
     let err = c.create_purchase(&new_purchase()).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Client);
@@ -863,24 +763,22 @@ fn order_body() -> Value {
 #[tokio::test]
 async fn write_purchase_order_sends_a_draft_with_exact_totals_and_is_retried_after_a_503() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/purchase/order"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/purchase/order"))
-        .and(header("api-auth-accountid", "sandbox"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(order_body()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "TaskID": "0f3c9a4e-1d2b-4e6f-8a7c-5b9d1e3f2a40", "Status": "DRAFT", "Lines": []
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let unavailable = text(503, "Service Unavailable");
+    let written = json!({
+        "TaskID": "0f3c9a4e-1d2b-4e6f-8a7c-5b9d1e3f2a40", "Status": "DRAFT", "Lines": []
+    });
+    mount_then(
+        &server,
+        post("/purchase/order").respond_with(unavailable).expect(1),
+        1,
+        post("/purchase/order")
+            .and(header("api-auth-accountid", "sandbox"))
+            .and(header("content-type", "application/json"))
+            .and(body_json(order_body()))
+            .respond_with(answer(200, written))
+            .expect(1),
+    )
+    .await;
     let (c, counters) = client(&server, 1000);
     c.write_purchase_order("0f3c9a4e-1d2b-4e6f-8a7c-5b9d1e3f2a40", &draft_lines())
         .await
@@ -906,14 +804,10 @@ async fn write_purchase_order_sends_a_draft_with_exact_totals_and_is_retried_aft
 #[tokio::test]
 async fn write_purchase_order_rejection_is_not_retried_and_carries_cin7_text() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/purchase/order"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!([
-            {"ErrorCode": 400, "Exception": "Lines[0]: Product with ID = 'p-1' was not found."}
-        ])))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let body = json!([
+        {"ErrorCode": 400, "Exception": "Lines[0]: Product with ID = 'p-1' was not found."}
+    ]);
+    mount(&server, post("/purchase/order"), answer(400, body), 1).await;
     let (c, _) = client(&server, 1000);
     let err = c
         .write_purchase_order("t", &draft_lines()[..1])
@@ -938,13 +832,12 @@ fn since() -> DateTime<Utc> {
 /// purchaseList with two purchases of Acme (its ID in another letter case on one) and one of a
 /// supplier with a similar name; the details of Acme's two.
 async fn mount_tagged_purchases(server: &MockServer, calls: u64) {
-    Mock::given(method("GET"))
-        .and(path("/purchaseList"))
+    let given = get("/purchaseList")
         .and(query_param("UpdatedSince", "2026-11-27T07:30:00"))
         // By supplier ID, not by name: a supplier renamed since the create must not hide it.
         .and(query_param_is_missing("Search"))
-        .and(query_param("Page", "1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        .and(query_param("Page", "1"));
+    let list = json!({
             "Total": 3, "Page": 1,
             "PurchaseList": [
                 {"ID": "pur-a", "OrderNumber": "PO-00012", "Status": "ORDERING", "OrderStatus": "DRAFT",
@@ -958,42 +851,34 @@ async fn mount_tagged_purchases(server: &MockServer, calls: u64) {
                  "Note": "replenish: run 42 key=acme-main-20261127",
                  "LastUpdatedDate": "2026-11-27T07:41:00.000"}
             ]
-        })))
-        .expect(calls)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/purchase"))
-        .and(query_param("ID", "pur-b"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ID": "pur-b", "Location": "Main Warehouse", "Note": "ordered by Sam", "Status": "ORDERING",
-            "Order": {"Status": "DRAFT", "Lines": [{"ProductID": "p-9", "SKU": "Z-9", "Quantity": 1, "Price": 5, "Total": 5}]}
-        })))
-        .expect(calls)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/purchase"))
-        .and(query_param("ID", "pur-a"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ID": "pur-a", "Location": "Main Warehouse", "Status": "ORDERING",
-            "Note": "replenish: run 42 key=acme-main-20261127",
-            "Order": {"Status": "DRAFT", "Lines": [
-                {"ProductID": "p-1", "SKU": "A-1", "Name": "Apple", "Quantity": 3, "Price": 1.005, "Total": 3.02,
-                 "SupplierSKU": "AC-1"}
-            ]}
-        })))
-        .expect(calls)
-        .mount(server)
-        .await;
+    });
+    mount(server, given, answer(200, list), calls).await;
+    let untagged = json!({
+        "ID": "pur-b", "Location": "Main Warehouse", "Note": "ordered by Sam", "Status": "ORDERING",
+        "Order": {"Status": "DRAFT", "Lines": [{"ProductID": "p-9", "SKU": "Z-9", "Quantity": 1, "Price": 5, "Total": 5}]}
+    });
+    let tagged = json!({
+        "ID": "pur-a", "Location": "Main Warehouse", "Status": "ORDERING",
+        "Note": "replenish: run 42 key=acme-main-20261127",
+        "Order": {"Status": "DRAFT", "Lines": [
+            {"ProductID": "p-1", "SKU": "A-1", "Name": "Apple", "Quantity": 3, "Price": 1.005, "Total": 3.02,
+             "SupplierSKU": "AC-1"}
+        ]}
+    });
     // Another supplier's purchase is never read, whatever its note.
-    Mock::given(method("GET"))
-        .and(path("/purchase"))
-        .and(query_param("ID", "pur-c"))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(0)
-        .mount(server)
+    for (id, body, times) in [
+        ("pur-b", answer(200, untagged), calls),
+        ("pur-a", answer(200, tagged), calls),
+        ("pur-c", wiremock::ResponseTemplate::new(500), 0),
+    ] {
+        mount(
+            server,
+            get("/purchase").and(query_param("ID", id)),
+            body,
+            times,
+        )
         .await;
+    }
 }
 
 #[tokio::test]
@@ -1059,9 +944,8 @@ async fn find_tagged_purchase_without_a_match_is_none() {
 /// One round trip against the sandbox: create, write lines, find it by its tag.
 #[tokio::test]
 async fn draft_round_trip_against_the_sandbox() {
-    let handle = crate::sync_e2e::start_sandbox(40, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
+    let (handle, dir) = sandbox_and_dir(40, 1, 0.0).await;
+    let settings = sandbox_settings(&handle, &dir.path().join("s.db"));
     let c = Cin7Client::new(
         &settings,
         build_client(&settings.http),
@@ -1120,7 +1004,7 @@ async fn draft_round_trip_against_the_sandbox() {
     // Writing again replaces the lines (no duplicates).
     c.write_purchase_order(&created.id, &lines).await.unwrap();
 
-    let since: DateTime<Utc> = crate::sync_e2e::t0() - chrono::Duration::hours(1);
+    let since: DateTime<Utc> = t0() - chrono::Duration::hours(1);
     let found = c
         .find_tagged_purchase(&supplier.id, &supplier.name, since, "key=round-trip-1")
         .await

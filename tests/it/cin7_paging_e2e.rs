@@ -5,26 +5,22 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use replenish::sandbox::{self, SandboxHandle, SandboxOptions};
+use replenish::sandbox::{SandboxHandle, SandboxOptions};
 use serde_json::Value;
 
-use crate::sync_e2e::{sandbox_state, t0};
+use crate::common::bin::replenish_with;
+use crate::common::sandbox::{start_world, world};
+use crate::common::{sandbox_state, t0};
 
 /// 300 SKUs at 2 locations: more than 100 products and availability rows. Only the page cap
 /// differs between the two worlds.
 async fn sandbox_with_page_cap(cap: u32) -> SandboxHandle {
-    let opts = SandboxOptions {
+    start_world(SandboxOptions {
         seed: 11,
-        skus: 300,
-        locations: 2,
-        days: 40,
-        orders_per_day: 60,
-        cin7_rpm: 100_000,
-        now: t0(),
         cin7_page_cap: cap,
-        ..SandboxOptions::default()
-    };
-    sandbox::start("127.0.0.1:0", opts).await.unwrap()
+        ..world(300, 2)
+    })
+    .await
 }
 
 /// `replenish --config <config> --now <t0> <args…>`; its stdout, after checking it succeeded.
@@ -32,15 +28,9 @@ async fn replenish(config: &Path, args: &[&str]) -> Vec<u8> {
     let config: PathBuf = config.to_path_buf();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        let out = assert_cmd::Command::cargo_bin("replenish")
-            .unwrap()
-            .arg("--config")
-            .arg(&config)
+        let out = replenish_with(&config)
             .args(["--now", &t0().to_rfc3339()])
             .args(&args)
-            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
-            .env("CIN7_ACCOUNT_ID", "sandbox")
-            .env("CIN7_APPLICATION_KEY", "sandbox")
             .env_remove("RUST_LOG")
             .output()
             .unwrap();
@@ -67,7 +57,7 @@ struct Run {
 async fn sync_and_plan(cap: u32) -> Run {
     let handle = sandbox_with_page_cap(cap).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    let config = crate::common::sandbox::binary_config(&handle, dir.path());
     let summary: Value =
         serde_json::from_slice(&replenish(&config, &["sync", "--format", "json"]).await).unwrap();
     let rows = serde_json::from_value(summary["rows"].clone()).unwrap();

@@ -1,10 +1,15 @@
 //! The binary end to end (assert_cmd): init, configuration errors, secrets kept out of logs,
 //! the demo, and exit codes.
 
+use std::path::{Path, PathBuf};
+
 use assert_cmd::Command;
 use predicates::prelude::*;
+use replenish::sandbox::SandboxHandle;
 
-use crate::sync_e2e::{start_sandbox, t0};
+use crate::common::bin::{SANDBOX_SECRETS, output_of, po_results};
+use crate::common::sandbox::sandbox_and_dir;
+use crate::common::t0;
 
 fn replenish() -> Command {
     let mut cmd = Command::cargo_bin("replenish").unwrap();
@@ -14,6 +19,29 @@ fn replenish() -> Command {
         .env_remove("REPLENISH_NOW")
         .env_remove("RUST_LOG");
     cmd
+}
+
+/// A replenish.toml as a person writes one for the sandbox: the two base URLs, a store `store.db`
+/// beside it and the default location; nothing else (no `[http]`, no location mapping).
+fn minimal_config(handle: &SandboxHandle, dir: &Path) -> PathBuf {
+    let path = dir.join("replenish.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\n[cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\n[store]\npath = \"store.db\"\n\n[locations]\ndefault = \"Main Warehouse\"\n",
+            handle.shopify_base_url(),
+            handle.cin7_base_url()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Writes `text` as `replenish.toml` in `dir`, returning its path.
+fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("replenish.toml");
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 #[test]
@@ -51,12 +79,10 @@ fn init_writes_both_files_and_never_overwrites() {
 #[test]
 fn config_errors_name_file_line_and_key_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("replenish.toml");
-    std::fs::write(
-        &path,
+    let path = write_config(
+        dir.path(),
         "[shopify]\nshop = \"x.myshopify.com\"\n\n[locations]\ndefault = \"Main\"\n\n[policy]\nservce_level = 0.9\n",
-    )
-    .unwrap();
+    );
     replenish()
         .arg("--config")
         .arg(&path)
@@ -70,12 +96,10 @@ fn config_errors_name_file_line_and_key_and_exit_2() {
 #[test]
 fn a_missing_secret_names_its_environment_variable() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("replenish.toml");
-    std::fs::write(
-        &path,
+    let path = write_config(
+        dir.path(),
         "[shopify]\nshop = \"x.myshopify.com\"\n[locations]\ndefault = \"Main\"\n",
-    )
-    .unwrap();
+    );
     replenish()
         .arg("--config")
         .arg(&path)
@@ -106,45 +130,30 @@ fn a_bad_now_is_a_usage_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_logs_or_reports() {
-    let handle = start_sandbox(40, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("replenish.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\n[cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\n[store]\npath = \"store.db\"\n\n[locations]\ndefault = \"Main Warehouse\"\n",
-            handle.shopify_base_url(),
-            handle.cin7_base_url()
-        ),
-    )
-    .unwrap();
+    let (handle, dir) = sandbox_and_dir(40, 1, 0.0).await;
+    let path = minimal_config(&handle, dir.path());
     let secrets = [
         "shpat_SECRET_token_4f9a",
         "acct-SECRET-77c1",
         "appkey-SECRET-0b3e",
     ];
-    let output = tokio::task::spawn_blocking(move || {
-        replenish()
-            .arg("--config")
-            .arg(&path)
-            .args([
-                "--now",
-                &t0().to_rfc3339(),
-                "-vvv",
-                "sync",
-                "--format",
-                "json",
-            ])
-            .env("SHOPIFY_ACCESS_TOKEN", secrets[0])
-            .env("CIN7_ACCOUNT_ID", secrets[1])
-            .env("CIN7_APPLICATION_KEY", secrets[2])
-            // Everything, including the HTTP stack's own traces.
-            .env("RUST_LOG", "trace")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut cmd = replenish();
+    cmd.arg("--config")
+        .arg(&path)
+        .args([
+            "--now",
+            &t0().to_rfc3339(),
+            "-vvv",
+            "sync",
+            "--format",
+            "json",
+        ])
+        .env("SHOPIFY_ACCESS_TOKEN", secrets[0])
+        .env("CIN7_ACCOUNT_ID", secrets[1])
+        .env("CIN7_APPLICATION_KEY", secrets[2])
+        // Everything, including the HTTP stack's own traces.
+        .env("RUST_LOG", "trace");
+    let output = output_of(cmd).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
@@ -164,30 +173,21 @@ async fn secrets_never_reach_logs_or_reports() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dot_env_beside_the_config_supplies_the_secrets() {
-    let handle = start_sandbox(30, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("replenish.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\n[cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\n[store]\npath = \"store.db\"\n\n[locations]\ndefault = \"Main Warehouse\"\n",
-            handle.shopify_base_url(),
-            handle.cin7_base_url()
-        ),
-    )
-    .unwrap();
-    let run = |path: std::path::PathBuf| {
-        tokio::task::spawn_blocking(move || {
-            replenish()
-                .arg("--config")
-                .arg(&path)
-                .args(["--now", &t0().to_rfc3339(), "sync", "--format", "json"])
-                .output()
-                .unwrap()
-        })
+    let (handle, dir) = sandbox_and_dir(30, 1, 0.0).await;
+    let path = minimal_config(&handle, dir.path());
+    let run = |path: PathBuf| {
+        let mut cmd = replenish();
+        cmd.arg("--config").arg(&path).args([
+            "--now",
+            &t0().to_rfc3339(),
+            "sync",
+            "--format",
+            "json",
+        ]);
+        output_of(cmd)
     };
     // No secret anywhere: the missing one is named.
-    let out = run(path.clone()).await.unwrap();
+    let out = run(path.clone()).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CIN7_ACCOUNT_ID"));
     // The .env that .env.example suggests: read, no export needed.
@@ -196,7 +196,7 @@ async fn a_dot_env_beside_the_config_supplies_the_secrets() {
         "# copied from .env.example\nSHOPIFY_ACCESS_TOKEN=sandbox\nexport CIN7_ACCOUNT_ID=sandbox\nCIN7_APPLICATION_KEY=\"sandbox\"\n",
     )
     .unwrap();
-    let out = run(path.clone()).await.unwrap();
+    let out = run(path.clone()).await;
     assert!(
         out.status.success(),
         "{}",
@@ -208,7 +208,7 @@ async fn a_dot_env_beside_the_config_supplies_the_secrets() {
         "SHOPIFY_ACCESS_TOKEN=sandbox\noops\n",
     )
     .unwrap();
-    let out = run(path).await.unwrap();
+    let out = run(path).await;
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(".env:2:"), "{stderr}");
@@ -217,18 +217,8 @@ async fn a_dot_env_beside_the_config_supplies_the_secrets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_written_to_a_file_carry_no_terminal_escape_codes() {
-    let handle = start_sandbox(30, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("replenish.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\n[cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\n[store]\npath = \"store.db\"\n\n[locations]\ndefault = \"Main Warehouse\"\n",
-            handle.shopify_base_url(),
-            handle.cin7_base_url()
-        ),
-    )
-    .unwrap();
+    let (handle, dir) = sandbox_and_dir(30, 1, 0.0).await;
+    let path = minimal_config(&handle, dir.path());
     // As cron runs it: `replenish -v sync 2>> replenish.log`.
     let log_path = dir.path().join("replenish.log");
     let log = std::fs::File::create(&log_path).unwrap();
@@ -246,9 +236,7 @@ async fn logs_written_to_a_file_carry_no_terminal_escape_codes() {
             ])
             .env_remove("RUST_LOG")
             .env_remove("NO_COLOR")
-            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
-            .env("CIN7_ACCOUNT_ID", "sandbox")
-            .env("CIN7_APPLICATION_KEY", "sandbox")
+            .envs(SANDBOX_SECRETS)
             .stdout(std::process::Stdio::null())
             .stderr(log)
             .status()
@@ -295,12 +283,7 @@ fn demo_runs_with_no_configuration() {
     assert!(!plan["purchase_orders"].as_array().unwrap().is_empty());
     // The draft step pushed every PO the plan did not hold into the sandbox's Cin7.
     // (minus any a data-quality gate held back).
-    let results: Vec<&str> = both["draft"]["purchase_orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p["result"].as_str())
-        .collect();
+    let results = po_results(&both["draft"]);
     let count = |r: &str| results.iter().filter(|x| **x == r).count();
     assert!(count("created") > 0, "{}", both["draft"]);
     assert_eq!(

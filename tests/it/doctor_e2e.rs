@@ -3,30 +3,34 @@
 //! Slack webhook that receives the test alert. Exit codes: 0 works, 2 fix something, 1 a service
 //! cannot be reached.
 
+use replenish::sandbox::{DEFAULT_SCOPES, SandboxHandle, SandboxOptions};
 use serde_json::Value;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
-use replenish::sandbox::{self, DEFAULT_SCOPES, SandboxHandle, SandboxOptions};
-
-use crate::sync_e2e::t0;
+use crate::common::mock::{get, mount, post, text};
+use crate::common::sandbox::{binary_config, edit_config, start_world, world};
+use crate::common::t0;
 
 const TOKEN: &str = "shpat_doctor_SECRET_91f2";
 const ACCOUNT: &str = "acct-doctor-SECRET-11aa";
 const KEY: &str = "key-doctor-SECRET-22bb";
 
+/// A small world (20 SKUs, 10 days of 20 orders) whose Shopify token has `scopes`.
 async fn sandbox_with(scopes: Vec<String>) -> SandboxHandle {
-    let opts = SandboxOptions {
-        skus: 20,
-        locations: 2,
+    start_world(SandboxOptions {
         days: 10,
         orders_per_day: 20,
-        cin7_rpm: 100_000,
-        now: t0(),
         scopes,
-        ..SandboxOptions::default()
-    };
-    sandbox::start("127.0.0.1:0", opts).await.unwrap()
+        ..world(20, 2)
+    })
+    .await
+}
+
+/// A sandbox whose token has every scope the tool asks for, and its config in `dir`.
+async fn granted_sandbox(dir: &std::path::Path) -> (SandboxHandle, std::path::PathBuf) {
+    let handle = sandbox_with(DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()).await;
+    let config = binary_config(&handle, dir);
+    (handle, config)
 }
 
 /// Runs `replenish doctor --format json [extra]` with the secrets in `.env`; returns the exit
@@ -95,9 +99,8 @@ fn with_status(report: &Value, status: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_working_setup_passes_and_names_where_each_secret_came_from() {
-    let handle = sandbox_with(DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    let (handle, config) = granted_sandbox(dir.path()).await;
     let (code, report, printed) = doctor(&config, &[]).await;
     assert_eq!(code, Some(0), "{printed}");
     assert!(with_status(&report, "fail").is_empty(), "{printed}");
@@ -139,7 +142,7 @@ async fn missing_scopes_are_named_with_their_cost_and_exit_2() {
             .collect();
         let handle = sandbox_with(scopes).await;
         let dir = tempfile::tempdir().unwrap();
-        let config = crate::draft_e2e::binary_config(&handle, dir.path());
+        let config = binary_config(&handle, dir.path());
         let (code, report, printed) = doctor(&config, &[]).await;
         assert_eq!(code, Some(2), "{printed}");
         let failed = with_status(&report, "fail");
@@ -158,21 +161,14 @@ async fn missing_scopes_are_named_with_their_cost_and_exit_2() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_credentials_exit_2_and_an_unreachable_service_exits_1() {
-    let handle = sandbox_with(DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()).await;
     let cin7 = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/me"))
-        .respond_with(ResponseTemplate::new(403).set_body_string("Incorrect credentials!"))
-        .mount(&cin7)
-        .await;
+    mount(&cin7, get("/me"), text(403, "Incorrect credentials!"), ..).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace(&handle.cin7_base_url(), &format!("{}/", cin7.uri())),
-    )
-    .unwrap();
+    let (handle, config) = granted_sandbox(dir.path()).await;
+    let original = std::fs::read_to_string(&config).unwrap();
+    edit_config(&config, |text| {
+        text.replace(&handle.cin7_base_url(), &format!("{}/", cin7.uri()))
+    });
     let (code, report, printed) = doctor(&config, &[]).await;
     assert_eq!(code, Some(2), "{printed}");
     let failed = &report["checks"]
@@ -195,7 +191,8 @@ async fn refused_credentials_exit_2_and_an_unreachable_service_exits_1() {
     };
     std::fs::write(
         &config,
-        text.replace(&handle.cin7_base_url(), &format!("http://{closed}/"))
+        original
+            .replace(&handle.cin7_base_url(), &format!("http://{closed}/"))
             .replace(&handle.shopify_base_url(), &format!("http://{closed}")),
     )
     .unwrap();
@@ -238,22 +235,17 @@ async fn a_missing_or_broken_config_exits_2_with_the_fix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_test_alert_posts_to_the_slack_webhook() {
-    let handle = sandbox_with(DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()).await;
     let slack = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/services/T0/B0/doctorSECRETpath"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .expect(1)
-        .mount(&slack)
-        .await;
+    let hook = post("/services/T0/B0/doctorSECRETpath");
+    mount(&slack, hook, text(200, "ok"), 1).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
-        "\n[alerts]\nslack_webhook_url = \"{}/services/T0/B0/doctorSECRETpath\"\n",
-        slack.uri()
-    ));
-    std::fs::write(&config, text).unwrap();
+    let (handle, config) = granted_sandbox(dir.path()).await;
+    edit_config(&config, |text| {
+        text + &format!(
+            "\n[alerts]\nslack_webhook_url = \"{}/services/T0/B0/doctorSECRETpath\"\n",
+            slack.uri()
+        )
+    });
     let (code, report, printed) = doctor(&config, &["--send-test-alert"]).await;
     assert_eq!(code, Some(0), "{printed}");
     assert!(!printed.contains("doctorSECRETpath"), "{printed}");

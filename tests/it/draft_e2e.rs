@@ -6,18 +6,24 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use replenish::app::draft::{Confirm, DraftOptions, DraftOutcome, DraftReport, draft};
-use replenish::app::plan::plan_from_store;
-use replenish::clock::Clock;
+use replenish::app::draft::{DraftOutcome, DraftReport};
 use replenish::config::Settings;
-use replenish::core::plan::{Explain, PurchaseOrder};
+use replenish::core::plan::PurchaseOrder;
 use replenish::core::settle::{CloseReason, Recovered};
-use replenish::output::progress::Progress;
-use replenish::sandbox::SandboxHandle;
+use replenish::sandbox::{SandboxHandle, SandboxOptions};
 use replenish::store::Store;
+use reqwest::Method;
 use serde_json::Value;
 
-use crate::sync_e2e::{first_sync, sandbox_state, start_sandbox, t0};
+use crate::common::bin::{SANDBOX_SECRETS, output_of, po_results, replenish_with};
+use crate::common::mock::{mount, post, text};
+use crate::common::run::{draft_at, open_purchase_ids, plan_at};
+use crate::common::sandbox::sandbox_and_dir;
+use crate::common::sandbox::{
+    SANDBOX_CIN7, binary_config, cin7_request, person_edit, purchase_in, sandbox_post, send_ok,
+    start_world, tick, world,
+};
+use crate::common::{first_sync, sandbox_settings, sandbox_state, start_sandbox, t0};
 
 /// (supplier ID, location) → the tool-tagged purchases there: (order number, status, lines).
 type Drafts = BTreeMap<(String, String), Vec<(String, String, Vec<(String, f64, f64)>)>>;
@@ -89,14 +95,7 @@ async fn assert_exactly_the_plan(
     store: &Store,
     now: DateTime<Utc>,
 ) -> usize {
-    let plan = plan_from_store(
-        settings,
-        store,
-        now,
-        replenish::app::plan::today(settings, now),
-        Explain::None,
-    )
-    .unwrap();
+    let plan = plan_at(settings, store, now);
     // What draft pushes: the plan's POs after the data-quality gates.
     let gated = replenish::core::push::gate(&plan, &settings.suppliers);
     let drafts = tool_drafts(&sandbox_state(handle).await, store);
@@ -146,18 +145,36 @@ async fn try_run(
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> anyhow::Result<DraftReport> {
-    draft(
-        settings,
-        store,
-        Clock::starting_at(now),
-        &DraftOptions {
-            sync: true,
-            dry_run,
-            confirm: Confirm::Yes,
-        },
-        &Progress::hidden(),
-    )
-    .await
+    draft_at(settings, store, now, true, dry_run).await
+}
+
+/// An 80-SKU sandbox at two locations, synced into `dir` and drafted at [`t0`] (at least two POs):
+/// its handle, settings, store and the open drafts' ledger rows.
+async fn drafted(
+    dir: &std::path::Path,
+) -> (
+    SandboxHandle,
+    Settings,
+    Store,
+    Vec<replenish::store::LedgerEntry>,
+) {
+    let handle = start_sandbox(80, 2, 0.0).await;
+    let (settings, mut store, _) = first_sync(&handle, dir).await;
+    run(&settings, &mut store, t0(), false).await;
+    let ledger = store.open_drafts().unwrap();
+    assert!(ledger.len() >= 2);
+    (handle, settings, store, ledger)
+}
+
+/// A sandbox of `skus` at two locations with a config for the binary in a fresh folder, and the
+/// sandbox's purchases before the binary runs.
+async fn binary_world(
+    skus: usize,
+) -> (SandboxHandle, tempfile::TempDir, std::path::PathBuf, Value) {
+    let (handle, dir) = sandbox_and_dir(skus, 2, 0.0).await;
+    let config = binary_config(&handle, dir.path());
+    let before = sandbox_state(&handle).await["purchases"].clone();
+    (handle, dir, config, before)
 }
 
 fn results(r: &DraftReport) -> BTreeMap<&'static str, usize> {
@@ -170,8 +187,7 @@ fn results(r: &DraftReport) -> BTreeMap<&'static str, usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_draft_creates_one_po_per_supplier_and_location_and_a_rerun_nothing() {
-    let handle = start_sandbox(80, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(80, 2, 0.0).await;
     let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
 
     let first = run(&settings, &mut store, t0(), false).await;
@@ -215,8 +231,7 @@ async fn a_fresh_draft_creates_one_po_per_supplier_and_location_and_a_rerun_noth
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_changes_nothing_anywhere() {
-    let handle = start_sandbox(60, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(60, 2, 0.0).await;
     let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
     let before = sandbox_state(&handle).await["purchases"].clone();
     let runs_before = store.runs(100).unwrap().len();
@@ -236,57 +251,20 @@ async fn dry_run_changes_nothing_anywhere() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_plan_updates_the_untouched_draft_and_a_person_edit_is_left_alone() {
-    let handle = start_sandbox(80, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
-    run(&settings, &mut store, t0(), false).await;
-    let ledger = store.open_drafts().unwrap();
-    assert!(ledger.len() >= 2);
+    let (handle, settings, mut store, ledger) = drafted(dir.path()).await;
 
     // A buyer edits one draft in Cin7: a quantity changed.
     let edited = &ledger[0];
     let purchase_id = edited.purchase_id.clone().unwrap();
-    let state = sandbox_state(&handle).await;
-    let purchase = state["purchases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["ID"] == purchase_id.as_str())
-        .unwrap()
-        .clone();
-    let mut lines = purchase["Order"]["Lines"].as_array().unwrap().clone();
-    let q = lines[0]["Quantity"].as_f64().unwrap() + 5.0;
-    let price = lines[0]["Price"].as_f64().unwrap();
-    lines[0]["Quantity"] = serde_json::json!(q);
-    lines[0]["Total"] = serde_json::json!(((q * price) * 100.0).round() / 100.0);
-    let client = reqwest::Client::new();
-    let answer = client
-        .post(format!(
-            "{}/cin7/ExternalApi/v2/purchase/order",
-            handle.base_url()
-        ))
-        .header("api-auth-accountid", "sandbox")
-        .header("api-auth-applicationkey", "sandbox")
-        .json(&serde_json::json!({"TaskID": purchase_id, "Status": "DRAFT", "Lines": lines}))
-        .send()
-        .await
-        .unwrap();
-    assert!(answer.status().is_success(), "{:?}", answer.text().await);
-    let person_lines = sandbox_state(&handle).await["purchases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["ID"] == purchase_id.as_str())
-        .unwrap()["Order"]["Lines"]
-        .clone();
+    let edit = person_edit(&sandbox_state(&handle).await, &purchase_id, 5.0);
+    send_ok(cin7_request(&handle, Method::POST, "purchase/order", SANDBOX_CIN7).json(&edit)).await;
+    let person_lines =
+        purchase_in(&sandbox_state(&handle).await, &purchase_id)["Order"]["Lines"].clone();
 
     // A day later, new orders: the plan changes.
     let later = t0() + Duration::hours(24);
-    client
-        .post(format!("{}/sandbox/tick?hours=24", handle.base_url()))
-        .send()
-        .await
-        .unwrap();
+    tick(&handle, "24").await;
     let report = run(&settings, &mut store, later, false).await;
     assert!(
         report
@@ -296,12 +274,7 @@ async fn a_changed_plan_updates_the_untouched_draft_and_a_person_edit_is_left_al
         "{report:#?}"
     );
     let after = sandbox_state(&handle).await;
-    let still = after["purchases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["ID"] == purchase_id.as_str())
-        .unwrap();
+    let still = purchase_in(&after, &purchase_id);
     assert_eq!(
         still["Order"]["Lines"], person_lines,
         "the person's draft is untouched"
@@ -313,14 +286,7 @@ async fn a_changed_plan_updates_the_untouched_draft_and_a_person_edit_is_left_al
     // Every open tool draft matches the new plan; the edited one is no longer the tool's.
     let open = store.open_drafts().unwrap();
     assert!(open.iter().all(|e| e.intent_id != edited.intent_id));
-    let plan = plan_from_store(
-        &settings,
-        &store,
-        later,
-        replenish::app::plan::today(&settings, later),
-        Explain::None,
-    )
-    .unwrap();
+    let plan = plan_at(&settings, &store, later);
     let drafts = tool_drafts(&after, &store);
     let gated = replenish::core::push::gate(&plan, &settings.suppliers);
     for po in gated.orders.iter().filter(|p| p.status != "hold") {
@@ -346,9 +312,8 @@ async fn a_changed_plan_updates_the_untouched_draft_and_a_person_edit_is_left_al
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
-    let handle = start_sandbox(80, 2, 0.3).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
+    let (handle, dir) = sandbox_and_dir(80, 2, 0.3).await;
+    let mut settings = sandbox_settings(&handle, &dir.path().join("s.db"));
     settings.http.max_retries = 5;
     // Above the sandbox's 2 s "slow" answers; an unconfirmed create is re-checked after 2 × this.
     settings.http.timeout_secs = 3;
@@ -382,67 +347,27 @@ async fn with_faults_and_lost_answers_every_po_exists_exactly_once() {
     handle.shutdown().await;
 }
 
-/// A replenish.toml for the binary, pointing at `handle` with a store in `dir`.
-pub(crate) fn binary_config(handle: &SandboxHandle, dir: &std::path::Path) -> std::path::PathBuf {
-    let shopify: String = handle
-        .shopify_locations()
-        .into_iter()
-        .map(|(gid, name)| format!("\"{gid}\" = \"{name}\"\n"))
-        .collect();
-    let text = format!(
-        "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\
-         [cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\
-         [http]\nretry_initial_ms = 10\nretry_max_ms = 2000\nmax_retries = 3\ntimeout_secs = 1\n\
-         [store]\npath = \"s.db\"\n\
-         [locations]\ndefault = \"{}\"\nignore = [\"Returns\"]\n[locations.shopify]\n{shopify}",
-        handle.shopify_base_url(),
-        handle.cin7_base_url(),
-        handle.default_location(),
-    );
-    let path = dir.join("replenish.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 /// Runs `replenish --now <now> draft --yes` in a child process; `crash_at` stops it at that step.
 async fn draft_binary(
     config: &std::path::Path,
     now: DateTime<Utc>,
     crash_at: Option<&str>,
 ) -> std::process::Output {
-    let config = config.to_path_buf();
-    let crash_at = crash_at.map(str::to_string);
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = assert_cmd::Command::cargo_bin("replenish").unwrap();
-        cmd.arg("--config")
-            .arg(&config)
-            .args([
-                "--now",
-                &now.to_rfc3339(),
-                "draft",
-                "--yes",
-                "--format",
-                "json",
-            ])
-            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
-            .env("CIN7_ACCOUNT_ID", "sandbox")
-            .env("CIN7_APPLICATION_KEY", "sandbox")
-            .env_remove("RUST_LOG")
-            .env_remove(replenish::app::draft::CRASH_AT_ENV);
-        if let Some(step) = crash_at {
-            cmd.env(replenish::app::draft::CRASH_AT_ENV, step);
-        }
-        cmd.output().unwrap()
-    })
-    .await
-    .unwrap()
+    let mut cmd = replenish_with(config);
+    cmd.args(["--now", &now.to_rfc3339()])
+        .args(["draft", "--yes", "--format", "json"])
+        .env_remove("RUST_LOG")
+        .env_remove(replenish::app::draft::CRASH_AT_ENV);
+    if let Some(step) = crash_at {
+        cmd.env(replenish::app::draft::CRASH_AT_ENV, step);
+    }
+    output_of(cmd).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
     for step in ["after_intent", "after_header", "after_lines"] {
-        let handle = start_sandbox(60, 2, 0.0).await;
-        let dir = tempfile::tempdir().unwrap();
+        let (handle, dir) = sandbox_and_dir(60, 2, 0.0).await;
         let config = binary_config(&handle, dir.path());
 
         let crashed = draft_binary(&config, t0(), Some(step)).await;
@@ -472,12 +397,7 @@ async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
         );
         let report: Value = serde_json::from_slice(&rerun.stdout).unwrap();
         let recovered = report["recovered"].to_string();
-        let results: Vec<&str> = report["purchase_orders"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|p| p["result"].as_str())
-            .collect();
+        let results = po_results(&report);
         let count = |r: &str| results.iter().filter(|x| **x == r).count();
         match step {
             // The create was never sent: the intent is closed and the PO created afresh.
@@ -490,7 +410,7 @@ async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
             // Everything was recorded: nothing to redo for that PO.
             _ => assert_eq!(count("unchanged"), 1, "{results:?}"),
         }
-        let settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
+        let settings = sandbox_settings(&handle, &dir.path().join("s.db"));
         let store = Store::open(&dir.path().join("s.db")).unwrap();
         assert_exactly_the_plan(&handle, &settings, &store, t0()).await;
         handle.shutdown().await;
@@ -499,19 +419,11 @@ async fn killed_after_each_step_the_rerun_finishes_without_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_create_losing_its_answer_still_gives_exactly_one_po_each() {
-    let opts = replenish::sandbox::SandboxOptions {
-        skus: 60,
-        locations: 2,
-        days: 40,
-        orders_per_day: 60,
-        cin7_rpm: 100_000,
+    let handle = start_world(SandboxOptions {
         lost_answer_rate: 1.0,
-        now: t0(),
-        ..replenish::sandbox::SandboxOptions::default()
-    };
-    let handle = replenish::sandbox::start("127.0.0.1:0", opts)
-        .await
-        .unwrap();
+        ..world(60, 2)
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
     let report = run(&settings, &mut store, t0(), false).await;
@@ -532,8 +444,7 @@ async fn every_create_losing_its_answer_still_gives_exactly_one_po_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
-    let handle = start_sandbox(60, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(60, 2, 0.0).await;
     let config = binary_config(&handle, dir.path());
     let bin = assert_cmd::cargo::cargo_bin("replenish");
     let command = |args: &[&str]| {
@@ -542,9 +453,7 @@ async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
             .arg(&config)
             .args(["--now", &t0().to_rfc3339()])
             .args(args)
-            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
-            .env("CIN7_ACCOUNT_ID", "sandbox")
-            .env("CIN7_APPLICATION_KEY", "sandbox")
+            .envs(SANDBOX_SECRETS)
             .env_remove("RUST_LOG")
             .env_remove(replenish::app::draft::CRASH_AT_ENV)
             .stdout(std::process::Stdio::null())
@@ -605,7 +514,7 @@ async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
         "{}",
         String::from_utf8_lossy(&last.stderr)
     );
-    let settings = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("s.db"));
+    let settings = sandbox_settings(&handle, &dir.path().join("s.db"));
     let store = Store::open(&dir.path().join("s.db")).unwrap();
     assert!(assert_exactly_the_plan(&handle, &settings, &store, t0()).await >= 2);
     handle.shutdown().await;
@@ -613,26 +522,13 @@ async fn killed_at_arbitrary_moments_the_last_run_still_leaves_one_po_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_draft_waits_for_the_lock_then_gives_up_with_exit_1() {
-    let handle = start_sandbox(40, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = binary_config(&handle, dir.path());
-    let before = sandbox_state(&handle).await["purchases"].clone();
+    let (handle, dir, config, before) = binary_world(40).await;
     let held = replenish::store::WriterLock::try_acquire(&dir.path().join("s.db"))
         .unwrap()
         .expect("the lock is free");
-    let out = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::cargo_bin("replenish")
-            .unwrap()
-            .arg("--config")
-            .arg(&config)
-            .args(["draft", "--yes", "--no-sync", "--lock-timeout", "1"])
-            .env("CIN7_ACCOUNT_ID", "sandbox")
-            .env("CIN7_APPLICATION_KEY", "sandbox")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut cmd = replenish_with(&config);
+    cmd.args(["draft", "--yes", "--no-sync", "--lock-timeout", "1"]);
+    let out = output_of(cmd).await;
     drop(held);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -650,10 +546,9 @@ async fn a_second_draft_waits_for_the_lock_then_gives_up_with_exit_1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_reach_slack_and_wait_in_the_outbox_while_it_is_down() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let handle = start_sandbox(80, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    use wiremock::MockServer;
+    use wiremock::matchers::method;
+    let (handle, dir) = sandbox_and_dir(80, 2, 0.0).await;
     let (mut settings, mut store, _) = first_sync(&handle, dir.path()).await;
     let slack = MockServer::start().await;
     settings.alerts.slack_webhook_url = Some(secrecy::SecretString::from(format!(
@@ -662,8 +557,8 @@ async fn alerts_reach_slack_and_wait_in_the_outbox_while_it_is_down() {
     )));
 
     // Slack is down: the run still finishes, its alerts stay in the outbox.
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
+    wiremock::Mock::given(method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(503))
         .up_to_n_times(1)
         .mount(&slack)
         .await;
@@ -683,11 +578,13 @@ async fn alerts_reach_slack_and_wait_in_the_outbox_while_it_is_down() {
 
     // Slack is back: the next run delivers them (and groups the repeats instead of adding rows).
     slack.reset().await;
-    Mock::given(method("POST"))
-        .and(path("/services/T000/B000/XXXX"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&slack)
-        .await;
+    mount(
+        &slack,
+        post("/services/T000/B000/XXXX"),
+        text(200, "ok"),
+        ..,
+    )
+    .await;
     run(&settings, &mut store, t0(), false).await;
     assert!(store.pending_alerts().unwrap().is_empty());
     let bodies: Vec<String> = slack
@@ -720,42 +617,15 @@ async fn alerts_reach_slack_and_wait_in_the_outbox_while_it_is_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approved_or_voided_draft_is_no_longer_the_tools() {
-    let handle = start_sandbox(80, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
-    run(&settings, &mut store, t0(), false).await;
-    let ledger = store.open_drafts().unwrap();
-    assert!(ledger.len() >= 2);
+    let (handle, settings, mut store, ledger) = drafted(dir.path()).await;
     let approved = ledger[0].purchase_id.clone().unwrap();
     let voided = ledger[1].purchase_id.clone().unwrap();
-    let client = reqwest::Client::new();
-    let answer = client
-        .post(format!(
-            "{}/sandbox/purchase/{approved}/approve",
-            handle.base_url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert!(answer.status().is_success(), "{:?}", answer.text().await);
-    let answer = client
-        .delete(format!(
-            "{}/cin7/ExternalApi/v2/purchase?ID={voided}&Void=true",
-            handle.base_url()
-        ))
-        .header("api-auth-accountid", "sandbox")
-        .header("api-auth-applicationkey", "sandbox")
-        .send()
-        .await
-        .unwrap();
-    assert!(answer.status().is_success(), "{:?}", answer.text().await);
-    let before: Vec<Value> = sandbox_state(&handle).await["purchases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["ID"] == approved.as_str() || p["ID"] == voided.as_str())
-        .cloned()
-        .collect();
+    sandbox_post(&handle, &format!("purchase/{approved}/approve")).await;
+    let void = format!("purchase?ID={voided}&Void=true");
+    send_ok(cin7_request(&handle, Method::DELETE, &void, SANDBOX_CIN7)).await;
+    let both = |state: Value| [purchase_in(&state, &approved), purchase_in(&state, &voided)];
+    let before = both(sandbox_state(&handle).await);
 
     let report = run(&settings, &mut store, t0(), false).await;
     let closed: Vec<&Recovered> = report.recovered.iter().map(|r| &r.what).collect();
@@ -769,50 +639,25 @@ async fn an_approved_or_voided_draft_is_no_longer_the_tools() {
         closed.contains(&&Recovered::Closed(CloseReason::Voided)),
         "{closed:?}"
     );
-    let open: Vec<String> = store
-        .open_drafts()
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| e.purchase_id)
-        .collect();
+    let open = open_purchase_ids(&store);
     assert!(!open.contains(&approved) && !open.contains(&voided));
-    let after: Vec<Value> = sandbox_state(&handle).await["purchases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["ID"] == approved.as_str() || p["ID"] == voided.as_str())
-        .cloned()
-        .collect();
+    let after = both(sandbox_state(&handle).await);
     assert_eq!(after, before, "the tool never touches them again");
     handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_draft_is_gone_but_a_404_from_a_wrong_base_url_is_not() {
-    let handle = start_sandbox(80, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
-    run(&settings, &mut store, t0(), false).await;
-    let ledger = store.open_drafts().unwrap();
-    assert!(ledger.len() >= 2);
+    let (handle, settings, mut store, ledger) = drafted(dir.path()).await;
 
     // Cin7 answers 404 for every path of a wrong base URL; the run must not take that for
     // "every draft was deleted". (No sync: it would fail first on the same URL.)
     let mut wrong = settings.clone();
     wrong.cin7.base_url = format!("{}/cin7/ExternalApi/v9/", handle.base_url());
-    let report = draft(
-        &wrong,
-        &mut store,
-        Clock::starting_at(t0()),
-        &DraftOptions {
-            sync: false,
-            dry_run: false,
-            confirm: Confirm::Yes,
-        },
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let report = draft_at(&wrong, &mut store, t0(), false, false)
+        .await
+        .unwrap();
     assert!(
         report
             .recovered
@@ -835,17 +680,8 @@ async fn a_deleted_draft_is_gone_but_a_404_from_a_wrong_base_url_is_not() {
 
     // A person deletes one draft in Cin7: now it is gone for real, and the list says so.
     let deleted = ledger[0].purchase_id.clone().unwrap();
-    let answer = reqwest::Client::new()
-        .delete(format!(
-            "{}/cin7/ExternalApi/v2/purchase?ID={deleted}&Void=false",
-            handle.base_url()
-        ))
-        .header("api-auth-accountid", "sandbox")
-        .header("api-auth-applicationkey", "sandbox")
-        .send()
-        .await
-        .unwrap();
-    assert!(answer.status().is_success(), "{:?}", answer.text().await);
+    let delete = format!("purchase?ID={deleted}&Void=false");
+    send_ok(cin7_request(&handle, Method::DELETE, &delete, SANDBOX_CIN7)).await;
     let report = run(&settings, &mut store, t0(), false).await;
     let gone: Vec<_> = report
         .recovered
@@ -854,36 +690,17 @@ async fn a_deleted_draft_is_gone_but_a_404_from_a_wrong_base_url_is_not() {
         .collect();
     assert_eq!(gone.len(), 1, "{:#?}", report.recovered);
     assert_eq!(gone[0].order_number, ledger[0].order_number);
-    let open: Vec<String> = store
-        .open_drafts()
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| e.purchase_id)
-        .collect();
+    let open = open_purchase_ids(&store);
     assert!(!open.contains(&deleted), "{open:?}");
     handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draft_without_yes_and_without_a_terminal_refuses_to_write() {
-    let handle = start_sandbox(60, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = binary_config(&handle, dir.path());
-    let before = sandbox_state(&handle).await["purchases"].clone();
-    let out = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::cargo_bin("replenish")
-            .unwrap()
-            .arg("--config")
-            .arg(&config)
-            .args(["--now", &t0().to_rfc3339(), "draft"])
-            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
-            .env("CIN7_ACCOUNT_ID", "sandbox")
-            .env("CIN7_APPLICATION_KEY", "sandbox")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let (handle, dir, config, before) = binary_world(60).await;
+    let mut cmd = replenish_with(&config);
+    cmd.args(["--now", &t0().to_rfc3339(), "draft"]);
+    let out = output_of(cmd).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(

@@ -10,7 +10,9 @@ use replenish::store::{Store, WriterLock};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::sync_e2e::{first_sync, start_sandbox, t0};
+use crate::common::sandbox::sandbox_and_dir;
+use crate::common::sandbox::{binary_config, edit_config};
+use crate::common::{first_sync, start_sandbox, t0};
 
 fn replenish() -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("replenish"));
@@ -234,13 +236,10 @@ async fn credentials_an_upstream_echoes_never_reach_stderr_or_the_store() {
         .mount(&cin7)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace(&handle.cin7_base_url(), &format!("{}/", cin7.uri())),
-    )
-    .unwrap();
+    let config = binary_config(&handle, dir.path());
+    edit_config(&config, |text| {
+        text.replace(&handle.cin7_base_url(), &format!("{}/", cin7.uri()))
+    });
     let out = replenish()
         .arg("--config")
         .arg(&config)
@@ -273,9 +272,8 @@ async fn credentials_an_upstream_echoes_never_reach_stderr_or_the_store() {
 /// `--as-of` planned silently, an unreadable mapping file was called the config file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misleading_messages_now_say_what_is_wrong() {
-    let handle = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
+    let (handle, dir) = sandbox_and_dir(20, 1, 0.0).await;
+    let config = binary_config(&handle, dir.path());
     {
         let (_, store, _) = first_sync(&handle, dir.path()).await;
         drop(store);
@@ -316,9 +314,9 @@ async fn misleading_messages_now_say_what_is_wrong() {
     assert_eq!(code, Some(0));
     assert!(!stderr.contains("warning"), "{stderr}");
 
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[skus]\nmapping_file = \"missing-map.csv\"\n");
-    std::fs::write(&config, text).unwrap();
+    edit_config(&config, |text| {
+        text + "\n[skus]\nmapping_file = \"missing-map.csv\"\n"
+    });
     let (code, stderr) = plan(&[]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(

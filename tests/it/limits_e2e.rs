@@ -11,7 +11,8 @@ use replenish::config::{ConfigError, Settings};
 use replenish::core::plan::Explain;
 use replenish::store::Store;
 
-use crate::sync_e2e::{first_sync, start_sandbox, t0};
+use crate::common::sandbox::sandbox_and_dir;
+use crate::common::{first_sync, t0};
 
 /// Every numeric key, with the table it lives in.
 const NUMERIC_KEYS: [(&str, &str); 34] = [
@@ -115,8 +116,7 @@ fn toml_number() -> impl Strategy<Value = String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_value_of_any_numeric_key_is_planned_or_refused_never_a_panic() {
-    let handle = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(20, 1, 0.0).await;
     let store_path = {
         let (settings, store, _) = first_sync(&handle, dir.path()).await;
         drop(store);

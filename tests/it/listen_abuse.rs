@@ -20,8 +20,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::common::fast;
+use crate::common::sandbox::sandbox_and_dir;
+use crate::common::t0;
 use crate::listen_e2e::{SECRET, order_body, sign};
-use crate::sync_e2e::{start_sandbox, t0};
 
 /// A listener on a fresh store (no sync: these tests are about the HTTP server), with `limits`
 /// applied to `[listen]`.
@@ -139,8 +140,7 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_request_heads_are_cut_off_while_a_signed_delivery_is_answered() {
-    let sandbox = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, dir) = sandbox_and_dir(20, 1, 0.0).await;
     let (_, l) = listener(&sandbox, dir.path(), |s| {
         s.header_timeout_ms = 300;
         s.idle_timeout_ms = 60_000;
@@ -199,8 +199,7 @@ async fn slow_request_heads_are_cut_off_while_a_signed_delivery_is_answered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
-    let sandbox = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, dir) = sandbox_and_dir(20, 1, 0.0).await;
     let (_, l) = listener(&sandbox, dir.path(), |s| {
         s.header_timeout_ms = 60_000;
         s.idle_timeout_ms = 300;
@@ -245,8 +244,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_body_gets_408_at_the_body_timeout() {
-    let sandbox = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, dir) = sandbox_and_dir(20, 1, 0.0).await;
     let (_, l) = listener(&sandbox, dir.path(), |s| {
         s.body_timeout_ms = 300;
     })
@@ -295,8 +293,7 @@ async fn a_slow_body_gets_408_at_the_body_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_over_the_cap_get_a_quick_503_while_health_answers() {
-    let sandbox = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, dir) = sandbox_and_dir(20, 1, 0.0).await;
     let (_, l) = listener(&sandbox, dir.path(), |s| {
         s.max_connections = 3;
         s.header_timeout_ms = 60_000;
@@ -357,8 +354,7 @@ async fn connections_over_the_cap_get_a_quick_503_while_health_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_in_flight_over_the_byte_cap_get_503_before_they_are_read() {
-    let sandbox = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, dir) = sandbox_and_dir(20, 1, 0.0).await;
     let (_, l) = listener(&sandbox, dir.path(), |s| {
         s.max_buffered_mib = 1;
         s.body_timeout_ms = 60_000;
@@ -409,8 +405,7 @@ async fn bodies_in_flight_over_the_byte_cap_get_503_before_they_are_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_from_memory_while_saturated_and_the_store_path_unopenable() {
-    let sandbox = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, dir) = sandbox_and_dir(20, 1, 0.0).await;
     let (settings, l) = listener(&sandbox, dir.path(), |s| {
         s.max_connections = 2;
         s.header_timeout_ms = 60_000;
@@ -500,8 +495,7 @@ async fn listen_stderr(sandbox: &SandboxHandle, dir: &std::path::Path, bind: &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bind_address_other_machines_can_reach_is_warned_about() {
-    let sandbox = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, dir) = sandbox_and_dir(20, 1, 0.0).await;
     let exposed = listen_stderr(&sandbox, dir.path(), "0.0.0.0:0").await;
     assert!(
         exposed.lines().any(|l| l.contains("WARN")

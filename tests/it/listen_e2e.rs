@@ -15,7 +15,9 @@ use replenish::store::Store;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::sync_e2e::{first_sync, sandbox_state, start_sandbox, t0};
+use crate::common::run::plan_at;
+use crate::common::sandbox::{sandbox_and_dir, start_world, tick, world};
+use crate::common::{first_sync, sandbox_state, t0};
 
 pub(crate) const SECRET: &str = "whsec-new";
 const OLD_SECRET: &str = "whsec-old";
@@ -68,6 +70,23 @@ async fn listen(handle: &SandboxHandle, dir: &std::path::Path) -> (Settings, Lis
         .await
         .unwrap();
     (settings, l)
+}
+
+/// A sandbox of `skus` at `locations`, synced once, and [`listen`] started on its store: the
+/// sandbox, the store's folder, the listener's settings and the listener.
+async fn listening(
+    skus: usize,
+    locations: usize,
+) -> (SandboxHandle, tempfile::TempDir, Settings, ListenHandle) {
+    let (sandbox, dir) = sandbox_and_dir(skus, locations, 0.0).await;
+    let (settings, l) = listen(&sandbox, dir.path()).await;
+    (sandbox, dir, settings, l)
+}
+
+/// Shuts the listener down, then the sandbox.
+async fn stop(l: ListenHandle, sandbox: SandboxHandle) {
+    l.shutdown().await;
+    sandbox.shutdown().await;
 }
 
 async fn post(
@@ -132,9 +151,7 @@ async fn declared_length_status(l: &ListenHandle, length: usize) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signatures_sizes_malformed_bodies_and_unknown_topics() {
-    let sandbox = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (settings, l) = listen(&sandbox, dir.path()).await;
+    let (sandbox, _dir, settings, l) = listening(20, 1).await;
     let c = reqwest::Client::new();
     let body = order_body(
         5723456789012345678,
@@ -281,8 +298,7 @@ async fn signatures_sizes_malformed_bodies_and_unknown_topics() {
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
     }
-    l.shutdown().await;
-    sandbox.shutdown().await;
+    stop(l, sandbox).await;
 }
 
 /// splitmix64, for a deterministic shuffle.
@@ -296,9 +312,7 @@ fn rng(seed: &mut u64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_shuffled_deliveries_with_duplicates_end_in_the_final_states() {
-    let sandbox = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (settings, l) = listen(&sandbox, dir.path()).await;
+    let (sandbox, _dir, settings, l) = listening(20, 1).await;
     // 350 orders, each delivered as paid and then as refunded (a newer snapshot): 700 events,
     // plus 300 repeats of random ones; all shuffled, as Shopify may deliver them.
     let mut events: Vec<(String, Vec<u8>)> = Vec::new();
@@ -389,26 +403,16 @@ async fn a_thousand_shuffled_deliveries_with_duplicates_end_in_the_final_states(
             "order {id} ends in its newest state, whatever the delivery order"
         );
     }
-    l.shutdown().await;
-    sandbox.shutdown().await;
+    stop(l, sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_orders_on_one_sku_gives_exactly_one_draft() {
-    let sandbox = start_sandbox(40, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (settings, l) = listen(&sandbox, dir.path()).await;
+    let (sandbox, _dir, settings, l) = listening(40, 1).await;
     // A SKU with a supplier that does not need ordering yet.
     let plan = {
         let store = Store::open(&settings.store.path).unwrap();
-        replenish::app::plan::plan_from_store(
-            &settings,
-            &store,
-            t0(),
-            replenish::app::plan::today(&settings, t0()),
-            replenish::core::plan::Explain::None,
-        )
-        .unwrap()
+        plan_at(&settings, &store, t0())
     };
     let quiet = plan
         .lines
@@ -478,15 +482,12 @@ async fn a_burst_of_orders_on_one_sku_gives_exactly_one_draft() {
             .load(std::sync::atomic::Ordering::Relaxed)
             >= 1
     );
-    l.shutdown().await;
-    sandbox.shutdown().await;
+    stop(l, sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worker_stores_the_order_as_graphql_reads_it() {
-    let sandbox = start_sandbox(20, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (settings, l) = listen(&sandbox, dir.path()).await;
+    let (sandbox, _dir, settings, l) = listening(20, 2).await;
     // An order the sync stored (with its fulfillment location, which webhook bodies lack).
     let original = {
         let store = Store::open(&settings.store.path).unwrap();
@@ -512,8 +513,7 @@ async fn the_worker_stores_the_order_as_graphql_reads_it() {
     assert!(l.wait_idle(Duration::from_secs(30)).await);
     let store = Store::open(&settings.store.path).unwrap();
     assert_eq!(store.order(&original.id).unwrap().unwrap(), original);
-    l.shutdown().await;
-    sandbox.shutdown().await;
+    stop(l, sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -524,20 +524,12 @@ async fn the_sandboxs_live_deliveries_are_verified_and_processed() {
         .local_addr()
         .unwrap()
         .port();
-    let opts = replenish::sandbox::SandboxOptions {
-        skus: 20,
-        locations: 1,
-        days: 40,
-        orders_per_day: 60,
-        cin7_rpm: 100_000,
-        now: t0(),
+    let sandbox = start_world(replenish::sandbox::SandboxOptions {
         webhook_url: Some(format!("http://127.0.0.1:{port}/webhooks/shopify")),
         webhook_secret: Some(SECRET.to_string()),
-        ..replenish::sandbox::SandboxOptions::default()
-    };
-    let sandbox = replenish::sandbox::start("127.0.0.1:0", opts)
-        .await
-        .unwrap();
+        ..world(20, 1)
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let (mut settings, store, _) = first_sync(&sandbox, dir.path()).await;
     drop(store);
@@ -547,14 +539,7 @@ async fn the_sandboxs_live_deliveries_are_verified_and_processed() {
     let l = start(settings.clone(), Clock::starting_at(t0()))
         .await
         .unwrap();
-    let tick: Value = reqwest::Client::new()
-        .post(format!("{}/sandbox/tick?hours=3", sandbox.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tick = tick(&sandbox, "3").await;
     assert!(tick["new_orders"].as_u64().unwrap_or(0) > 0, "{tick}");
     // The sandbox delivers in the background: wait for every delivery to be answered.
     let started = std::time::Instant::now();
@@ -587,14 +572,12 @@ async fn the_sandboxs_live_deliveries_are_verified_and_processed() {
     assert_eq!(get(&m.received) as usize, distinct.len());
     assert_eq!(get(&m.received) + get(&m.duplicates), log.len() as u64);
     assert_eq!(get(&m.processed), get(&m.received));
-    l.shutdown().await;
-    sandbox.shutdown().await;
+    stop(l, sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_accepted_before_a_restart_are_processed_after_it() {
-    let sandbox = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, dir) = sandbox_and_dir(20, 1, 0.0).await;
     let (mut settings, mut store, _) = first_sync(&sandbox, dir.path()).await;
     // What a listener killed after answering 200 but before its worker ran leaves behind.
     let body = order_body(
@@ -630,15 +613,12 @@ async fn deliveries_accepted_before_a_restart_are_processed_after_it() {
             .unwrap()
             .is_some()
     );
-    l.shutdown().await;
-    sandbox.shutdown().await;
+    stop(l, sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_delivered_twice_under_different_ids_is_counted_once() {
-    let sandbox = start_sandbox(20, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (settings, l) = listen(&sandbox, dir.path()).await;
+    let (sandbox, _dir, settings, l) = listening(20, 1).await;
     let c = reqwest::Client::new();
     let id: u64 = 8_100_000_000_000_000_001;
     let body = order_body(id, "SKU-00003", 3, "2026-11-26T10:05:00Z", "paid");
@@ -679,6 +659,5 @@ async fn a_refund_delivered_twice_under_different_ids_is_counted_once() {
         o.lines[0].current_quantity, 2,
         "3 ordered, 1 refunded, once"
     );
-    l.shutdown().await;
-    sandbox.shutdown().await;
+    stop(l, sandbox).await;
 }

@@ -14,33 +14,29 @@ use std::process::Output;
 use replenish::app::plan::{PlanFilter, apply_filter, plan_from_store};
 use replenish::core::plan::Explain;
 use replenish::sandbox::{
-    self, HOSTILE_FORMULA, HOSTILE_LONG_SKU_CHARS, HOSTILE_TITLE, SandboxHandle, SandboxOptions,
+    HOSTILE_FORMULA, HOSTILE_LONG_SKU_CHARS, HOSTILE_TITLE, SandboxHandle, SandboxOptions,
     toml_string,
 };
 use replenish::store::Store;
 use serde_json::Value;
 
-use crate::sync_e2e::t0;
+use crate::common::sandbox::{start_world, world};
+use crate::common::t0;
 
 const AS_OF: &str = "2026-11-27";
 /// What a terminal escape looks like once escaped.
 const SHOWN_TITLE: &str = "\\u{1b}]0;pwned\\u{7}";
 
 async fn hostile_sandbox() -> SandboxHandle {
-    let opts = SandboxOptions {
+    start_world(SandboxOptions {
         seed: 7,
-        skus: 40,
-        locations: 2,
         suppliers: 4,
-        days: 40,
         orders_per_day: 40,
         mismatch_rate: 0.1,
-        cin7_rpm: 100_000,
-        now: t0(),
         hostile_names: true,
-        ..SandboxOptions::default()
-    };
-    sandbox::start("127.0.0.1:0", opts).await.unwrap()
+        ..world(40, 2)
+    })
+    .await
 }
 
 /// A replenish.toml pointing at `handle` (location names written as TOML strings: one carries

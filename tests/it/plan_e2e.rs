@@ -5,10 +5,11 @@ use chrono::NaiveDate;
 use replenish::app::plan::{PlanFilter, apply_filter, plan_from_store};
 use replenish::config::Settings;
 use replenish::core::plan::Explain;
-use replenish::sandbox::{self, SandboxOptions};
+use replenish::sandbox::SandboxOptions;
 use replenish::store::Store;
 
-use crate::sync_e2e::t0;
+use crate::common::sandbox::{start_world, world};
+use crate::common::{first_sync, t0};
 
 fn as_of() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
@@ -16,19 +17,14 @@ fn as_of() -> NaiveDate {
 
 /// A small fixed world, synced once into a fresh store.
 async fn synced(dir: &std::path::Path) -> (Settings, Store) {
-    let opts = SandboxOptions {
+    let handle = start_world(SandboxOptions {
         seed: 7,
-        skus: 24,
-        locations: 2,
         suppliers: 4,
-        days: 40,
         orders_per_day: 40,
-        cin7_rpm: 100_000,
-        now: t0(),
-        ..SandboxOptions::default()
-    };
-    let handle = sandbox::start("127.0.0.1:0", opts).await.unwrap();
-    let (settings, store, _) = crate::sync_e2e::first_sync(&handle, dir).await;
+        ..world(24, 2)
+    })
+    .await;
+    let (settings, store, _) = first_sync(&handle, dir).await;
     handle.shutdown().await;
     (settings, store)
 }

@@ -4,97 +4,79 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
-use replenish::app::draft::{Confirm, DraftOptions, draft};
-use replenish::app::reconcile::{ReconcileOutcome, ReconcileReport, VELOCITIES_STATE, reconcile};
-use replenish::clock::Clock;
-use replenish::output::progress::Progress;
+use replenish::app::reconcile::{ReconcileOutcome, ReconcileReport, VELOCITIES_STATE};
+use replenish::core::reconcile::Finding;
 use replenish::store::Store;
+use reqwest::Method;
 use serde_json::Value;
 
-use crate::sync_e2e::{first_sync, sandbox_state, start_sandbox, t0};
+use crate::common::bin::{output_of, replenish_with};
+use crate::common::run::{draft_at, open_purchase_ids, plan_at, reconcile_at};
+use crate::common::sandbox::sandbox_and_dir;
+use crate::common::sandbox::{
+    binary_config, cin7_request, person_edit, purchase_in, sandbox_post, send_ok, tick,
+};
+use crate::common::{first_sync, sandbox_state, start_sandbox, t0};
 
 fn count(r: &ReconcileReport, kind: &str) -> usize {
     r.counts.get(kind).copied().unwrap_or(0)
 }
 
+/// The findings of `kind` in `r`.
+fn findings<'a>(r: &'a ReconcileReport, kind: &str) -> Vec<&'a Finding> {
+    r.findings.iter().filter(|f| f.kind == kind).collect()
+}
+
+/// `draft --yes --no-sync` at [`t0`], which must finish.
 async fn draft_now(settings: &replenish::config::Settings, store: &mut Store) {
-    draft(
-        settings,
-        store,
-        Clock::starting_at(t0()),
-        &DraftOptions {
-            sync: false,
-            dry_run: false,
-            confirm: Confirm::Yes,
-        },
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    draft_at(settings, store, t0(), false, false).await.unwrap();
+}
+
+/// A sandbox of `skus` at two locations, synced once into `dir` and drafted at [`t0`]: its
+/// handle, settings, store and the open drafts' ledger rows.
+async fn drafted(
+    skus: usize,
+    dir: &std::path::Path,
+) -> (
+    replenish::sandbox::SandboxHandle,
+    replenish::config::Settings,
+    Store,
+    Vec<replenish::store::LedgerEntry>,
+) {
+    let handle = start_sandbox(skus, 2, 0.0).await;
+    let (settings, mut store, _) = first_sync(&handle, dir).await;
+    draft_now(&settings, &mut store).await;
+    let ledger = store.open_drafts().unwrap();
+    (handle, settings, store, ledger)
+}
+
+/// The one `receipt_mismatch` of `r`: on `sku`, 5 units short.
+fn assert_one_receipt_short_by_5(r: &ReconcileReport, sku: &str) {
+    let mismatches = findings(r, "receipt_mismatch");
+    assert_eq!(mismatches.len(), 1, "{:#?}", r.findings);
+    assert_eq!(mismatches[0].sku.as_deref(), Some(sku));
+    assert!(
+        mismatches[0].detail.contains("5 unit(s) missing"),
+        "{}",
+        mismatches[0].detail
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
-    let handle = start_sandbox(80, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
-    draft_now(&settings, &mut store).await;
-    let ledger = store.open_drafts().unwrap();
+    let (handle, settings, mut store, ledger) = drafted(80, dir.path()).await;
     assert!(ledger.len() >= 3);
     let id = |i: usize| ledger[i].purchase_id.clone().unwrap();
-    let client = reqwest::Client::new();
-    let cin7 = format!("{}/cin7/ExternalApi/v2", handle.base_url());
+    let person = ("x", "y");
     // A buyer approves one, voids one and edits one.
-    let approved = client
-        .post(format!(
-            "{}/sandbox/purchase/{}/approve",
-            handle.base_url(),
-            id(0)
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert!(approved.status().is_success());
-    let voided = client
-        .delete(format!("{cin7}/purchase?ID={}&Void=true", id(1)))
-        .header("api-auth-accountid", "x")
-        .header("api-auth-applicationkey", "y")
-        .send()
-        .await
-        .unwrap();
-    assert!(voided.status().is_success());
-    let state = sandbox_state(&handle).await;
-    let p = state["purchases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["ID"] == id(2).as_str())
-        .unwrap()
-        .clone();
-    let mut lines = p["Order"]["Lines"].as_array().unwrap().clone();
-    let q = lines[0]["Quantity"].as_f64().unwrap() + 1.0;
-    let price = lines[0]["Price"].as_f64().unwrap();
-    lines[0]["Quantity"] = serde_json::json!(q);
-    lines[0]["Total"] = serde_json::json!(((q * price) * 100.0).round() / 100.0);
-    let edited = client
-        .post(format!("{cin7}/purchase/order"))
-        .header("api-auth-accountid", "x")
-        .header("api-auth-applicationkey", "y")
-        .json(&serde_json::json!({"TaskID": id(2), "Status": "DRAFT", "Lines": lines}))
-        .send()
-        .await
-        .unwrap();
-    assert!(edited.status().is_success());
+    sandbox_post(&handle, &format!("purchase/{}/approve", id(0))).await;
+    let void = format!("purchase?ID={}&Void=true", id(1));
+    send_ok(cin7_request(&handle, Method::DELETE, &void, person)).await;
+    let edit = person_edit(&sandbox_state(&handle).await, &id(2), 1.0);
+    send_ok(cin7_request(&handle, Method::POST, "purchase/order", person).json(&edit)).await;
 
-    let report = reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        true,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let report = reconcile_at(&settings, &mut store, t0(), true).await;
     assert_eq!(
         count(&report, "draft_approved"),
         1,
@@ -113,12 +95,7 @@ async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
     ] {
         assert!(count(&report, kind) > 0, "{kind}: {:?}", report.counts);
     }
-    let open: Vec<String> = store
-        .open_drafts()
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| e.purchase_id)
-        .collect();
+    let open = open_purchase_ids(&store);
     for i in 0..3 {
         assert!(!open.contains(&id(i)), "ledger row {i} was closed");
     }
@@ -127,15 +104,7 @@ async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
     assert_eq!(alerts.iter().filter(|a| a.kind == "reconcile").count(), 1);
 
     // Reported once: the next audit has nothing more to say about those drafts.
-    let again = reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        false,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let again = reconcile_at(&settings, &mut store, t0(), false).await;
     for kind in ["draft_approved", "draft_voided", "draft_edited"] {
         assert_eq!(count(&again, kind), 0, "{kind}: {:#?}", again.findings);
     }
@@ -144,8 +113,7 @@ async fn drafts_approved_voided_and_edited_are_reported_once_and_let_go() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missed_and_changed_orders_are_found_and_fixed_in_the_store() {
-    let handle = start_sandbox(40, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(40, 2, 0.0).await;
     let (settings, store, _) = first_sync(&handle, dir.path()).await;
     let path = settings.store.path.clone();
     let (missing, changed): (String, String) = {
@@ -188,15 +156,7 @@ async fn missed_and_changed_orders_are_found_and_fixed_in_the_store() {
     };
     drop(store);
     let mut store = Store::open(&path).unwrap();
-    let report = reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        false,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let report = reconcile_at(&settings, &mut store, t0(), false).await;
     assert_eq!(count(&report, "missed_order"), 1, "{:#?}", report.findings);
     assert_eq!(count(&report, "order_changed"), 2, "{:#?}", report.findings);
     assert!(
@@ -218,15 +178,7 @@ async fn missed_and_changed_orders_are_found_and_fixed_in_the_store() {
         store.order(&changed).unwrap().unwrap().financial_status,
         "PAID"
     );
-    let again = reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        false,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let again = reconcile_at(&settings, &mut store, t0(), false).await;
     assert_eq!(
         count(&again, "missed_order") + count(&again, "order_changed"),
         0
@@ -237,22 +189,13 @@ async fn missed_and_changed_orders_are_found_and_fixed_in_the_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drafts_left_for_days_and_velocity_jumps_are_reported() {
-    let handle = start_sandbox(60, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
-    draft_now(&settings, &mut store).await;
-    let open = store.open_drafts().unwrap().len();
+    let (handle, settings, mut store, ledger) = drafted(60, dir.path()).await;
+    let open = ledger.len();
     assert!(open >= 2);
 
     // The last audit saw a unit selling at a tenth of today's rate.
-    let plan = replenish::app::plan::plan_from_store(
-        &settings,
-        &store,
-        t0(),
-        replenish::app::plan::today(&settings, t0()),
-        replenish::core::plan::Explain::None,
-    )
-    .unwrap();
+    let plan = plan_at(&settings, &store, t0());
     let unit = plan
         .lines
         .iter()
@@ -270,40 +213,20 @@ async fn drafts_left_for_days_and_velocity_jumps_are_reported() {
 
     // Four days on, the drafts are still drafts.
     let later = t0() + Duration::days(4);
-    let report = reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(later),
-        false,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let report = reconcile_at(&settings, &mut store, later, false).await;
     assert_eq!(
         count(&report, "draft_stale"),
         open,
         "{:#?}",
         report.findings
     );
-    let jumps: Vec<&replenish::core::reconcile::Finding> = report
-        .findings
-        .iter()
-        .filter(|f| f.kind == "velocity_jump")
-        .collect();
+    let jumps = findings(&report, "velocity_jump");
     assert_eq!(jumps.len(), 1, "{jumps:#?}");
     assert_eq!(jumps[0].sku.as_deref(), Some(unit.sku.as_str()));
     // Stale data (the snapshot is four days old) is reported too.
     assert_eq!(count(&report, "stale_data"), 1);
     // The velocities are kept for the next audit: no jump against itself.
-    let again = reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(later),
-        false,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let again = reconcile_at(&settings, &mut store, later, false).await;
     assert_eq!(count(&again, "velocity_jump"), 0);
     let md = replenish::output::reconcile::markdown(&again);
     assert!(
@@ -316,102 +239,40 @@ async fn drafts_left_for_days_and_velocity_jumps_are_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receipt_that_does_not_show_in_stock_is_reported_once() {
-    let handle = start_sandbox(60, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
-    draft_now(&settings, &mut store).await;
-    let ledger = store.open_drafts().unwrap();
+    let (handle, settings, mut store, ledger) = drafted(60, dir.path()).await;
     assert!(ledger.len() >= 2);
-    let client = reqwest::Client::new();
     // Half a minute after the first sync (the sandbox's clock moves only when told to) ...
-    let r = client
-        .post(format!("{}/sandbox/tick?hours=0.01", handle.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{:?}", r.text().await);
+    tick(&handle, "0.01").await;
     // ... one PO arrives in full; on the other, 5 units of its first line never reach the shelf.
     let full = ledger[0].purchase_id.clone().unwrap();
     let short = ledger[1].purchase_id.clone().unwrap();
     for (id, query) in [(&full, ""), (&short, "?stock_short=5")] {
-        let r = client
-            .post(format!(
-                "{}/sandbox/purchase/{id}/receive{query}",
-                handle.base_url()
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{:?}", r.text().await);
+        sandbox_post(&handle, &format!("purchase/{id}/receive{query}")).await;
     }
     let short_sku = ledger[1].lines[0].sku.clone();
 
     // The receipt (t0 + 36 s) falls between the first sync's snapshot and the audit's own.
     let later = t0() + Duration::minutes(1);
-    let report = reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(later),
-        true,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
-    let mismatches: Vec<&replenish::core::reconcile::Finding> = report
-        .findings
-        .iter()
-        .filter(|f| f.kind == "receipt_mismatch")
-        .collect();
-    assert_eq!(mismatches.len(), 1, "{:#?}", report.findings);
-    assert_eq!(mismatches[0].sku.as_deref(), Some(short_sku.as_str()));
-    assert!(
-        mismatches[0].detail.contains("5 unit(s) missing"),
-        "{}",
-        mismatches[0].detail
-    );
-    let again = reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(later + Duration::minutes(1)),
-        true,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let report = reconcile_at(&settings, &mut store, later, true).await;
+    assert_one_receipt_short_by_5(&report, &short_sku);
+    let again = reconcile_at(&settings, &mut store, later + Duration::minutes(1), true).await;
     assert_eq!(count(&again, "receipt_mismatch"), 0, "reported once");
     handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_draft_receipt_is_not_counted_until_it_is_authorised() {
-    let handle = start_sandbox(60, 2, 0.0).await;
     let dir = tempfile::tempdir().unwrap();
-    let (settings, mut store, _) = first_sync(&handle, dir.path()).await;
-    draft_now(&settings, &mut store).await;
-    let ledger = store.open_drafts().unwrap();
+    let (handle, settings, mut store, ledger) = drafted(60, dir.path()).await;
     let id = ledger[0].purchase_id.clone().unwrap();
     let sku = ledger[0].lines[0].sku.clone();
-    let client = reqwest::Client::new();
-    let post = |url: String| {
-        let client = client.clone();
-        async move {
-            let r = client.post(url).send().await.unwrap();
-            assert!(r.status().is_success(), "{:?}", r.text().await);
-        }
-    };
-    let base = handle.base_url();
 
     // The warehouse starts counting the delivery: a DRAFT receipt with all the lines, nothing
     // in stock yet (t0 + 36 s, between the first sync and the audit's own).
-    post(format!("{base}/sandbox/tick?hours=0.01")).await;
-    post(format!("{base}/sandbox/purchase/{id}/receive?draft=true")).await;
-    let detail = sandbox_state(&handle).await["purchases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["ID"] == id.as_str())
-        .cloned()
-        .unwrap();
+    tick(&handle, "0.01").await;
+    sandbox_post(&handle, &format!("purchase/{id}/receive?draft=true")).await;
+    let detail = purchase_in(&sandbox_state(&handle).await, &id);
     assert_eq!(detail["Status"], "RECEIVING", "{detail}");
     assert_eq!(detail["StockReceived"]["Status"], "DRAFT", "{detail}");
     assert!(
@@ -422,15 +283,7 @@ async fn a_draft_receipt_is_not_counted_until_it_is_authorised() {
         "a draft receipt shows its lines: {detail}"
     );
     let later = t0() + Duration::minutes(1);
-    let report = reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(later),
-        true,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let report = reconcile_at(&settings, &mut store, later, true).await;
     assert_eq!(
         count(&report, "receipt_mismatch"),
         0,
@@ -440,32 +293,10 @@ async fn a_draft_receipt_is_not_counted_until_it_is_authorised() {
 
     // The receipt is authorised, 5 units of its first line short on the shelf: now it counts
     // (the purchase waited for it rather than being let go as checked).
-    post(format!("{base}/sandbox/tick?hours=0.01")).await;
-    post(format!(
-        "{base}/sandbox/purchase/{id}/receive?stock_short=5"
-    ))
-    .await;
-    let report = reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(later + Duration::minutes(1)),
-        true,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
-    let mismatches: Vec<&replenish::core::reconcile::Finding> = report
-        .findings
-        .iter()
-        .filter(|f| f.kind == "receipt_mismatch")
-        .collect();
-    assert_eq!(mismatches.len(), 1, "{:#?}", report.findings);
-    assert_eq!(mismatches[0].sku.as_deref(), Some(sku.as_str()));
-    assert!(
-        mismatches[0].detail.contains("5 unit(s) missing"),
-        "{}",
-        mismatches[0].detail
-    );
+    tick(&handle, "0.01").await;
+    sandbox_post(&handle, &format!("purchase/{id}/receive?stock_short=5")).await;
+    let report = reconcile_at(&settings, &mut store, later + Duration::minutes(1), true).await;
+    assert_one_receipt_short_by_5(&report, &sku);
     handle.shutdown().await;
 }
 
@@ -473,8 +304,7 @@ async fn a_draft_receipt_is_not_counted_until_it_is_authorised() {
 async fn a_clean_state_reports_nothing_and_exits_0() {
     // A world small enough to hold none of the sandbox's seeded anomalies but one: a supplier with
     // no lead time anywhere. Configuring every supplier's lead time removes that one too.
-    let handle = start_sandbox(4, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(4, 1, 0.0).await;
     let (mut settings, mut store, _) = first_sync(&handle, dir.path()).await;
     for s in store.suppliers().unwrap() {
         settings.suppliers.insert(
@@ -485,15 +315,7 @@ async fn a_clean_state_reports_nothing_and_exits_0() {
             },
         );
     }
-    let report = reconcile(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        true,
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let report = reconcile_at(&settings, &mut store, t0(), true).await;
     assert!(report.findings.is_empty(), "{:#?}", report.findings);
     assert_eq!(report.outcome, ReconcileOutcome::Clean);
     assert_eq!(report.exit_code(), std::process::ExitCode::SUCCESS);
@@ -507,23 +329,10 @@ async fn a_clean_state_reports_nothing_and_exits_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_prints_markdown_and_exits_3_on_findings() {
-    let handle = start_sandbox(40, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = crate::draft_e2e::binary_config(&handle, dir.path());
-    let out = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::cargo_bin("replenish")
-            .unwrap()
-            .arg("--config")
-            .arg(&config)
-            .args(["--now", &t0().to_rfc3339(), "reconcile", "--format", "md"])
-            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
-            .env("CIN7_ACCOUNT_ID", "sandbox")
-            .env("CIN7_APPLICATION_KEY", "sandbox")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let (handle, dir) = sandbox_and_dir(40, 2, 0.0).await;
+    let mut cmd = replenish_with(&binary_config(&handle, dir.path()));
+    cmd.args(["--now", &t0().to_rfc3339(), "reconcile", "--format", "md"]);
+    let out = output_of(cmd).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

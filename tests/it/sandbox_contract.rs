@@ -5,21 +5,22 @@
 //! estimate), and that a bulk query runs to a file.
 
 use replenish::adapters::shopify::queries;
-use replenish::sandbox::{self, DEFAULT_SCOPES, SandboxHandle, SandboxOptions};
+use replenish::sandbox::{DEFAULT_SCOPES, SandboxHandle, SandboxOptions};
 use serde_json::{Value, json};
 
-use crate::sync_e2e::{sandbox_state, t0};
+use crate::common::sandbox::start_world;
+use crate::common::{sandbox_state, t0};
 
 async fn small() -> SandboxHandle {
-    let opts = SandboxOptions {
+    start_world(SandboxOptions {
         skus: 40,
         days: 10,
         orders_per_day: 30,
         shopify_bucket: 100_000.0,
         now: t0(),
         ..SandboxOptions::default()
-    };
-    sandbox::start("127.0.0.1:0", opts).await.unwrap()
+    })
+    .await
 }
 
 async fn gql(h: &SandboxHandle, query: &str, variables: Value) -> Value {

@@ -5,14 +5,14 @@
 
 use replenish::adapters::http::{Counters, ErrorClass, build_client};
 use replenish::adapters::shopify::ShopifyClient;
-use replenish::app::sandbox::SandboxSettings;
-use replenish::app::sync::{SyncOptions, sync};
 use replenish::clock::Clock;
-use replenish::output::progress::Progress;
-use replenish::sandbox::{self, DEFAULT_SCOPES, SandboxHandle, SandboxOptions};
+use replenish::sandbox::{DEFAULT_SCOPES, SandboxHandle, SandboxOptions};
 use replenish::store::Store;
 
-use crate::sync_e2e::{sandbox_state, t0};
+use crate::common::bin::{output_of, replenish_with};
+use crate::common::run::sync_at;
+use crate::common::sandbox::{binary_config, edit_config, start_world, world};
+use crate::common::{sandbox_settings, sandbox_state, t0};
 
 const FO_SCOPE: &str = "read_merchant_managed_fulfillment_orders";
 
@@ -26,17 +26,13 @@ fn all_but(left_out: &[&str]) -> Vec<String> {
 }
 
 async fn sandbox_with(scopes: Vec<String>, days: u32) -> SandboxHandle {
-    let opts = SandboxOptions {
-        skus: 30,
-        locations: 2,
+    start_world(SandboxOptions {
         days,
         orders_per_day: 40,
-        cin7_rpm: 100_000,
-        now: t0(),
         scopes,
-        ..SandboxOptions::default()
-    };
-    sandbox::start("127.0.0.1:0", opts).await.unwrap()
+        ..world(30, 2)
+    })
+    .await
 }
 
 /// `replenish --now t0 <args>` against `handle` (config with the sandbox's location mapping
@@ -47,28 +43,18 @@ async fn run(
     unmapped: bool,
     args: &[&str],
 ) -> (Option<i32>, String, String) {
-    let config = crate::draft_e2e::binary_config(handle, dir);
+    let config = binary_config(handle, dir);
     if unmapped {
-        let text = std::fs::read_to_string(&config).unwrap();
-        let cut = text.find("[locations.shopify]").unwrap();
-        std::fs::write(&config, &text[..cut]).unwrap();
+        edit_config(&config, |text| {
+            let cut = text.find("[locations.shopify]").unwrap();
+            text[..cut].to_string()
+        });
     }
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("replenish"))
-            .arg("--config")
-            .arg(&config)
-            .args(["--now", &t0().to_rfc3339()])
-            .args(&args)
-            .env_remove("RUST_LOG")
-            .env("SHOPIFY_ACCESS_TOKEN", "sandbox")
-            .env("CIN7_ACCOUNT_ID", "sandbox")
-            .env("CIN7_APPLICATION_KEY", "sandbox")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut cmd = replenish_with(&config);
+    cmd.args(["--now", &t0().to_rfc3339()])
+        .args(args)
+        .env_remove("RUST_LOG");
+    let out = output_of(cmd).await;
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -156,7 +142,7 @@ async fn a_backfill_beyond_sixty_days_without_read_all_orders_stops_naming_it() 
 async fn a_denied_query_or_bulk_operation_names_the_scope_and_is_not_retried() {
     let handle = sandbox_with(all_but(&[FO_SCOPE]), 20).await;
     let dir = tempfile::tempdir().unwrap();
-    let settings = crate::common::fast(handle.settings(&dir.path().join("s.db")));
+    let settings = sandbox_settings(&handle, &dir.path().join("s.db"));
     let client = ShopifyClient::new(
         &settings,
         build_client(&settings.http),
@@ -216,17 +202,9 @@ async fn a_denied_query_or_bulk_operation_names_the_scope_and_is_not_retried() {
 async fn a_refused_sync_is_recorded_as_failed_and_changes_nothing_else() {
     let handle = sandbox_with(all_but(&["read_orders"]), 20).await;
     let dir = tempfile::tempdir().unwrap();
-    let settings = crate::common::fast(handle.settings(&dir.path().join("s.db")));
+    let settings = sandbox_settings(&handle, &dir.path().join("s.db"));
     let mut store = Store::open(&settings.store.path).unwrap();
-    let err = sync(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        &SyncOptions::default(),
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap_err();
+    let err = sync_at(&settings, &mut store, t0()).await.unwrap_err();
     assert!(format!("{err:#}").contains("read_orders"), "{err:#}");
     let runs = store.runs(10).unwrap();
     assert_eq!(runs.len(), 1);

@@ -4,9 +4,10 @@ use replenish::adapters::http::{Counters, ErrorClass, build_client};
 use replenish::adapters::shopify::{BulkScratch, ShopifyClient};
 use replenish::clock::Clock;
 use serde_json::{Value, json};
-use wiremock::matchers::{body_string_contains, header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
+use wiremock::matchers::{body_string_contains, header};
 
+use crate::common::mock::{get, json as answer, mount, post, text};
 use crate::common::settings_for;
 
 const GQL: &str = "/admin/api/2026-01/graphql.json";
@@ -39,37 +40,31 @@ fn order(id: u64, updated: &str) -> Value {
 async fn throttled_body_waits_and_retries_then_pages_with_cursor() {
     let server = MockServer::start().await;
     // First answer: THROTTLED in an HTTP 200, bucket nearly empty.
-    Mock::given(method("POST"))
-        .and(path(GQL))
+    let throttled = json!({
+        "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+        "extensions": {"cost": {"requestedQueryCost": 812, "actualQueryCost": null,
+            "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 790.0, "restoreRate": 50.0}}}
+    });
+    post(GQL)
         .and(header("X-Shopify-Access-Token", "sandbox"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-            "extensions": {"cost": {"requestedQueryCost": 812, "actualQueryCost": null,
-                "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 790.0, "restoreRate": 50.0}}}
-        })))
+        .respond_with(answer(200, throttled))
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(GQL))
-        .and(body_string_contains("\"after\":null"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "data": {"orders": {"edges": [{"cursor": "c1", "node": order(1, "2026-11-21T00:00:00Z")}],
-                                 "pageInfo": {"hasNextPage": true, "endCursor": "c1"}}},
-            "extensions": {"cost": cost(900.0)}
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(GQL))
-        .and(body_string_contains("\"after\":\"c1\""))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "data": {"orders": {"edges": [{"cursor": "c2", "node": order(2, "2026-11-22T00:00:00Z")}],
-                                 "pageInfo": {"hasNextPage": false, "endCursor": "c2"}}},
-            "extensions": {"cost": cost(800.0)}
-        })))
-        .mount(&server)
-        .await;
+    let first = json!({
+        "data": {"orders": {"edges": [{"cursor": "c1", "node": order(1, "2026-11-21T00:00:00Z")}],
+                             "pageInfo": {"hasNextPage": true, "endCursor": "c1"}}},
+        "extensions": {"cost": cost(900.0)}
+    });
+    let second = json!({
+        "data": {"orders": {"edges": [{"cursor": "c2", "node": order(2, "2026-11-22T00:00:00Z")}],
+                             "pageInfo": {"hasNextPage": false, "endCursor": "c2"}}},
+        "extensions": {"cost": cost(800.0)}
+    });
+    for (after, page) in [("\"after\":null", first), ("\"after\":\"c1\"", second)] {
+        let given = post(GQL).and(body_string_contains(after));
+        mount(&server, given, answer(200, page), ..).await;
+    }
     let (c, counters) = client(&server);
     let since = "2026-11-20T00:00:00Z".parse().unwrap();
     let started = std::time::Instant::now();
@@ -107,14 +102,10 @@ async fn throttled_body_waits_and_retries_then_pages_with_cursor() {
 #[tokio::test]
 async fn max_cost_exceeded_is_a_client_error_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GQL))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "errors": [{"message": "Query cost is 1002, which exceeds the single query max cost limit (1000).", "extensions": {"code": "MAX_COST_EXCEEDED"}}]
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let body = json!({
+        "errors": [{"message": "Query cost is 1002, which exceeds the single query max cost limit (1000).", "extensions": {"code": "MAX_COST_EXCEEDED"}}]
+    });
+    mount(&server, post(GQL), answer(200, body), 1).await;
     let (c, _) = client(&server);
     let err = c.locations().await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Client);
@@ -126,14 +117,11 @@ async fn bad_field_in_an_order_names_the_order_and_path() {
     let server = MockServer::start().await;
     let mut bad = order(5, "2026-11-21T00:00:00Z");
     bad["lineItems"]["nodes"][0]["currentQuantity"] = json!("two");
-    Mock::given(method("POST"))
-        .and(path(GQL))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "data": {"orders": {"edges": [{"cursor": "c", "node": bad}], "pageInfo": {"hasNextPage": false, "endCursor": null}}},
-            "extensions": {"cost": cost(900.0)}
-        })))
-        .mount(&server)
-        .await;
+    let body = json!({
+        "data": {"orders": {"edges": [{"cursor": "c", "node": bad}], "pageInfo": {"hasNextPage": false, "endCursor": null}}},
+        "extensions": {"cost": cost(900.0)}
+    });
+    mount(&server, post(GQL), answer(200, body), ..).await;
     let (c, _) = client(&server);
     let err = c
         .orders_updated_since("2026-11-20T00:00:00Z".parse().unwrap(), &mut |_| {})
@@ -156,48 +144,35 @@ async fn bad_field_in_an_order_names_the_order_and_path() {
 #[tokio::test]
 async fn bulk_operation_runs_polls_by_id_and_downloads_without_the_token() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GQL))
-        .and(body_string_contains("bulkOperationRunQuery"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "data": {"bulkOperationRunQuery": {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"}, "userErrors": []}},
-            "extensions": {"cost": cost(990.0)}
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(GQL))
-        .and(body_string_contains("ReplenishBulkPoll"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "data": {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "RUNNING", "objectCount": "3", "url": null}},
-            "extensions": {"cost": cost(990.0)}
-        })))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
+    let started = json!({
+        "data": {"bulkOperationRunQuery": {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"}, "userErrors": []}},
+        "extensions": {"cost": cost(990.0)}
+    });
+    let run = post(GQL).and(body_string_contains("bulkOperationRunQuery"));
+    mount(&server, run, answer(200, started), 1).await;
     let url = format!("{}/files/result.jsonl", server.uri());
-    Mock::given(method("POST"))
-        .and(path(GQL))
-        .and(body_string_contains("ReplenishBulkPoll"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "data": {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "COMPLETED", "objectCount": "3", "url": url}},
-            "extensions": {"cost": cost(990.0)}
-        })))
-        .mount(&server)
-        .await;
+    let poll = |status: &str, url: Option<&str>| {
+        post(GQL)
+            .and(body_string_contains("ReplenishBulkPoll"))
+            .respond_with(answer(200, json!({
+                "data": {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": status, "objectCount": "3", "url": url}},
+                "extensions": {"cost": cost(990.0)}
+            })))
+    };
+    crate::common::mock::mount_then(
+        &server,
+        poll("RUNNING", None),
+        1,
+        poll("COMPLETED", Some(&url)),
+    )
+    .await;
     let jsonl = [
         r#"{"id":"gid://shopify/Order/1","createdAt":"2026-11-01T10:00:00Z","updatedAt":"2026-11-01T10:00:00Z","cancelledAt":null,"test":false,"displayFinancialStatus":"PAID","retailLocation":null}"#,
         r#"{"id":"gid://shopify/Order/2","createdAt":"2026-11-02T10:00:00Z","updatedAt":"2026-11-02T10:00:00Z","cancelledAt":null,"test":true,"displayFinancialStatus":"PAID","retailLocation":null}"#,
         r#"{"id":"gid://shopify/LineItem/11","sku":"A","quantity":1,"currentQuantity":1,"isGiftCard":false,"variant":null,"__parentId":"gid://shopify/Order/1"}"#,
     ]
     .join("\n");
-    Mock::given(method("GET"))
-        .and(path("/files/result.jsonl"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(jsonl))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount(&server, get("/files/result.jsonl"), text(200, &jsonl), 1).await;
     let (c, _) = client(&server);
     let dir = tempfile::tempdir().unwrap();
     let scratch = BulkScratch::beside(&dir.path().join("s.db"));

@@ -9,27 +9,22 @@ use replenish::app::skus::{audit_skus, audit_variants, fetch_variants};
 use replenish::clock::Clock;
 use replenish::core::skumatch::{Audit, Class, Entry};
 use replenish::output::progress::Progress;
-use replenish::sandbox::{self, SandboxHandle, SandboxOptions, VariantTruth};
+use replenish::sandbox::{SandboxHandle, SandboxOptions, VariantTruth};
 use serde_json::Value;
 
-use crate::sync_e2e::{first_sync, sandbox_state, t0};
+use crate::common::sandbox::{FAST_RETRIES, binary_config_with, start_world, world};
+use crate::common::{first_sync, sandbox_state, t0};
 
 fn as_of() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
 }
 
 async fn start(skus: usize, mismatch_rate: f64) -> SandboxHandle {
-    let opts = SandboxOptions {
-        skus,
-        locations: 2,
-        days: 40,
-        orders_per_day: 60,
+    start_world(SandboxOptions {
         mismatch_rate,
-        cin7_rpm: 100_000,
-        now: t0(),
-        ..SandboxOptions::default()
-    };
-    sandbox::start("127.0.0.1:0", opts).await.unwrap()
+        ..world(skus, 2)
+    })
+    .await
 }
 
 fn of_class(audit: &Audit, class: Class) -> Vec<&Entry> {
@@ -60,7 +55,7 @@ async fn the_audit_finds_every_seeded_mismatch_in_its_class() {
     let handle = start(500, 0.10).await;
     let dir = tempfile::tempdir().unwrap();
     // Before any sync the store has no Cin7 products: a usage error, before any request.
-    let empty = crate::sync_e2e::sandbox_settings(&handle, &dir.path().join("empty.db"));
+    let empty = crate::common::sandbox_settings(&handle, &dir.path().join("empty.db"));
     let store = replenish::store::Store::open(&empty.store.path).unwrap();
     let err = audit_skus(
         &empty,
@@ -262,33 +257,11 @@ async fn the_audit_finds_every_seeded_mismatch_in_its_class() {
     handle.shutdown().await;
 }
 
-/// A replenish.toml for the binary, pointing at `handle` with a store in `dir`.
-fn binary_config(handle: &SandboxHandle, dir: &std::path::Path) -> std::path::PathBuf {
-    let shopify: String = handle
-        .shopify_locations()
-        .into_iter()
-        .map(|(gid, name)| format!("\"{gid}\" = \"{name}\"\n"))
-        .collect();
-    let text = format!(
-        "[shopify]\nshop = \"sandbox.myshopify.com\"\nbase_url = \"{}\"\n\
-         [cin7]\nbase_url = \"{}\"\nrequests_per_minute = 60000\n\
-         [http]\nretry_initial_ms = 10\nretry_max_ms = 2000\nmax_retries = 3\n\
-         [store]\npath = \"s.db\"\n\
-         [locations]\ndefault = \"{}\"\nignore = [\"Returns\"]\n[locations.shopify]\n{shopify}",
-        handle.shopify_base_url(),
-        handle.cin7_base_url(),
-        handle.default_location(),
-    );
-    let path = dir.join("replenish.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_prints_the_json_shape_exits_3_and_never_overwrites_the_template() {
     let handle = start(120, 0.10).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = binary_config(&handle, dir.path());
+    let config = binary_config_with(&handle, dir.path(), FAST_RETRIES);
     let template = dir.path().join("map.csv");
     let run = {
         let config = config.clone();

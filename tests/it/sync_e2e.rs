@@ -3,75 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
-use replenish::app::sandbox::SandboxSettings;
-use replenish::app::sync::{SyncOptions, sync};
-use replenish::clock::Clock;
-use replenish::output::progress::Progress;
-use replenish::sandbox::{self, SandboxHandle, SandboxOptions};
+use chrono::Duration;
 use replenish::store::Store;
-use serde_json::Value;
 
-use crate::common::settings_for;
-
-pub fn t0() -> DateTime<Utc> {
-    "2026-11-27T08:00:00Z".parse().unwrap()
-}
-
-pub async fn start_sandbox(skus: usize, locations: usize, fault_rate: f64) -> SandboxHandle {
-    let opts = SandboxOptions {
-        skus,
-        locations,
-        days: 40,
-        orders_per_day: 60,
-        cin7_rpm: 100_000,
-        fault_rate,
-        retry_after_secs: 1,
-        now: t0(),
-        ..SandboxOptions::default()
-    };
-    sandbox::start("127.0.0.1:0", opts).await.unwrap()
-}
-
-/// Settings pointing at a running sandbox, with fast retries.
-pub fn sandbox_settings(
-    handle: &SandboxHandle,
-    store: &std::path::Path,
-) -> replenish::config::Settings {
-    crate::common::fast(handle.settings(store))
-}
-
-/// A fresh store in `dir`, synced once against `handle` at [`t0`].
-pub async fn first_sync(
-    handle: &SandboxHandle,
-    dir: &std::path::Path,
-) -> (
-    replenish::config::Settings,
-    Store,
-    replenish::app::sync::SyncSummary,
-) {
-    let settings = sandbox_settings(handle, &dir.join("s.db"));
-    let mut store = Store::open(&settings.store.path).unwrap();
-    let summary = sync(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        &SyncOptions::default(),
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
-    (settings, store, summary)
-}
-
-pub async fn sandbox_state(handle: &SandboxHandle) -> Value {
-    reqwest::get(format!("{}/sandbox/state", handle.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
+use crate::common::run::sync_at;
+use crate::common::sandbox::sandbox_and_dir;
+use crate::common::sandbox::tick;
+use crate::common::{first_sync, sandbox_settings, sandbox_state, settings_for, t0};
 
 fn requests_of(summary: &replenish::app::sync::SyncSummary) -> BTreeMap<String, u64> {
     summary
@@ -83,8 +21,7 @@ fn requests_of(summary: &replenish::app::sync::SyncSummary) -> BTreeMap<String, 
 
 #[tokio::test]
 async fn first_sync_pages_by_thousand_and_backfills_with_one_bulk_operation() {
-    let handle = start_sandbox(500, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(500, 2, 0.0).await;
     let (_, store, summary) = first_sync(&handle, dir.path()).await;
     let req = requests_of(&summary);
     let rows = &summary.rows;
@@ -129,31 +66,17 @@ async fn first_sync_pages_by_thousand_and_backfills_with_one_bulk_operation() {
 
 #[tokio::test]
 async fn second_sync_is_incremental_and_fetches_only_changed_orders() {
-    let handle = start_sandbox(120, 2, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(120, 2, 0.0).await;
     let (settings, mut store, first) = first_sync(&handle, dir.path()).await;
     let stored_after_first = store.order_count().unwrap();
 
-    let tick: Value = reqwest::Client::new()
-        .post(format!("{}/sandbox/tick?hours=2", handle.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tick = tick(&handle, "2").await;
     let new_orders = tick["new_orders"].as_u64().unwrap();
     assert!(new_orders > 0, "{tick}");
 
-    let second = sync(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0() + Duration::hours(2)),
-        &SyncOptions::default(),
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let second = sync_at(&settings, &mut store, t0() + Duration::hours(2))
+        .await
+        .unwrap();
     assert_eq!(second.orders_mode, "incremental");
     let fetched = second.rows["shopify orders fetched"];
     assert!(
@@ -180,22 +103,13 @@ async fn second_sync_is_incremental_and_fetches_only_changed_orders() {
 
 #[tokio::test]
 async fn a_failed_sync_changes_nothing_but_run_history() {
-    let handle = start_sandbox(60, 1, 0.0).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(60, 1, 0.0).await;
     let mut settings = settings_for(&handle.base_url(), &dir.path().join("s.db"));
     settings.cin7.base_url = handle.cin7_base_url();
     // Shopify points at a path that answers 404: the Shopify half fails after Cin7 succeeded.
     settings.shopify.base_url = format!("{}/nowhere", handle.base_url());
     let mut store = Store::open(&settings.store.path).unwrap();
-    let err = sync(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        &SyncOptions::default(),
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap_err();
+    let err = sync_at(&settings, &mut store, t0()).await.unwrap_err();
     assert!(format!("{err:#}").contains("Shopify"), "{err:#}");
     assert_eq!(
         store.products().unwrap().len(),
@@ -212,21 +126,12 @@ async fn a_failed_sync_changes_nothing_but_run_history() {
 
 #[tokio::test]
 async fn sync_survives_random_faults_through_retries() {
-    let handle = start_sandbox(80, 2, 0.08).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (handle, dir) = sandbox_and_dir(80, 2, 0.08).await;
     let mut settings = sandbox_settings(&handle, &dir.path().join("s.db"));
     settings.http.max_retries = 8;
     settings.http.timeout_secs = 5;
     let mut store = Store::open(&settings.store.path).unwrap();
-    let summary = sync(
-        &settings,
-        &mut store,
-        Clock::starting_at(t0()),
-        &SyncOptions::default(),
-        &Progress::hidden(),
-    )
-    .await
-    .unwrap();
+    let summary = sync_at(&settings, &mut store, t0()).await.unwrap();
     let state = sandbox_state(&handle).await;
     let faults = state["faults"].as_u64().unwrap_or(0);
     assert!(faults > 0, "the sandbox injected faults: {state}");

@@ -1,8 +1,17 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: settings for a mock server, the sandbox fixtures
+//! ([`sandbox`]), wiremock shorthands ([`mock`]), in-process runs of the commands ([`run`]) and
+//! the binary in a child process ([`bin`]).
+
+pub mod bin;
+pub mod mock;
+pub mod run;
+pub mod sandbox;
 
 use std::path::Path;
 
 use replenish::config::Settings;
+
+pub use sandbox::{first_sync, sandbox_settings, sandbox_state, start_sandbox, t0};
 
 /// Test knobs: fast retries and a generous Cin7 quota, so tests never wait long.
 pub fn fast(mut s: Settings) -> Settings {
