@@ -34,7 +34,7 @@ use crate::app::plan::{own_drafts, plan_with_drafts, today};
 use crate::app::run_scope::{Failure, Finish, RunCommand, RunOutcome, RunScope};
 use crate::app::sync::{SyncOptions, SyncSummary, sync};
 use crate::app::{EXIT_ATTENTION, UsageError};
-use crate::cli::{DraftArgs, Format};
+use crate::cli::DraftArgs;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::issues;
@@ -107,14 +107,11 @@ pub async fn exec(settings: &Settings, args: &DraftArgs, clock: Clock) -> Result
     };
     let report = draft(settings, &mut store, clock, &options, &Progress::auto()).await?;
     drop(lock);
-    let text = match crate::app::resolve_format(args.format) {
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Table => crate::output::draft::table(
-            &report,
-            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
-        ),
-    };
-    std::io::stdout().write_all(text.as_bytes())?;
+    crate::app::print_report(
+        &report,
+        crate::app::resolve_format(args.format),
+        crate::output::draft::table,
+    )?;
     Ok(report.exit_code())
 }
 
