@@ -25,7 +25,7 @@ const MAX_ERROR_CHARS: usize = 1000;
 ///
 /// `kind` is a free string; callers use `missing_supplier`, `unmapped_sku`, `po_rejected`,
 /// `po_held`, `gate_held`, `draft_edited` and `run_failed`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NewAlert {
     /// What happened, as a short machine-readable word (`unmapped_sku`, …).
     pub kind: String,
