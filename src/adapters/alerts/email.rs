@@ -216,20 +216,12 @@ mod tests {
         StoredAlert {
             id,
             group_key: format!("k{id}"),
-            kind: "unmapped_sku".into(),
             sku: Some(format!("SKU-{id}")),
-            supplier: None,
             location: Some("Main".into()),
-            message: "selling on Shopify, not in Cin7".into(),
-            first_raised_at: t,
             last_raised_at: t + chrono::Duration::hours(2),
             occurrences,
-            run_id: None,
             slack: ChannelState::Off,
-            email: ChannelState::Pending,
-            attempts: 0,
-            last_error: None,
-            delivered_at: None,
+            ..super::super::unsent_alert("unmapped_sku", "selling on Shopify, not in Cin7", t)
         }
     }
 
