@@ -107,6 +107,22 @@ pub(crate) fn unsent_alert(kind: &str, message: &str, now: DateTime<Utc>) -> Sto
     }
 }
 
+/// A stored alert for the channels' tests: number `id` (group key `k{id}`, SKU `SKU-{id}`) at
+/// `Main`, raised once at 2024-05-01 10:00 UTC and pending on both channels.
+#[cfg(test)]
+pub(crate) fn sample_alert(id: i64, kind: &str, message: &str) -> StoredAlert {
+    let t = DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    StoredAlert {
+        id,
+        group_key: format!("k{id}"),
+        sku: Some(format!("SKU-{id}")),
+        location: Some("Main".into()),
+        ..unsent_alert(kind, message, t)
+    }
+}
+
 /// Sends one test alert on every configured channel, outside the outbox (nothing is stored);
 /// returns each configured channel's outcome, errors free of secrets. For `doctor
 /// --send-test-alert`.

@@ -212,20 +212,12 @@ fn cut_escaped(s: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, Utc};
 
     fn alert(id: i64, message: &str) -> StoredAlert {
-        let t = DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
         StoredAlert {
-            id,
-            group_key: format!("k{id}"),
-            sku: Some(format!("SKU-{id}")),
             supplier: Some("Smith & Sons <UK>".into()),
-            location: Some("Main".into()),
             occurrences: 2,
-            ..super::super::unsent_alert("po_rejected", message, t)
+            ..super::super::sample_alert(id, "po_rejected", message)
         }
     }
 
