@@ -245,15 +245,6 @@ fn read_alert(row: &rusqlite::Row<'_>) -> Result<StoredAlert, StoreError> {
     })
 }
 
-fn query_alerts(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    context: &str,
-) -> Result<Vec<StoredAlert>, StoreError> {
-    codec::query_all(conn, sql, params, context, read_alert)
-}
-
 /// Records `alerts` raised at `now` by run `run_id`, grouping repeats.
 ///
 /// For each alert, the row it groups with is the newest row with the same group key that is
@@ -356,7 +347,7 @@ fn within_window(
 
 /// Every alert still pending on some channel, oldest first (by id).
 pub(crate) fn pending_alerts(conn: &Connection) -> Result<Vec<StoredAlert>, StoreError> {
-    query_alerts(
+    codec::query_all(
         conn,
         &format!(
             "SELECT {COLUMNS} FROM alerts WHERE slack = 'pending' OR email = 'pending'
@@ -364,6 +355,7 @@ pub(crate) fn pending_alerts(conn: &Connection) -> Result<Vec<StoredAlert>, Stor
         ),
         [],
         "reading pending alerts",
+        read_alert,
     )
 }
 
@@ -373,11 +365,12 @@ pub(crate) fn recent_alerts(
     limit: usize,
 ) -> Result<Vec<StoredAlert>, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    query_alerts(
+    codec::query_all(
         conn,
         &format!("SELECT {COLUMNS} FROM alerts ORDER BY last_raised_at DESC, id DESC LIMIT ?1"),
         [limit],
         "reading recent alerts",
+        read_alert,
     )
 }
 
