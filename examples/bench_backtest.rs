@@ -26,8 +26,7 @@ use replenish::store::Store;
 #[path = "support/fixture.rs"]
 mod fixture;
 use fixture::{
-    Params, arg, as_of, cpu_ms, fixture_path, max, median, now, peak_rss_mib, run_children,
-    settings,
+    Params, arg, as_of, fixture_path, max, median, now, print_measurement, run_children, settings,
 };
 
 const WARMUP: i64 = 28;
@@ -69,20 +68,16 @@ fn measure(path: &Path, p: &Params) -> Result<()> {
         })
         .collect();
     let wall = started.elapsed();
-    println!(
-        "{}",
+    print_measurement(
+        wall,
         serde_json::json!({
-            "wall_ms": wall.as_secs_f64() * 1000.0,
             "prepare_ms": prepared.as_secs_f64() * 1000.0,
             "days": world.days(),
             "units": world.units.len(),
             "policies": specs.len(),
             "fill_rates": outcomes.iter().map(|o| o.fill_rate).collect::<Vec<_>>(),
             "purchase_orders": outcomes.iter().map(|o| o.purchase_orders).collect::<Vec<_>>(),
-            "peak_rss_mib": peak_rss_mib(),
-            "cpu_user_ms": cpu_ms().map(|c| c.0),
-            "cpu_sys_ms": cpu_ms().map(|c| c.1),
-        })
+        }),
     );
     Ok(())
 }

@@ -11,9 +11,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use base64::Engine;
 use chrono::{DateTime, Utc};
-use hmac::{KeyInit, Mac};
 use replenish::app::listen::start;
 use replenish::app::sandbox::SandboxSettings;
 use replenish::app::sync::{SyncOptions, sync};
@@ -22,37 +20,14 @@ use replenish::output::progress::Progress;
 use replenish::sandbox::{self, SandboxOptions};
 use replenish::store::Store;
 use secrecy::SecretString;
-use serde_json::json;
-
-const SECRET: &str = "bench-secret";
 
 #[path = "support/fixture.rs"]
 mod fixture;
 use fixture::arg;
 
-fn sign(body: &[u8]) -> Result<String> {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes())
-        .map_err(|e| anyhow::anyhow!("hmac key: {e}"))?;
-    mac.update(body);
-    Ok(base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
-}
-
-fn order_body(id: u64, sku: &str, quantity: i64) -> Result<Vec<u8>> {
-    Ok(serde_json::to_vec(&json!({
-        "id": id,
-        "admin_graphql_api_id": format!("gid://shopify/Order/{id}"),
-        "name": format!("#B{id}"),
-        "created_at": "2026-11-26T10:00:00Z",
-        "updated_at": "2026-11-26T10:00:00Z",
-        "cancelled_at": null,
-        "test": false,
-        "financial_status": "paid",
-        "location_id": null,
-        "line_items": [{"id": id, "sku": sku, "variant_id": null, "quantity": quantity,
-                        "current_quantity": quantity, "gift_card": false}],
-        "refunds": [],
-    }))?)
-}
+#[path = "support/webhook.rs"]
+mod webhook;
+use webhook::{SECRET, sign};
 
 /// Quantity of `sku` on each open draft purchase (ORDERING), by purchase ID.
 fn sku_on_drafts(state: &serde_json::Value, sku: &str) -> std::collections::BTreeMap<String, f64> {
@@ -167,7 +142,7 @@ async fn main() -> Result<()> {
     let url = format!("http://{}/webhooks/shopify", listener.addr);
     let bodies: Vec<(String, Vec<u8>, String)> = (0..requests as u64)
         .map(|i| {
-            let body = order_body(1_000_000 + i, "BENCH-NOT-STOCKED", 1)?;
+            let body = webhook::order_body(1_000_000 + i, 1_000_000 + i, "BENCH-NOT-STOCKED", 1)?;
             let sig = sign(&body)?;
             Ok((format!("bench-{i}"), body, sig))
         })
@@ -215,7 +190,7 @@ async fn main() -> Result<()> {
 
     // 2. Event → draft: a big order for a quiet SKU; time until a draft holds more of it.
     let before = sku_on_drafts(&sandbox.state_json(), &quiet.sku);
-    let body = order_body(9_000_000, &quiet.sku, 500)?;
+    let body = webhook::order_body(9_000_000, 9_000_000, &quiet.sku, 500)?;
     let sig = sign(&body)?;
     let t = Instant::now();
     let r = client

@@ -25,9 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use base64::Engine;
 use chrono::{DateTime, Utc};
-use hmac::{KeyInit, Mac};
 use replenish::clock::Clock;
 use replenish::config::Settings;
 use secrecy::SecretString;
@@ -38,7 +36,9 @@ use tokio::net::TcpStream;
 mod fixture;
 use fixture::arg;
 
-const SECRET: &str = "bench-secret";
+#[path = "support/webhook.rs"]
+mod webhook;
+use webhook::SECRET;
 
 fn now0() -> Result<DateTime<Utc>> {
     Ok("2026-11-27T08:00:00Z".parse()?)
@@ -186,28 +186,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// One signed `orders/paid` delivery: (status, milliseconds).
 async fn signed_delivery(addr: &str) -> (String, f64) {
-    let body = serde_json::json!({
-        "id": 4242,
-        "admin_graphql_api_id": "gid://shopify/Order/4242",
-        "name": "#B4242",
-        "created_at": "2026-11-26T10:00:00Z",
-        "updated_at": "2026-11-26T10:00:00Z",
-        "cancelled_at": null,
-        "test": false,
-        "financial_status": "paid",
-        "location_id": null,
-        "line_items": [{"id": 1, "sku": "BENCH-ABUSE", "variant_id": null, "quantity": 1,
-                        "current_quantity": 1, "gift_card": false}],
-        "refunds": [],
-    })
-    .to_string();
-    let sig = match hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()) {
-        Ok(mut mac) => {
-            mac.update(body.as_bytes());
-            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-        }
-        Err(_) => String::new(),
-    };
+    let body = webhook::order_body(4242, 1, "BENCH-ABUSE", 1)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    let sig = webhook::sign(body.as_bytes()).unwrap_or_default();
     let t = Instant::now();
     let status = match TcpStream::connect(addr).await {
         Ok(mut s) => {

@@ -18,8 +18,7 @@ use replenish::store::Store;
 #[path = "support/fixture.rs"]
 mod fixture;
 use fixture::{
-    Params, arg, as_of, cpu_ms, fixture_path, max, median, now, peak_rss_mib, run_children,
-    settings,
+    Params, arg, as_of, fixture_path, max, median, now, print_measurement, run_children, settings,
 };
 
 fn measure(path: &Path, p: &Params) -> Result<()> {
@@ -29,17 +28,13 @@ fn measure(path: &Path, p: &Params) -> Result<()> {
     let plan = replenish::app::plan::plan_from_store(&s, &store, now(), as_of(), Explain::None)?;
     let wall = started.elapsed();
     let triggered = plan.lines.iter().filter(|l| l.trigger != "none").count();
-    println!(
-        "{}",
+    print_measurement(
+        wall,
         serde_json::json!({
-            "wall_ms": wall.as_secs_f64() * 1000.0,
             "units": plan.lines.len(),
             "triggered": triggered,
             "purchase_orders": plan.purchase_orders.len(),
-            "peak_rss_mib": peak_rss_mib(),
-            "cpu_user_ms": cpu_ms().map(|c| c.0),
-            "cpu_sys_ms": cpu_ms().map(|c| c.1),
-        })
+        }),
     );
     Ok(())
 }

@@ -268,6 +268,19 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// Prints a child's measurement as one JSON line: `fields` (an object) with `wall_ms` from
+/// `wall` and this process's `peak_rss_mib`, `cpu_user_ms` and `cpu_sys_ms` added (serde_json
+/// writes an object's keys sorted, so where they are added does not matter).
+pub fn print_measurement(wall: std::time::Duration, mut fields: serde_json::Value) {
+    if let Some(map) = fields.as_object_mut() {
+        map.insert("wall_ms".into(), (wall.as_secs_f64() * 1000.0).into());
+        map.insert("peak_rss_mib".into(), peak_rss_mib().into());
+        map.insert("cpu_user_ms".into(), cpu_ms().map(|c| c.0).into());
+        map.insert("cpu_sys_ms".into(), cpu_ms().map(|c| c.1).into());
+    }
+    println!("{fields}");
+}
+
 /// Child mode: open, load, plan; print one JSON line.
 pub fn arg(args: &[String], name: &str, default: usize) -> Result<usize> {
     match args.iter().position(|a| a == name) {

@@ -3,7 +3,6 @@
 //! then prints the comparison and draws the charts. A report: exit 0 whatever it finds.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -499,11 +498,11 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, clock: Clock) -> Result<Ex
                     scope,
                     skip_start_up: !args.include_start_up,
                 },
-                crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
+                crate::app::stdout_width(),
             )
         }
     };
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    crate::app::write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

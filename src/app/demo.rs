@@ -89,7 +89,7 @@ pub async fn exec(args: &DemoArgs, clock: Clock) -> Result<ExitCode> {
         Format::Table => {
             print_summary(&summary, Format::Table)?;
             println!();
-            let width = crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout);
+            let width = crate::app::stdout_width();
             print!("{}", crate::output::plan::table(&plan, width));
             println!();
             println!("Draft purchase orders pushed into the sandbox's Cin7:");

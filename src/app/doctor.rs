@@ -16,7 +16,7 @@ use crate::adapters::cin7::Cin7Client;
 use crate::adapters::http::{ApiError, Counters, ErrorClass, build_client};
 use crate::adapters::shopify::ShopifyClient;
 use crate::adapters::shopify::scopes::{self, Needs, Severity};
-use crate::cli::{DoctorArgs, Format};
+use crate::cli::DoctorArgs;
 use crate::clock::Clock;
 use crate::config::{DotEnv, Env, Layered, ProcessEnv, SECRETS, Settings};
 use crate::core::doctor::{Check, LocationInputs, Report, Status, location_checks};
@@ -32,15 +32,11 @@ pub async fn exec(
     clock: Clock,
 ) -> Result<ExitCode> {
     let report = doctor(cli_config, &ProcessEnv, clock, args.send_test_alert).await;
-    let text = match crate::app::resolve_format(args.format) {
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Table => crate::output::doctor::table(
-            &report,
-            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
-        ),
-    };
-    use std::io::Write;
-    std::io::stdout().write_all(text.as_bytes())?;
+    crate::app::print_report(
+        &report,
+        crate::app::resolve_format(args.format),
+        crate::output::doctor::table,
+    )?;
     Ok(ExitCode::from(report.exit_code))
 }
 

@@ -166,6 +166,32 @@ pub fn pick_format<F>(asked: Option<F>, table: F, json: F) -> F {
     })
 }
 
+/// The width tables on stdout are laid out for (the terminal's, else a fixed default).
+pub fn stdout_width() -> u16 {
+    crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout)
+}
+
+/// Writes a command's finished report text to stdout, as it is.
+pub fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Prints a report in `format`: serde's pretty JSON with a final newline, or `table` laid out
+/// for stdout's width.
+pub fn print_report<T: serde::Serialize>(
+    report: &T,
+    format: Format,
+    table: impl FnOnce(&T, u16) -> String,
+) -> Result<()> {
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(report)? + "\n",
+        Format::Table => table(report, stdout_width()),
+    };
+    write_stdout(&text)
+}
+
 /// Loads the settings for commands that need a config file: secrets from the process
 /// environment, else the `.env` file beside the config file, else the config file itself.
 pub fn load_settings(cli_config: Option<&std::path::Path>) -> Result<Settings> {

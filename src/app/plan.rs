@@ -3,13 +3,12 @@
 //! `plan` is a report: it exits 0 whatever it finds.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
-use crate::app::sync::{SyncOptions, sync};
+use crate::app::sync::{SyncOptions, sync_locked};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::clock::Clock;
 use crate::config::{ConfigError, Settings};
@@ -29,19 +28,7 @@ pub struct PlanFilter {
 pub async fn exec(settings: &Settings, args: &PlanArgs, clock: Clock) -> Result<ExitCode> {
     let now = clock.now();
     if args.sync {
-        settings.cin7_credentials()?;
-        settings.shopify_token()?;
-        let _lock =
-            crate::app::acquire_lock(&settings.store.path, crate::app::SYNC_LOCK_TIMEOUT).await?;
-        let mut store = Store::open(&settings.store.path)?;
-        sync(
-            settings,
-            &mut store,
-            clock,
-            &SyncOptions::default(),
-            &Progress::auto(),
-        )
-        .await?;
+        sync_locked(settings, clock, &SyncOptions::default(), &Progress::auto()).await?;
     }
     // A report: it reads the store without writing it.
     let store = Store::open_read_only(&settings.store.path)?;
@@ -58,11 +45,9 @@ pub async fn exec(settings: &Settings, args: &PlanArgs, clock: Clock) -> Result<
         None => Explain::None,
     };
     let plan = plan_from_store(settings, &store, now, as_of, explain)?;
-    let mut out = std::io::stdout().lock();
-    let width = crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout);
+    let width = crate::app::stdout_width();
     if let Some(sku) = &args.explain {
-        let text = crate::output::plan::explain(&plan, sku, width);
-        out.write_all(text.as_bytes())?;
+        crate::app::write_stdout(&crate::output::plan::explain(&plan, sku, width))?;
         return Ok(ExitCode::SUCCESS);
     }
     let filter = PlanFilter {
@@ -78,7 +63,7 @@ pub async fn exec(settings: &Settings, args: &PlanArgs, clock: Clock) -> Result<
         PlanFormat::Csv => crate::output::plan::csv(&plan)?,
         PlanFormat::Table => crate::output::plan::table(&plan, width),
     };
-    out.write_all(text.as_bytes())?;
+    crate::app::write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

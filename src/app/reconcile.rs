@@ -9,7 +9,6 @@
 //! snapshots around the receipt, allowing for what sold in between.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -207,12 +206,9 @@ pub async fn exec(settings: &Settings, args: &ReconcileArgs, clock: Clock) -> Re
     let text = match format {
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         ReportFormat::Md => crate::output::reconcile::markdown(&report),
-        ReportFormat::Table => crate::output::reconcile::table(
-            &report,
-            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
-        ),
+        ReportFormat::Table => crate::output::reconcile::table(&report, crate::app::stdout_width()),
     };
-    std::io::stdout().write_all(text.as_bytes())?;
+    crate::app::write_stdout(&text)?;
     Ok(report.exit_code())
 }
 

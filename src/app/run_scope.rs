@@ -336,13 +336,20 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    #[tokio::test]
-    async fn a_failed_run_is_recorded_scrubbed_with_its_alerts() {
+    /// A new store in a temporary folder (kept while the `TempDir` lives), sandbox settings
+    /// pointing at it, and a clock starting at 2026-05-04 08:00 UTC.
+    fn temp_store() -> (tempfile::TempDir, Store, Settings, Clock) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("replenish.db");
-        let mut store = Store::open(&path).unwrap();
+        let store = Store::open(&path).unwrap();
         let settings = Settings::for_sandbox("http://127.0.0.1:9", &path);
         let clock = Clock::starting_at(at("2026-05-04T08:00:00Z"));
+        (dir, store, settings, clock)
+    }
+
+    #[tokio::test]
+    async fn a_failed_run_is_recorded_scrubbed_with_its_alerts() {
+        let (_dir, mut store, settings, clock) = temp_store();
         let scope = RunScope::start(&mut store, RunCommand::Draft, clock).unwrap();
         let t0 = at("2026-05-04T08:00:00Z");
         assert!(scope.started() >= t0 && scope.started() - t0 < chrono::Duration::minutes(1));
@@ -400,11 +407,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_sync_alerts_nothing_and_a_dry_run_records_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("replenish.db");
-        let mut store = Store::open(&path).unwrap();
-        let settings = Settings::for_sandbox("http://127.0.0.1:9", &path);
-        let clock = Clock::starting_at(at("2026-05-04T08:00:00Z"));
+        let (_dir, mut store, settings, clock) = temp_store();
         let sync = RunScope::start(&mut store, RunCommand::Sync, clock).unwrap();
         sync.fail(
             &mut store,

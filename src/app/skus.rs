@@ -16,7 +16,7 @@ use chrono::{Duration, NaiveDate, NaiveTime};
 
 use crate::adapters::http::{Counters, build_client};
 use crate::adapters::shopify::ShopifyClient;
-use crate::app::sync::{SyncOptions, sync};
+use crate::app::sync::{SyncOptions, sync_locked};
 use crate::app::{EXIT_ATTENTION, UsageError};
 use crate::cli::{SkusArgs, SkusFormat};
 use crate::clock::Clock;
@@ -40,19 +40,7 @@ pub async fn exec(settings: &Settings, args: &SkusArgs, clock: Clock) -> Result<
     let now = clock.now();
     let progress = Progress::auto();
     if args.sync {
-        settings.cin7_credentials()?;
-        // One writer at a time, like `sync` itself.
-        let _lock =
-            crate::app::acquire_lock(&settings.store.path, crate::app::SYNC_LOCK_TIMEOUT).await?;
-        let mut store = Store::open(&settings.store.path)?;
-        sync(
-            settings,
-            &mut store,
-            clock,
-            &SyncOptions::default(),
-            &progress,
-        )
-        .await?;
+        sync_locked(settings, clock, &SyncOptions::default(), &progress).await?;
     }
     let store = Store::open_read_only(&settings.store.path)?;
     let as_of = args
@@ -78,13 +66,11 @@ pub async fn exec(settings: &Settings, args: &SkusArgs, clock: Clock) -> Result<
     let text = match format {
         SkusFormat::Json => crate::output::skus::json(&report)?,
         SkusFormat::Csv => crate::output::skus::csv(&report)?,
-        SkusFormat::Table => crate::output::skus::table(
-            &report,
-            &context,
-            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
-        ),
+        SkusFormat::Table => {
+            crate::output::skus::table(&report, &context, crate::app::stdout_width())
+        }
     };
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    crate::app::write_stdout(&text)?;
     Ok(if report.needs_attention() {
         ExitCode::from(EXIT_ATTENTION)
     } else {

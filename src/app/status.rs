@@ -3,7 +3,6 @@
 //! Reads the store only (no network); a report, so it exits 0. The table is rendered by
 //! [`crate::output::status`].
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -11,7 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::app::run_scope::RunOutcome;
 use crate::app::sync::ORDERS_WATERMARK;
-use crate::cli::{Format, StatusArgs};
+use crate::cli::StatusArgs;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::store::{Store, WriterLock};
@@ -92,13 +91,10 @@ pub fn status(settings: &Settings, store: &Store, now: DateTime<Utc>) -> Result<
 pub fn exec(settings: &Settings, args: &StatusArgs, clock: Clock) -> Result<ExitCode> {
     let store = Store::open_read_only(&settings.store.path)?;
     let report = status(settings, &store, clock.now())?;
-    let text = match crate::app::resolve_format(args.format) {
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Table => crate::output::status::table(
-            &report,
-            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
-        ),
-    };
-    std::io::stdout().write_all(text.as_bytes())?;
+    crate::app::print_report(
+        &report,
+        crate::app::resolve_format(args.format),
+        crate::output::status::table,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

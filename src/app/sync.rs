@@ -120,33 +120,37 @@ struct ShopifyData {
 
 /// The CLI entry point.
 pub async fn exec(settings: &Settings, args: &SyncArgs, clock: Clock) -> Result<ExitCode> {
-    // Configuration problems surface before anything touches the store or the network.
-    settings.cin7_credentials()?;
-    settings.shopify_token()?;
-    // One writer at a time: a sync's single large write must not land in the middle of a draft.
-    let _lock =
-        crate::app::acquire_lock(&settings.store.path, crate::app::SYNC_LOCK_TIMEOUT).await?;
-    let mut store = Store::open(&settings.store.path)?;
     let options = SyncOptions {
         backfill_days: args.backfill_days,
     };
-    let summary = sync(settings, &mut store, clock, &options, &Progress::auto()).await?;
+    let summary = sync_locked(settings, clock, &options, &Progress::auto()).await?;
     let format = crate::app::resolve_format(args.format);
     print_summary(&summary, format)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// A whole sync as a command runs it: the credentials checked first (configuration problems
+/// surface before anything touches the store or the network), then the writer lock taken (one
+/// writer at a time: a sync's single large write must not land in the middle of a draft) and
+/// held until the sync is done. For `sync`, and for `plan --sync` and `skus --sync` before they
+/// read the store.
+pub async fn sync_locked(
+    settings: &Settings,
+    clock: Clock,
+    options: &SyncOptions,
+    progress: &Progress,
+) -> Result<SyncSummary> {
+    settings.cin7_credentials()?;
+    settings.shopify_token()?;
+    let _lock =
+        crate::app::acquire_lock(&settings.store.path, crate::app::SYNC_LOCK_TIMEOUT).await?;
+    let mut store = Store::open(&settings.store.path)?;
+    sync(settings, &mut store, clock, options, progress).await
+}
+
+/// Prints what a sync did: its JSON, or its table.
 pub fn print_summary(summary: &SyncSummary, format: Format) -> Result<()> {
-    use std::io::Write;
-    let text = match format {
-        Format::Json => serde_json::to_string_pretty(summary)? + "\n",
-        Format::Table => crate::output::sync::summary_table(
-            summary,
-            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
-        ),
-    };
-    std::io::stdout().write_all(text.as_bytes())?;
-    Ok(())
+    crate::app::print_report(summary, format, crate::output::sync::summary_table)
 }
 
 /// Runs one sync against the configured APIs and records it in `store`. The run's instant (its

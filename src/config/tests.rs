@@ -52,6 +52,17 @@ fn assert_invalid(text: &str, line: usize, key: &str, message_part: &str) {
     );
 }
 
+/// An invalid config for [`assert_each_invalid`]: (the text after [`MIN`], the line, the key,
+/// part of the message).
+type Case = (&'static str, usize, &'static str, &'static str);
+
+/// [`assert_invalid`] for each case.
+fn assert_each_invalid(cases: &[Case]) {
+    for &(extra, line, key, message_part) in cases {
+        assert_invalid(&with_min(extra), line, key, message_part);
+    }
+}
+
 #[test]
 fn minimal_config_takes_every_default() {
     let s = ok(MIN);
@@ -290,51 +301,37 @@ fn unknown_keys_in_every_fixed_table_are_errors() {
 
 #[test]
 fn unknown_key_in_a_sku_table() {
-    let text = with_min("\n[skus.\"X\"]\nsupplier = \"Acme\"\nmoqq = 3\n");
-    assert_invalid(&text, 9, "skus.\"X\".moqq", "unknown key");
-    // A non-table key in [skus] other than mapping_file is a misspelling.
-    assert_invalid(
-        &with_min("[skus]\nmaping_file = \"m.csv\"\n"),
-        7,
-        "skus.maping_file",
-        "unknown key",
-    );
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("\n[skus.\"X\"]\nsupplier = \"Acme\"\nmoqq = 3\n", 9, "skus.\"X\".moqq", "unknown key"),
+        // A non-table key in [skus] other than mapping_file is a misspelling.
+        ("[skus]\nmaping_file = \"m.csv\"\n", 7, "skus.maping_file", "unknown key"),
+    ];
+    assert_each_invalid(CASES);
 }
 
 #[test]
 fn unknown_key_in_a_supplier_table() {
-    let text = with_min("[suppliers.\"Acme Ltd\"]\nlead_time = 3\n");
-    assert_invalid(&text, 7, "suppliers.\"Acme Ltd\".lead_time", "unknown key");
-    assert_invalid(
-        &with_min("[suppliers]\nAcme = 3\n"),
-        7,
-        "suppliers.\"Acme\"",
-        "expected a table",
-    );
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("[suppliers.\"Acme Ltd\"]\nlead_time = 3\n", 7, "suppliers.\"Acme Ltd\".lead_time", "unknown key"),
+        ("[suppliers]\nAcme = 3\n", 7, "suppliers.\"Acme\"", "expected a table"),
+    ];
+    assert_each_invalid(CASES);
 }
 
 #[test]
 fn type_errors_name_line_and_key() {
-    let text = with_min("\n[policy]\ntimezone = \"UTC\"\ncover_days = \"thirty\"\n");
-    assert_invalid(&text, 9, "policy.cover_days", "expected a number");
-    assert_invalid(
-        &with_min("[policy]\nstockout_adjust = \"yes\"\n"),
-        7,
-        "policy.stockout_adjust",
-        "expected true or false",
-    );
-    assert_invalid(
-        &with_min("[policy]\nvelocity_window_days = 28.5\n"),
-        7,
-        "policy.velocity_window_days",
-        "expected an integer",
-    );
-    assert_invalid(
-        &with_min("[cin7]\nbase_url = 5\n"),
-        7,
-        "cin7.base_url",
-        "expected a string",
-    );
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("\n[policy]\ntimezone = \"UTC\"\ncover_days = \"thirty\"\n", 9, "policy.cover_days", "expected a number"),
+        ("[policy]\nstockout_adjust = \"yes\"\n", 7, "policy.stockout_adjust", "expected true or false"),
+        ("[policy]\nvelocity_window_days = 28.5\n", 7, "policy.velocity_window_days", "expected an integer"),
+        ("[cin7]\nbase_url = 5\n", 7, "cin7.base_url", "expected a string"),
+        ("[alerts]\nemail_to = [\n  \"a@b.c\",\n  7,\n]\n", 9, "alerts.email_to", "expected an array of strings"),
+        ("[alerts]\nsmtp_port = 70000\n", 7, "alerts.smtp_port", "at most 65535"),
+    ];
+    assert_each_invalid(CASES);
     assert_invalid(
         &format!("policy = 5\n{MIN}"),
         1,
@@ -346,18 +343,6 @@ fn type_errors_name_line_and_key() {
         6,
         "policy",
         "expected a table",
-    );
-    assert_invalid(
-        &with_min("[alerts]\nemail_to = [\n  \"a@b.c\",\n  7,\n]\n"),
-        9,
-        "alerts.email_to",
-        "expected an array of strings",
-    );
-    assert_invalid(
-        &with_min("[alerts]\nsmtp_port = 70000\n"),
-        7,
-        "alerts.smtp_port",
-        "at most 65535",
     );
 }
 
@@ -377,24 +362,13 @@ fn drafting_and_alert_delivery_keys() {
     );
     assert_eq!(s.alerts.smtp_tls, SmtpTls::None);
     assert_eq!(s.alerts.repeat_after_hours, 0);
-    assert_invalid(
-        &with_min("[cin7]\npurchase_approach = \"Simple\"\n"),
-        7,
-        "cin7.purchase_approach",
-        "expected \"INVOICE\" or \"STOCK\"",
-    );
-    assert_invalid(
-        &with_min("[suppliers.\"Acme\"]\ncurrency_rate = 0\n"),
-        7,
-        "suppliers.\"Acme\".currency_rate",
-        "greater than 0",
-    );
-    assert_invalid(
-        &with_min("[alerts]\nsmtp_tls = \"ssl\"\n"),
-        7,
-        "alerts.smtp_tls",
-        "\"starttls\", \"tls\" or \"none\"",
-    );
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("[cin7]\npurchase_approach = \"Simple\"\n", 7, "cin7.purchase_approach", "expected \"INVOICE\" or \"STOCK\""),
+        ("[suppliers.\"Acme\"]\ncurrency_rate = 0\n", 7, "suppliers.\"Acme\".currency_rate", "greater than 0"),
+        ("[alerts]\nsmtp_tls = \"ssl\"\n", 7, "alerts.smtp_tls", "\"starttls\", \"tls\" or \"none\""),
+    ];
+    assert_each_invalid(CASES);
 }
 
 #[test]
@@ -473,30 +447,14 @@ fn base_urls_are_checked_and_normalised() {
 
 #[test]
 fn cin7_limits_are_checked() {
-    assert_invalid(
-        &with_min("[cin7]\npage_size = 0\n"),
-        7,
-        "cin7.page_size",
-        "at least 1",
-    );
-    assert_invalid(
-        &with_min("[cin7]\n\npage_size = 1001\n"),
-        8,
-        "cin7.page_size",
-        "at most 1000",
-    );
-    assert_invalid(
-        &with_min("[cin7]\nrequests_per_minute = 0\n"),
-        7,
-        "cin7.requests_per_minute",
-        "at least 1",
-    );
-    assert_invalid(
-        &with_min("[cin7]\nrequests_per_minute = -5\n"),
-        7,
-        "cin7.requests_per_minute",
-        "at least 1",
-    );
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("[cin7]\npage_size = 0\n", 7, "cin7.page_size", "at least 1"),
+        ("[cin7]\n\npage_size = 1001\n", 8, "cin7.page_size", "at most 1000"),
+        ("[cin7]\nrequests_per_minute = 0\n", 7, "cin7.requests_per_minute", "at least 1"),
+        ("[cin7]\nrequests_per_minute = -5\n", 7, "cin7.requests_per_minute", "at least 1"),
+    ];
+    assert_each_invalid(CASES);
     assert_eq!(
         ok(&with_min("[cin7]\npage_size = 1000\n")).cin7.page_size,
         1000
@@ -505,12 +463,18 @@ fn cin7_limits_are_checked() {
 
 #[test]
 fn policy_values_are_checked() {
-    assert_invalid(
-        &with_min("[policy]\ntimezone = \"Mars/Olympus\"\n"),
-        7,
-        "policy.timezone",
-        "IANA",
-    );
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("[policy]\ntimezone = \"Mars/Olympus\"\n", 7, "policy.timezone", "IANA"),
+        ("[policy]\nvelocity_window_days = 0\n", 7, "policy.velocity_window_days", "at least 1"),
+        ("[policy]\nvelocity_window_days = 5\nmin_in_stock_days = 6\n", 8, "policy.min_in_stock_days", "must not exceed"),
+        // Window below the default minimum: the window is the key to blame.
+        ("[policy]\nvelocity_window_days = 5\n", 7, "policy.velocity_window_days", "must not exceed"),
+        ("[policy]\ncover_days = -1\n", 7, "policy.cover_days", "must not be negative"),
+        ("[policy]\nbelow_minimum = \"topup\"\n", 7, "policy.below_minimum", "\"hold\" or \"top_up\""),
+        ("[policy]\ncover_days = nan\n", 7, "policy.cover_days", "finite"),
+    ];
+    assert_each_invalid(CASES);
     for bad in ["0", "1", "1.5", "-0.2", "0.0"] {
         assert_invalid(
             &with_min(&format!("[policy]\nservice_level = {bad}\n")),
@@ -519,31 +483,6 @@ fn policy_values_are_checked() {
             "strictly between 0 and 1",
         );
     }
-    assert_invalid(
-        &with_min("[policy]\nvelocity_window_days = 0\n"),
-        7,
-        "policy.velocity_window_days",
-        "at least 1",
-    );
-    assert_invalid(
-        &with_min("[policy]\nvelocity_window_days = 5\nmin_in_stock_days = 6\n"),
-        8,
-        "policy.min_in_stock_days",
-        "must not exceed",
-    );
-    // Window below the default minimum: the window is the key to blame.
-    assert_invalid(
-        &with_min("[policy]\nvelocity_window_days = 5\n"),
-        7,
-        "policy.velocity_window_days",
-        "must not exceed",
-    );
-    assert_invalid(
-        &with_min("[policy]\ncover_days = -1\n"),
-        7,
-        "policy.cover_days",
-        "must not be negative",
-    );
     assert_eq!(
         ok(&with_min("[policy]\ncover_days = 0\n"))
             .policy
@@ -556,34 +495,16 @@ fn policy_values_are_checked() {
             .cover_days,
         12.5
     );
-    assert_invalid(
-        &with_min("[policy]\nbelow_minimum = \"topup\"\n"),
-        7,
-        "policy.below_minimum",
-        "\"hold\" or \"top_up\"",
-    );
-    assert_invalid(
-        &with_min("[policy]\ncover_days = nan\n"),
-        7,
-        "policy.cover_days",
-        "finite",
-    );
 }
 
 #[test]
 fn http_retry_delays_are_consistent() {
-    assert_invalid(
-        &with_min("[http]\nretry_initial_ms = 5000\nretry_max_ms = 100\n"),
-        8,
-        "http.retry_max_ms",
-        "must not be less",
-    );
-    assert_invalid(
-        &with_min("[http]\ntimeout_secs = 0\n"),
-        7,
-        "http.timeout_secs",
-        "at least 1",
-    );
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("[http]\nretry_initial_ms = 5000\nretry_max_ms = 100\n", 8, "http.retry_max_ms", "must not be less"),
+        ("[http]\ntimeout_secs = 0\n", 7, "http.timeout_secs", "at least 1"),
+    ];
+    assert_each_invalid(CASES);
 }
 
 #[test]
@@ -685,48 +606,17 @@ fn ignored_locations_cannot_be_default_pooled_or_mapped() {
 
 #[test]
 fn sku_and_supplier_numbers_are_checked() {
-    assert_invalid(
-        &with_min("[skus.\"X\"]\nmoq = -1\n"),
-        7,
-        "skus.\"X\".moq",
-        "must not be negative",
-    );
-    assert_invalid(
-        &with_min("[skus.\"X\"]\npack = 0\n"),
-        7,
-        "skus.\"X\".pack",
-        "greater than 0",
-    );
-    assert_invalid(
-        &with_min("[skus.\"X\"]\npack = -2\n"),
-        7,
-        "skus.\"X\".pack",
-        "greater than 0",
-    );
-    assert_invalid(
-        &with_min("[suppliers.\"Acme\"]\nlead_time_days = -3\n"),
-        7,
-        "suppliers.\"Acme\".lead_time_days",
-        "must not be negative",
-    );
-    assert_invalid(
-        &with_min("[suppliers.\"Acme\"]\nmoq = -3\n"),
-        7,
-        "suppliers.\"Acme\".moq",
-        "must not be negative",
-    );
-    assert_invalid(
-        &with_min("[suppliers.\"Acme\"]\nmin_order_value = \"lots\"\n"),
-        7,
-        "suppliers.\"Acme\".min_order_value",
-        "expected an amount",
-    );
-    assert_invalid(
-        &with_min("[suppliers.\"Acme\"]\nmin_order_value = -1\n"),
-        7,
-        "suppliers.\"Acme\".min_order_value",
-        "must not be negative",
-    );
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("[skus.\"X\"]\nmoq = -1\n", 7, "skus.\"X\".moq", "must not be negative"),
+        ("[skus.\"X\"]\npack = 0\n", 7, "skus.\"X\".pack", "greater than 0"),
+        ("[skus.\"X\"]\npack = -2\n", 7, "skus.\"X\".pack", "greater than 0"),
+        ("[suppliers.\"Acme\"]\nlead_time_days = -3\n", 7, "suppliers.\"Acme\".lead_time_days", "must not be negative"),
+        ("[suppliers.\"Acme\"]\nmoq = -3\n", 7, "suppliers.\"Acme\".moq", "must not be negative"),
+        ("[suppliers.\"Acme\"]\nmin_order_value = \"lots\"\n", 7, "suppliers.\"Acme\".min_order_value", "expected an amount"),
+        ("[suppliers.\"Acme\"]\nmin_order_value = -1\n", 7, "suppliers.\"Acme\".min_order_value", "must not be negative"),
+    ];
+    assert_each_invalid(CASES);
     let s = ok(&with_min(
         "[skus.\"X\"]\nmoq = 2.5\npack = 1\n[suppliers.\"Acme\"]\nlead_time_days = 3.5\n",
     ));
@@ -763,24 +653,13 @@ fn min_order_value_is_an_exact_decimal() {
 
 #[test]
 fn alert_settings_are_checked() {
-    assert_invalid(
-        &with_min("[alerts]\nemail_to = [\"nobody\"]\n"),
-        7,
-        "alerts.email_to",
-        "not an email address",
-    );
-    assert_invalid(
-        &with_min("[alerts]\nemail_to = [\"a@b.c\"]\n"),
-        7,
-        "alerts.email_to",
-        "alerts.smtp_host",
-    );
-    assert_invalid(
-        &with_min("[listen]\nbind = \"8080\"\n"),
-        7,
-        "listen.bind",
-        "host:port",
-    );
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("[alerts]\nemail_to = [\"nobody\"]\n", 7, "alerts.email_to", "not an email address"),
+        ("[alerts]\nemail_to = [\"a@b.c\"]\n", 7, "alerts.email_to", "alerts.smtp_host"),
+        ("[listen]\nbind = \"8080\"\n", 7, "listen.bind", "host:port"),
+    ];
+    assert_each_invalid(CASES);
     assert_eq!(
         ok(&with_min("[listen]\nbind = \"localhost:9000\"\n"))
             .listen
@@ -1418,24 +1297,13 @@ fn a_date_where_a_table_belongs() {
         "policy",
         "expected a table",
     );
-    assert_invalid(
-        &with_min("[skus]\nX = 1979-05-27\n"),
-        7,
-        "skus.X",
-        "unknown key",
-    );
-    assert_invalid(
-        &with_min("[suppliers]\nAcme = 1979-05-27T07:32:00Z\n"),
-        7,
-        "suppliers.\"Acme\"",
-        "expected a table of supplier overrides",
-    );
-    assert_invalid(
-        &with_min("[locations.pools]\n\"A\" = 07:32:00\n"),
-        7,
-        "locations.pools.\"A\"",
-        "expected an array of Cin7 location names",
-    );
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("[skus]\nX = 1979-05-27\n", 7, "skus.X", "unknown key"),
+        ("[suppliers]\nAcme = 1979-05-27T07:32:00Z\n", 7, "suppliers.\"Acme\"", "expected a table of supplier overrides"),
+        ("[locations.pools]\n\"A\" = 07:32:00\n", 7, "locations.pools.\"A\"", "expected an array of Cin7 location names"),
+    ];
+    assert_each_invalid(CASES);
 }
 
 /// With several problems in one file, the first unknown key or wrongly typed value (in file

@@ -487,45 +487,35 @@ mod tests {
 
     #[test]
     fn reorder_level_raises_target_only_at_or_below_m() {
+        // The quantity for (d̄, IP, m, r), L 10, C 30.
+        let reorder = |velocity, position, min_before_reorder, reorder_quantity| {
+            quantity(&Inputs {
+                velocity,
+                position,
+                min_before_reorder,
+                reorder_quantity,
+                ..inputs()
+            })
+        };
         // d̄ = 0 (no sales), m = 10, r = 30, IP = 10 ≤ m → trigger reorder_level,
         // S = max(0, 10 + 30) = 40, raw = 30.
-        let o = quantity(&Inputs {
-            position: 10.0,
-            min_before_reorder: 10.0,
-            reorder_quantity: 30.0,
-            ..inputs()
-        });
+        let o = reorder(0.0, 10.0, 10.0, 30.0);
         assert_eq!(o.trigger, Trigger::ReorderLevel);
         assert_eq!(o.target, 40.0);
         assert_eq!(o.order_qty, 30.0);
         assert!(o.raised_target);
         // IP = 11 > m: no trigger, target stays 0.
-        let o = quantity(&Inputs {
-            position: 11.0,
-            min_before_reorder: 10.0,
-            reorder_quantity: 30.0,
-            ..inputs()
-        });
+        let o = reorder(0.0, 11.0, 10.0, 30.0);
         assert_eq!(o.trigger, Trigger::None);
         assert_eq!(o.target, 0.0);
         // d̄ = 1, L 10, C 30 → S = 40 > m + r = 15: velocity trigger (IP 5 < ROP 10), S unchanged.
-        let o = quantity(&Inputs {
-            velocity: 1.0,
-            position: 5.0,
-            min_before_reorder: 10.0,
-            reorder_quantity: 5.0,
-            ..inputs()
-        });
+        let o = reorder(1.0, 5.0, 10.0, 5.0);
         assert_eq!(o.trigger, Trigger::Velocity);
         assert_eq!(o.target, 40.0);
         assert!(!o.raised_target);
         assert_eq!(o.order_qty, 35.0);
         // m > 0, r = 0, IP = m: S = m, raw 0 → trigger reorder_level but nothing to order.
-        let o = quantity(&Inputs {
-            position: 10.0,
-            min_before_reorder: 10.0,
-            ..inputs()
-        });
+        let o = reorder(0.0, 10.0, 10.0, 0.0);
         assert_eq!(o.trigger, Trigger::ReorderLevel);
         assert_eq!((o.raw_qty, o.order_qty), (0.0, 0.0));
     }

@@ -31,6 +31,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
+use serde::Serialize;
 
 use crate::core::drafts::same_lines;
 use crate::core::issues;
@@ -39,8 +40,8 @@ use crate::core::model::{Purchase, PurchaseDetail, PurchaseLine};
 use crate::core::plan::{Plan, PurchaseOrder};
 use crate::core::settings::SupplierOverride;
 
-/// A line a gate kept out of its PO.
-#[derive(Debug, Clone, PartialEq)]
+/// A line a gate kept out of its PO (also how the draft report lists it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HeldLine {
     /// The gate: `stale_data`, `negative_available` or `unmapped_sku`.
     pub gate: &'static str,

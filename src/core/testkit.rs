@@ -14,7 +14,7 @@ use crate::core::plan::{
     Explain, OwnDraft, Plan, PlanConfig, PlanData, PlanError, PlanLine, Trace, compute,
 };
 use crate::core::sales::Sales;
-use crate::core::settings::{LocationSettings, Policy};
+use crate::core::settings::{LocationSettings, Policy, SupplierOverride};
 
 pub const ZERO_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -261,6 +261,24 @@ impl Fixture {
     /// Adds one sale of `units` of `sku` at noon UTC on `day`.
     pub fn sell_on(&mut self, sku: &str, day: &str, units: i64) {
         self.sell(sku, &[d(day)], units);
+    }
+
+    /// Gives `supplier` (by name) a minimum order value of `value`.
+    pub fn min_order_value(&mut self, supplier: &str, value: &str) {
+        self.config.suppliers.insert(
+            supplier.to_string(),
+            SupplierOverride {
+                min_order_value: Some(dec(value)),
+                ..SupplierOverride::default()
+            },
+        );
+    }
+
+    /// Marks (sku, location) out of stock on each of `days`.
+    pub fn stockouts(&mut self, sku: &str, location: &str, days: &[NaiveDate]) {
+        for &day in days {
+            self.stockout(sku, location, day);
+        }
     }
 
     /// Marks (sku, location) out of stock on `day`.

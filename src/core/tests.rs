@@ -287,9 +287,7 @@ fn stockout_days_are_dropped() {
     // D_in = 20 ≥ 7 → d̄ = 80/20 = 4, σ = 0. L 10: ROP 40, S = 4·40 = 160; IP 0 → order 160.
     let mut f = Fixture::new();
     f.products.push(product("A"));
-    for day in days("2024-05-04", "2024-05-11") {
-        f.stockout("A", "Main", day);
-    }
+    f.stockouts("A", "Main", &days("2024-05-04", "2024-05-11"));
     f.sell("A", &days("2024-05-12", "2024-05-31"), 4);
     let plan = f.plan(d(T));
     let l = find(&plan, "A", "Main");
@@ -315,9 +313,7 @@ fn too_short_in_stock_history_falls_back_to_all_days() {
     // = 3696/1323 → σ = 1.6714…
     let mut f = Fixture::new();
     f.products.push(product("A"));
-    for day in days("2024-05-04", "2024-05-25") {
-        f.stockout("A", "Main", day);
-    }
+    f.stockouts("A", "Main", &days("2024-05-04", "2024-05-25"));
     f.sell("A", &days("2024-05-26", "2024-05-31"), 4);
     let plan = f.plan(d(T));
     let l = find(&plan, "A", "Main");
@@ -586,9 +582,7 @@ fn moq_then_pack_from_config() {
             supplier: None,
         },
     );
-    for day in days("2024-05-04", "2024-05-24") {
-        f.stockout("M", "Main", day);
-    }
+    f.stockouts("M", "Main", &days("2024-05-04", "2024-05-24"));
     f.sell("M", &days("2024-05-25", "2024-05-31"), 1);
     let plan = f.plan(d(T));
     let l = find(&plan, "M", "Main");
@@ -730,13 +724,7 @@ fn two_line_po() -> Fixture {
     f.products.extend([a, b]);
     f.sell("A", &window(), 1);
     f.sell("B", &window(), 2);
-    f.config.suppliers.insert(
-        "Acme".into(),
-        SupplierOverride {
-            min_order_value: Some(dec("1000")),
-            ..SupplierOverride::default()
-        },
-    );
+    f.min_order_value("Acme", "1000");
     f
 }
 
@@ -907,13 +895,7 @@ fn rich() -> Fixture {
         lines: vec![("B".into(), 6.0, dec("2.35"))],
     });
     f.config.policy.below_minimum = BelowMinimum::TopUp;
-    f.config.suppliers.insert(
-        "Acme".into(),
-        SupplierOverride {
-            min_order_value: Some(dec("333.33")),
-            ..SupplierOverride::default()
-        },
-    );
+    f.min_order_value("Acme", "333.33");
     f
 }
 

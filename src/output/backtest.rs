@@ -11,7 +11,7 @@ use comfy_table::CellAlignment;
 use serde::Serialize;
 
 use crate::core::backtest::Outcome;
-use crate::output::safe::{self, Col, csv_text, ident, wrap};
+use crate::output::safe::{self, Col, csv_text, ident, ident_or, wrap};
 
 /// The report: `{"from", "to", "policies": [...]}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -232,11 +232,7 @@ pub fn table(r: &Report, notes: &RunNotes, width: u16) -> String {
         header.extend(r.policies.iter().map(|p| ident(&p.name)));
         t.set_header(header);
         for s in &suppliers {
-            let mut row = vec![
-                s.as_deref()
-                    .map(ident)
-                    .unwrap_or_else(|| "(no supplier)".into()),
-            ];
+            let mut row = vec![ident_or(s.as_deref(), "(no supplier)")];
             for p in &r.policies {
                 row.push(
                     p.outcome

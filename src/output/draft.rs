@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::output::safe::{self, Col, free_text, ident, wrap};
+use crate::output::safe::{self, Col, free_text, ident, ident_or, wrap};
 use crate::report::draft::{DraftOutcome, DraftReport, PoOutcome, PoResult};
 
 /// One row per PO: action, result, supplier, location, PO number, lines, total, detail; laid out
@@ -24,10 +24,7 @@ pub fn actions_table(pos: &[PoOutcome], width: u16) -> String {
             p.result.as_str().replace('_', " "),
             ident(&p.supplier),
             ident(&p.location),
-            p.order_number
-                .as_deref()
-                .map(ident)
-                .unwrap_or_else(|| "-".into()),
+            ident_or(p.order_number.as_deref(), "-"),
             p.lines.to_string(),
             match (&p.total, &p.currency) {
                 (Some(t), Some(c)) => format!("{t} {}", ident(c)),
@@ -72,10 +69,7 @@ pub fn table(r: &DraftReport, width: u16) -> String {
                 "  {} at {} ({}): {}",
                 ident(&rec.supplier),
                 ident(&rec.location),
-                rec.order_number
-                    .as_deref()
-                    .map(ident)
-                    .unwrap_or_else(|| "no PO number".into()),
+                ident_or(rec.order_number.as_deref(), "no PO number"),
                 free_text(&rec.what.to_string())
             );
             let _ = writeln!(out, "{}", wrap(&line, width, 4));

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use comfy_table::CellAlignment;
 
 use crate::core::plan::{LINE_FIELDS, Plan, PlanLine};
-use crate::output::safe::{self, Col, csv_text, free_text, ident, wrap};
+use crate::output::safe::{self, Col, csv_text, free_text, ident, ident_or, wrap};
 
 /// The plan as pretty JSON (docs/planning.md's shape), newline-terminated.
 pub fn json(plan: &Plan) -> anyhow::Result<String> {
@@ -150,10 +150,7 @@ fn lines_table(plan: &Plan, width: u16) -> (comfy_table::Table, bool) {
         t.add_row(vec![
             ident(&l.sku),
             ident(&l.location),
-            l.supplier
-                .as_deref()
-                .map(ident)
-                .unwrap_or_else(|| "—".into()),
+            ident_or(l.supplier.as_deref(), "—"),
             num(l.available),
             num(l.position),
             num(l.velocity),
@@ -360,10 +357,7 @@ fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
     let _ = writeln!(
         out,
         "  Supplier: {}; lead time {} day(s) ({}).",
-        l.supplier
-            .as_deref()
-            .map(ident)
-            .unwrap_or_else(|| "none (missing supplier data)".into()),
+        ident_or(l.supplier.as_deref(), "none (missing supplier data)"),
         l.lead_time_days,
         if t.lead_time_note.is_empty() {
             ident(&l.lead_time_source)
@@ -450,22 +444,10 @@ mod tests {
 
     #[test]
     fn stale_data_is_a_warning_at_the_top_of_the_table() {
-        use crate::core::plan::{Issue, Plan, PolicyEcho};
+        use crate::core::plan::{Issue, Plan};
         let plan = Plan {
             as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
-            policy: PolicyEcho {
-                timezone: "UTC".into(),
-                velocity_window_days: 28,
-                cover_days: 30.0,
-                service_level: 0.95,
-                default_lead_time_days: 14,
-                stockout_adjust: true,
-                min_in_stock_days: 7,
-                use_cin7_reorder_levels: true,
-                below_minimum: "hold".into(),
-                max_data_age_minutes: 180,
-                snapshot_retention_days: 120,
-            },
+            policy: crate::core::planner::policy_echo(&crate::core::settings::Policy::default()),
             lines: Vec::new(),
             purchase_orders: Vec::new(),
             issues: vec![Issue {

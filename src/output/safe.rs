@@ -154,6 +154,12 @@ pub fn ident(text: &str) -> String {
     clip(text, IDENT_MAX, Cut::Middle)
 }
 
+/// An identifier that may be missing: [`ident`] of it, else `missing` as it is (a placeholder the
+/// renderer wrote, such as `—` or `no PO yet`).
+pub fn ident_or(text: Option<&str>, missing: &str) -> String {
+    text.map_or_else(|| missing.to_string(), ident)
+}
+
 /// Free text for people: terminal-safe, at most [`TEXT_MAX`] characters (the start kept).
 pub fn free_text(text: &str) -> String {
     clip(text, TEXT_MAX, Cut::End)

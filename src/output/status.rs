@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::output::safe::{free_text, ident, terminal_safe, wrap};
+use crate::output::safe::{free_text, ident, ident_or, terminal_safe, wrap};
 use crate::report::status::StatusReport;
 
 /// The report as lines for a person, wrapped to `width` columns.
@@ -59,10 +59,7 @@ pub fn table(r: &StatusReport, width: u16) -> String {
             "  {} at {}: {} ({}, {} lines, {})",
             ident(&d.supplier),
             ident(&d.location),
-            d.order_number
-                .as_deref()
-                .map(ident)
-                .unwrap_or_else(|| "no PO yet".into()),
+            ident_or(d.order_number.as_deref(), "no PO yet"),
             d.state,
             d.lines,
             d.updated_at

@@ -7,10 +7,10 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::core::plan::PurchaseOrder;
-use crate::core::push::Action;
+use crate::core::push::{Action, HeldLine};
 use crate::core::settle::Recovered;
 use crate::report::sync::SyncSummary;
-use crate::store::EndpointCount;
+use crate::store::{EndpointCount, NewAlert};
 
 /// What was decided for one PO (or open tool draft). Serialised in snake case: `create`,
 /// `update`, `unchanged`, `hold`, `leave_alone`.
@@ -208,27 +208,6 @@ pub struct Recovery {
     pub what: Recovered,
 }
 
-/// A line held back by a data-quality gate.
-#[derive(Debug, Clone, Serialize)]
-pub struct HeldLineOut {
-    pub gate: &'static str,
-    pub sku: String,
-    pub supplier: String,
-    pub location: String,
-    pub quantity: f64,
-    pub reason: String,
-}
-
-/// An alert raised by the run.
-#[derive(Debug, Clone, Serialize)]
-pub struct AlertOut {
-    pub kind: String,
-    pub sku: Option<String>,
-    pub supplier: Option<String>,
-    pub location: Option<String>,
-    pub message: String,
-}
-
 /// Everything a draft run did, for the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct DraftReport {
@@ -238,8 +217,10 @@ pub struct DraftReport {
     pub sync: Option<SyncSummary>,
     pub recovered: Vec<Recovery>,
     pub purchase_orders: Vec<PoOutcome>,
-    pub held_lines: Vec<HeldLineOut>,
-    pub alerts: Vec<AlertOut>,
+    /// The lines the data-quality gates held back, as the core's gates found them.
+    pub held_lines: Vec<HeldLine>,
+    /// The alerts the run raised, as they go to the store's outbox.
+    pub alerts: Vec<NewAlert>,
     /// Requests per Cin7 endpoint made by the drafting itself (the sync reports its own).
     pub requests: Vec<EndpointCount>,
 }

@@ -25,7 +25,7 @@ const MAX_ERROR_CHARS: usize = 1000;
 ///
 /// `kind` is a free string; callers use `missing_supplier`, `unmapped_sku`, `po_rejected`,
 /// `po_held`, `gate_held`, `draft_edited` and `run_failed`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NewAlert {
     /// What happened, as a short machine-readable word (`unmapped_sku`, …).
     pub kind: String,
@@ -245,21 +245,6 @@ fn read_alert(row: &rusqlite::Row<'_>) -> Result<StoredAlert, StoreError> {
     })
 }
 
-fn query_alerts(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    context: &str,
-) -> Result<Vec<StoredAlert>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql).ctx(context)?;
-    let mut rows = stmt.query(params).ctx(context)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().ctx(context)? {
-        out.push(read_alert(row)?);
-    }
-    Ok(out)
-}
-
 /// Records `alerts` raised at `now` by run `run_id`, grouping repeats.
 ///
 /// For each alert, the row it groups with is the newest row with the same group key that is
@@ -362,7 +347,7 @@ fn within_window(
 
 /// Every alert still pending on some channel, oldest first (by id).
 pub(crate) fn pending_alerts(conn: &Connection) -> Result<Vec<StoredAlert>, StoreError> {
-    query_alerts(
+    codec::query_all(
         conn,
         &format!(
             "SELECT {COLUMNS} FROM alerts WHERE slack = 'pending' OR email = 'pending'
@@ -370,6 +355,7 @@ pub(crate) fn pending_alerts(conn: &Connection) -> Result<Vec<StoredAlert>, Stor
         ),
         [],
         "reading pending alerts",
+        read_alert,
     )
 }
 
@@ -379,11 +365,12 @@ pub(crate) fn recent_alerts(
     limit: usize,
 ) -> Result<Vec<StoredAlert>, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    query_alerts(
+    codec::query_all(
         conn,
         &format!("SELECT {COLUMNS} FROM alerts ORDER BY last_raised_at DESC, id DESC LIMIT ?1"),
         [limit],
         "reading recent alerts",
+        read_alert,
     )
 }
 
@@ -453,6 +440,7 @@ fn truncate(s: &str, max_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Store;
     use super::super::test_util::{open_temp, utc};
     use super::*;
 
@@ -473,6 +461,29 @@ mod tests {
 
     fn day() -> Duration {
         Duration::hours(24)
+    }
+
+    /// Raises `alerts` at `now` for run `run_id` on `channels`, with a day's repeat window.
+    fn raise(
+        store: &mut Store,
+        alerts: &[NewAlert],
+        now: DateTime<Utc>,
+        run_id: Option<i64>,
+        channels: Channels,
+    ) -> RaiseCounts {
+        store
+            .write(|w| w.raise_alerts(alerts, now, run_id, channels, day()))
+            .unwrap()
+    }
+
+    /// Records alert `id` as sent on both channels at `at`.
+    fn deliver(store: &mut Store, id: i64, at: DateTime<Utc>) {
+        store
+            .write(|w| {
+                w.mark_alert_channel(id, Channel::Slack, Ok(()), at)?;
+                w.mark_alert_channel(id, Channel::Email, Ok(()), at)
+            })
+            .unwrap();
     }
 
     #[test]
@@ -512,9 +523,7 @@ mod tests {
         let a = alert("unmapped_sku", "S1", "unmapped SKU");
         let t1 = utc("2024-05-01T10:00:00Z");
         let t2 = utc("2024-05-01T12:00:00Z");
-        let first = store
-            .write(|w| w.raise_alerts(std::slice::from_ref(&a), t1, Some(1), BOTH, day()))
-            .unwrap();
+        let first = raise(&mut store, std::slice::from_ref(&a), t1, Some(1), BOTH);
         assert_eq!(
             first,
             RaiseCounts {
@@ -522,9 +531,7 @@ mod tests {
                 ..RaiseCounts::default()
             }
         );
-        let second = store
-            .write(|w| w.raise_alerts(std::slice::from_ref(&a), t2, Some(2), BOTH, day()))
-            .unwrap();
+        let second = raise(&mut store, std::slice::from_ref(&a), t2, Some(2), BOTH);
         assert_eq!(
             second,
             RaiseCounts {
@@ -549,9 +556,7 @@ mod tests {
 
         // A different reason is a different alert; the same one twice in one call groups.
         let b = alert("unmapped_sku", "S1", "something else");
-        let counts = store
-            .write(|w| w.raise_alerts(&[b.clone(), b], t2, None, BOTH, day()))
-            .unwrap();
+        let counts = raise(&mut store, &[b.clone(), b], t2, None, BOTH);
         assert_eq!((counts.inserted, counts.grouped), (1, 1));
         let pending = store.pending_alerts().unwrap();
         assert_eq!(pending.len(), 2);
@@ -566,38 +571,31 @@ mod tests {
         let (_dir, mut store) = open_temp();
         let a = alert("missing_supplier", "S1", "missing supplier data");
         let t0 = utc("2024-05-01T10:00:00Z");
-        store
-            .write(|w| w.raise_alerts(std::slice::from_ref(&a), t0, Some(1), BOTH, day()))
-            .unwrap();
+        raise(&mut store, std::slice::from_ref(&a), t0, Some(1), BOTH);
         let id = store.pending_alerts().unwrap()[0].id;
         let delivered = utc("2024-05-01T10:01:00Z");
-        store
-            .write(|w| {
-                w.mark_alert_channel(id, Channel::Slack, Ok(()), delivered)?;
-                w.mark_alert_channel(id, Channel::Email, Ok(()), delivered)
-            })
-            .unwrap();
+        deliver(&mut store, id, delivered);
         assert!(store.pending_alerts().unwrap().is_empty());
 
         // 23 h 59 min after delivery (and raised every two hours meanwhile): still grouped.
         for hours in [2, 4, 6] {
-            let counts = store
-                .write(|w| {
-                    w.raise_alerts(
-                        std::slice::from_ref(&a),
-                        t0 + Duration::hours(hours),
-                        Some(hours),
-                        BOTH,
-                        day(),
-                    )
-                })
-                .unwrap();
+            let counts = raise(
+                &mut store,
+                std::slice::from_ref(&a),
+                t0 + Duration::hours(hours),
+                Some(hours),
+                BOTH,
+            );
             assert_eq!(counts.suppressed, 1);
         }
         let just_inside = delivered + day() - Duration::minutes(1);
-        let counts = store
-            .write(|w| w.raise_alerts(std::slice::from_ref(&a), just_inside, None, BOTH, day()))
-            .unwrap();
+        let counts = raise(
+            &mut store,
+            std::slice::from_ref(&a),
+            just_inside,
+            None,
+            BOTH,
+        );
         assert_eq!(counts.suppressed, 1);
         assert!(store.pending_alerts().unwrap().is_empty());
         let all = store.recent_alerts(10).unwrap();
@@ -614,20 +612,11 @@ mod tests {
         let (_dir, mut store) = open_temp();
         let a = alert("gate_held", "S1", "stale availability");
         let t0 = utc("2024-05-01T10:00:00Z");
-        store
-            .write(|w| w.raise_alerts(std::slice::from_ref(&a), t0, None, BOTH, day()))
-            .unwrap();
+        raise(&mut store, std::slice::from_ref(&a), t0, None, BOTH);
         let id = store.pending_alerts().unwrap()[0].id;
-        store
-            .write(|w| {
-                w.mark_alert_channel(id, Channel::Slack, Ok(()), t0)?;
-                w.mark_alert_channel(id, Channel::Email, Ok(()), t0)
-            })
-            .unwrap();
+        deliver(&mut store, id, t0);
         let later = t0 + day();
-        let counts = store
-            .write(|w| w.raise_alerts(std::slice::from_ref(&a), later, Some(9), BOTH, day()))
-            .unwrap();
+        let counts = raise(&mut store, std::slice::from_ref(&a), later, Some(9), BOTH);
         assert_eq!(counts.inserted, 1);
         let pending = store.pending_alerts().unwrap();
         assert_eq!(pending.len(), 1);
@@ -645,12 +634,7 @@ mod tests {
 
         // A zero window never suppresses.
         let id2 = pending[0].id;
-        store
-            .write(|w| {
-                w.mark_alert_channel(id2, Channel::Slack, Ok(()), later)?;
-                w.mark_alert_channel(id2, Channel::Email, Ok(()), later)
-            })
-            .unwrap();
+        deliver(&mut store, id2, later);
         let counts = store
             .write(|w| {
                 w.raise_alerts(
@@ -674,9 +658,7 @@ mod tests {
             email: false,
         };
         let a = alert("po_held", "S1", "below minimum order value");
-        store
-            .write(|w| w.raise_alerts(std::slice::from_ref(&a), t0, None, slack_only, day()))
-            .unwrap();
+        raise(&mut store, std::slice::from_ref(&a), t0, None, slack_only);
         let row = &store.pending_alerts().unwrap()[0];
         assert_eq!(
             (row.slack, row.email),
@@ -686,20 +668,14 @@ mod tests {
         // No channel at all: recorded (for `status`), never pending, and not repeated per run.
         let b = alert("run_failed", "S2", "boom");
         let none = Channels::default();
-        store
-            .write(|w| w.raise_alerts(std::slice::from_ref(&b), t0, None, none, day()))
-            .unwrap();
-        let counts = store
-            .write(|w| {
-                w.raise_alerts(
-                    std::slice::from_ref(&b),
-                    t0 + Duration::hours(2),
-                    None,
-                    none,
-                    day(),
-                )
-            })
-            .unwrap();
+        raise(&mut store, std::slice::from_ref(&b), t0, None, none);
+        let counts = raise(
+            &mut store,
+            std::slice::from_ref(&b),
+            t0 + Duration::hours(2),
+            None,
+            none,
+        );
         assert_eq!(counts.suppressed, 1);
         assert_eq!(store.pending_alerts().unwrap().len(), 1);
         let all = store.recent_alerts(10).unwrap();
@@ -713,17 +689,13 @@ mod tests {
 
         // Once a channel is configured, the next raise is a new row to send there, without
         // waiting out the window.
-        let counts = store
-            .write(|w| {
-                w.raise_alerts(
-                    std::slice::from_ref(&b),
-                    t0 + Duration::hours(4),
-                    None,
-                    slack_only,
-                    day(),
-                )
-            })
-            .unwrap();
+        let counts = raise(
+            &mut store,
+            std::slice::from_ref(&b),
+            t0 + Duration::hours(4),
+            None,
+            slack_only,
+        );
         assert_eq!(counts.inserted, 1);
         assert_eq!(store.pending_alerts().unwrap().len(), 2);
     }
@@ -735,9 +707,7 @@ mod tests {
         let t1 = utc("2024-05-01T10:05:00Z");
         let t2 = utc("2024-05-01T12:00:00Z");
         let a = alert("po_rejected", "S1", "Cin7 rejected PO: bad tax rule");
-        store
-            .write(|w| w.raise_alerts(std::slice::from_ref(&a), t0, None, BOTH, day()))
-            .unwrap();
+        raise(&mut store, std::slice::from_ref(&a), t0, None, BOTH);
         let id = store.pending_alerts().unwrap()[0].id;
 
         store
@@ -756,9 +726,7 @@ mod tests {
         assert_eq!(row.delivered_at, None);
 
         // Still pending (on email): a new raise groups, and Slack is not pending again.
-        store
-            .write(|w| w.raise_alerts(std::slice::from_ref(&a), t2, None, BOTH, day()))
-            .unwrap();
+        raise(&mut store, std::slice::from_ref(&a), t2, None, BOTH);
         let row = store.pending_alerts().unwrap().remove(0);
         assert_eq!(row.occurrences, 2);
         assert_eq!(row.slack, ChannelState::Sent);
@@ -808,9 +776,7 @@ mod tests {
             email: true,
         };
         let a = alert("draft_edited", "S1", "draft edited by a person");
-        store
-            .write(|w| w.raise_alerts(std::slice::from_ref(&a), t0, None, email_only, day()))
-            .unwrap();
+        raise(&mut store, std::slice::from_ref(&a), t0, None, email_only);
         let id = store.pending_alerts().unwrap()[0].id;
         // Ok on an off channel does not turn it on.
         store

@@ -8,7 +8,7 @@
 use rusqlite::{Connection, params};
 
 use super::StoreError;
-use super::codec::{Context, Rec};
+use super::codec::{self, Context, Rec};
 use crate::core::model::{
     Location, Product, ProductSupplier, ReorderLevel, Supplier, SupplierOption,
 };
@@ -41,25 +41,22 @@ pub(crate) fn replace_locations(
 
 /// Locations sorted by name, then id.
 pub(crate) fn locations(conn: &Connection) -> Result<Vec<Location>, StoreError> {
-    let context = "reading locations";
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, name, is_default, deprecated, parent_id FROM locations ORDER BY name, id",
-        )
-        .ctx(context)?;
-    let mut rows = stmt.query([]).ctx(context)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().ctx(context)? {
-        let r = Rec::new(row, "locations", &[0]);
-        out.push(Location {
-            id: r.text(0, "id")?,
-            name: r.text(1, "name")?,
-            is_default: r.bool(2, "is_default")?,
-            deprecated: r.bool(3, "deprecated")?,
-            parent_id: r.opt_text(4, "parent_id")?,
-        });
-    }
-    Ok(out)
+    codec::query_all(
+        conn,
+        "SELECT id, name, is_default, deprecated, parent_id FROM locations ORDER BY name, id",
+        [],
+        "reading locations",
+        |row| {
+            let r = Rec::new(row, "locations", &[0]);
+            Ok(Location {
+                id: r.text(0, "id")?,
+                name: r.text(1, "name")?,
+                is_default: r.bool(2, "is_default")?,
+                deprecated: r.bool(3, "deprecated")?,
+                parent_id: r.opt_text(4, "parent_id")?,
+            })
+        },
+    )
 }
 
 pub(crate) fn replace_products(conn: &Connection, products: &[Product]) -> Result<(), StoreError> {
@@ -356,28 +353,25 @@ pub(crate) fn replace_suppliers(
 
 /// Suppliers sorted by name, then id.
 pub(crate) fn suppliers(conn: &Connection) -> Result<Vec<Supplier>, StoreError> {
-    let context = "reading suppliers";
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, name, currency, payment_term, tax_rule, status, addresses_json
-             FROM suppliers ORDER BY name, id",
-        )
-        .ctx(context)?;
-    let mut rows = stmt.query([]).ctx(context)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().ctx(context)? {
-        let r = Rec::new(row, "suppliers", &[0]);
-        out.push(Supplier {
-            id: r.text(0, "id")?,
-            name: r.text(1, "name")?,
-            currency: r.opt_text(2, "currency")?,
-            payment_term: r.opt_text(3, "payment_term")?,
-            tax_rule: r.opt_text(4, "tax_rule")?,
-            status: r.opt_text(5, "status")?,
-            addresses: r.json(6, "addresses_json")?,
-        });
-    }
-    Ok(out)
+    codec::query_all(
+        conn,
+        "SELECT id, name, currency, payment_term, tax_rule, status, addresses_json
+         FROM suppliers ORDER BY name, id",
+        [],
+        "reading suppliers",
+        |row| {
+            let r = Rec::new(row, "suppliers", &[0]);
+            Ok(Supplier {
+                id: r.text(0, "id")?,
+                name: r.text(1, "name")?,
+                currency: r.opt_text(2, "currency")?,
+                payment_term: r.opt_text(3, "payment_term")?,
+                tax_rule: r.opt_text(4, "tax_rule")?,
+                status: r.opt_text(5, "status")?,
+                addresses: r.json(6, "addresses_json")?,
+            })
+        },
+    )
 }
 
 #[cfg(test)]

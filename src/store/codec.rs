@@ -125,6 +125,24 @@ impl<T> Context<T> for rusqlite::Result<T> {
     }
 }
 
+/// Runs the query `sql` with `params` and reads every row it returns with `read`, in order;
+/// a failure to prepare, run or step it is named by `context`.
+pub(crate) fn query_all<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    context: &str,
+    mut read: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).ctx(context)?;
+    let mut rows = stmt.query(params).ctx(context)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().ctx(context)? {
+        out.push(read(row)?);
+    }
+    Ok(out)
+}
+
 /// A row being read from `table`, identified (in error messages only) by its `key` columns.
 pub(crate) struct Rec<'r, 's> {
     row: &'r rusqlite::Row<'s>,

@@ -51,28 +51,23 @@ pub(crate) fn pending_events(
     conn: &Connection,
     limit: usize,
 ) -> Result<Vec<WebhookEvent>, StoreError> {
-    let context = "reading pending webhook events";
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT event_id, topic, received_at, body FROM webhook_events
-             WHERE state = 'pending' ORDER BY received_at, event_id LIMIT ?1",
-        )
-        .ctx(context)?;
-    let mut rows = stmt
-        .query([i64::try_from(limit).unwrap_or(i64::MAX)])
-        .ctx(context)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().ctx(context)? {
-        let r = Rec::new(row, "webhook_events", &[0]);
-        let body: Vec<u8> = row.get(3).map_err(|e| r.corrupt("body", e))?;
-        out.push(WebhookEvent {
-            event_id: r.text(0, "event_id")?,
-            topic: r.text(1, "topic")?,
-            received_at: r.ts(2, "received_at")?,
-            body,
-        });
-    }
-    Ok(out)
+    codec::query_all(
+        conn,
+        "SELECT event_id, topic, received_at, body FROM webhook_events
+         WHERE state = 'pending' ORDER BY received_at, event_id LIMIT ?1",
+        [i64::try_from(limit).unwrap_or(i64::MAX)],
+        "reading pending webhook events",
+        |row| {
+            let r = Rec::new(row, "webhook_events", &[0]);
+            let body: Vec<u8> = row.get(3).map_err(|e| r.corrupt("body", e))?;
+            Ok(WebhookEvent {
+                event_id: r.text(0, "event_id")?,
+                topic: r.text(1, "topic")?,
+                received_at: r.ts(2, "received_at")?,
+                body,
+            })
+        },
+    )
 }
 
 /// Marks a delivery processed: `done`, or `failed` with the reason.

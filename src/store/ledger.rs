@@ -70,15 +70,13 @@ fn select(
     context: &str,
     args: impl rusqlite::Params,
 ) -> Result<Vec<LedgerEntry>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM draft_ledger {filter}"))
-        .ctx(context)?;
-    let mut rows = stmt.query(args).ctx(context)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().ctx(context)? {
-        out.push(read_entry(&Rec::new(row, "draft_ledger", &[0]))?);
-    }
-    Ok(out)
+    codec::query_all(
+        conn,
+        &format!("SELECT {COLUMNS} FROM draft_ledger {filter}"),
+        args,
+        context,
+        |row| read_entry(&Rec::new(row, "draft_ledger", &[0])),
+    )
 }
 
 /// Open rows (not closed), by supplier ID then location.

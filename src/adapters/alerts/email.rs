@@ -210,26 +210,12 @@ mod tests {
     use crate::store::ChannelState;
 
     fn alert(id: i64, occurrences: u64) -> StoredAlert {
-        let t = DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let a = super::super::sample_alert(id, "unmapped_sku", "selling on Shopify, not in Cin7");
         StoredAlert {
-            id,
-            group_key: format!("k{id}"),
-            kind: "unmapped_sku".into(),
-            sku: Some(format!("SKU-{id}")),
-            supplier: None,
-            location: Some("Main".into()),
-            message: "selling on Shopify, not in Cin7".into(),
-            first_raised_at: t,
-            last_raised_at: t + chrono::Duration::hours(2),
+            last_raised_at: a.first_raised_at + chrono::Duration::hours(2),
             occurrences,
-            run_id: None,
             slack: ChannelState::Off,
-            email: ChannelState::Pending,
-            attempts: 0,
-            last_error: None,
-            delivered_at: None,
+            ..a
         }
     }
 

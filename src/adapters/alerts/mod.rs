@@ -83,23 +83,18 @@ pub async fn send(
         .collect()
 }
 
-/// Sends one test alert on every configured channel, outside the outbox (nothing is stored);
-/// returns each configured channel's outcome, errors free of secrets. For `doctor
-/// --send-test-alert`.
-pub async fn send_test(
-    settings: &AlertSettings,
-    now: DateTime<Utc>,
-) -> Vec<(Channel, Result<(), String>)> {
-    let configured = configured_channels(settings);
-    let alert = StoredAlert {
+/// An alert of `kind` raised once at `now` and not sent yet: pending on both channels, no run,
+/// no SKU, supplier or location, its group key its kind. `send_test` sends one; the channels'
+/// tests build theirs from it.
+pub(crate) fn unsent_alert(kind: &str, message: &str, now: DateTime<Utc>) -> StoredAlert {
+    StoredAlert {
         id: 0,
-        group_key: "test".to_owned(),
-        kind: "test".to_owned(),
+        group_key: kind.to_owned(),
+        kind: kind.to_owned(),
         sku: None,
         supplier: None,
         location: None,
-        message: "a test alert from `replenish doctor --send-test-alert`: this channel works"
-            .to_owned(),
+        message: message.to_owned(),
         first_raised_at: now,
         last_raised_at: now,
         occurrences: 1,
@@ -109,7 +104,38 @@ pub async fn send_test(
         attempts: 0,
         last_error: None,
         delivered_at: None,
-    };
+    }
+}
+
+/// A stored alert for the channels' tests: number `id` (group key `k{id}`, SKU `SKU-{id}`) at
+/// `Main`, raised once at 2024-05-01 10:00 UTC and pending on both channels.
+#[cfg(test)]
+pub(crate) fn sample_alert(id: i64, kind: &str, message: &str) -> StoredAlert {
+    let t = DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    StoredAlert {
+        id,
+        group_key: format!("k{id}"),
+        sku: Some(format!("SKU-{id}")),
+        location: Some("Main".into()),
+        ..unsent_alert(kind, message, t)
+    }
+}
+
+/// Sends one test alert on every configured channel, outside the outbox (nothing is stored);
+/// returns each configured channel's outcome, errors free of secrets. For `doctor
+/// --send-test-alert`.
+pub async fn send_test(
+    settings: &AlertSettings,
+    now: DateTime<Utc>,
+) -> Vec<(Channel, Result<(), String>)> {
+    let configured = configured_channels(settings);
+    let alert = unsent_alert(
+        "test",
+        "a test alert from `replenish doctor --send-test-alert`: this channel works",
+        now,
+    );
     let mut out = Vec::new();
     for channel in Channel::ALL.into_iter().filter(|c| configured.has(*c)) {
         let outcome = send(settings, channel, &[&alert], now)
@@ -248,20 +274,11 @@ mod tests {
         StoredAlert {
             id: 1,
             group_key: "k".into(),
-            kind: kind.into(),
             sku: Some("ABC-1".into()),
             supplier: Some("Acme Ltd".into()),
-            location: None,
-            message: "not in Cin7".into(),
-            first_raised_at: t,
-            last_raised_at: t,
             occurrences,
-            run_id: None,
-            slack: ChannelState::Pending,
             email: ChannelState::Off,
-            attempts: 0,
-            last_error: None,
-            delivered_at: None,
+            ..unsent_alert(kind, "not in Cin7", t)
         }
     }
 

@@ -212,30 +212,12 @@ fn cut_escaped(s: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::ChannelState;
-    use chrono::{DateTime, Utc};
 
     fn alert(id: i64, message: &str) -> StoredAlert {
-        let t = DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
         StoredAlert {
-            id,
-            group_key: format!("k{id}"),
-            kind: "po_rejected".into(),
-            sku: Some(format!("SKU-{id}")),
             supplier: Some("Smith & Sons <UK>".into()),
-            location: Some("Main".into()),
-            message: message.into(),
-            first_raised_at: t,
-            last_raised_at: t,
             occurrences: 2,
-            run_id: None,
-            slack: ChannelState::Pending,
-            email: ChannelState::Pending,
-            attempts: 0,
-            last_error: None,
-            delivered_at: None,
+            ..super::super::sample_alert(id, "po_rejected", message)
         }
     }
 

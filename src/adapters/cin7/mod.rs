@@ -786,18 +786,20 @@ mod tests {
         assert_eq!(named_limit("Service unavailable"), None);
     }
 
+    /// How `classify` takes an answer with `status` and `body` and no headers.
+    fn classify_answer(status: u16, body: &str) -> Result<Value, ApiError> {
+        classify(
+            "ep",
+            status,
+            &HeaderMap::new(),
+            body.as_bytes(),
+            chrono::DateTime::UNIX_EPOCH,
+        )
+    }
+
     #[test]
     fn classification_of_cin7_answers() {
-        let h = HeaderMap::new();
-        let c = |status, body: &str| {
-            classify(
-                "ep",
-                status,
-                &h,
-                body.as_bytes(),
-                chrono::DateTime::UNIX_EPOCH,
-            )
-        };
+        let c = classify_answer;
         assert_eq!(
             c(503, "You reached 60 calls per minute API limit")
                 .unwrap_err()
@@ -849,17 +851,7 @@ mod tests {
 
     #[test]
     fn failures_carry_cin7s_own_words_when_the_body_has_them() {
-        let h = HeaderMap::new();
-        let c = |status, body: &str| {
-            classify(
-                "ep",
-                status,
-                &h,
-                body.as_bytes(),
-                chrono::DateTime::UNIX_EPOCH,
-            )
-            .unwrap_err()
-        };
+        let c = |status, body: &str| classify_answer(status, body).unwrap_err();
         let e = c(
             400,
             r#"[{"ErrorCode":400,"Exception":"Supplier with ID = 'x' was not found."},{"ErrorCode":400,"Exception":"Location is required."}]"#,

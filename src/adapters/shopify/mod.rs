@@ -416,12 +416,7 @@ impl ShopifyClient {
                 decode(label, "orders", data.get("orders").unwrap_or(&Value::Null))?;
             let next = conn.next_cursor();
             for raw in conn.into_items() {
-                let record = raw
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?")
-                    .to_string();
-                let node: OrderNode = decode(label, &format!("order {record}"), &raw)?;
+                let node: OrderNode = decode_node(label, "order", &raw)?;
                 let more = node.line_items.as_ref().and_then(Connection::next_cursor);
                 let id = node.id.clone();
                 let extra = match more {
@@ -668,16 +663,7 @@ impl ShopifyClient {
             )?;
             let next = conn.next_cursor();
             for raw in conn.into_items() {
-                let record = raw
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?")
-                    .to_string();
-                let node: VariantNode = decode(
-                    "shopify productVariants",
-                    &format!("variant {record}"),
-                    &raw,
-                )?;
+                let node: VariantNode = decode_node("shopify productVariants", "variant", &raw)?;
                 out.push(node.into());
             }
             on_page(out.len());
@@ -711,6 +697,13 @@ fn decode<T: DeserializeOwned>(label: &str, record: &str, value: &Value) -> Resu
             format!("{record}: field `{}`: {}", e.path(), e.inner()),
         )
     })
+}
+
+/// Decodes one node of a connection read as raw JSON, naming it in an error by what it is and
+/// its `id` (`?` when it has none): "order gid://shopify/Order/1: field `…`: …".
+fn decode_node<T: DeserializeOwned>(label: &str, what: &str, raw: &Value) -> Result<T, ApiError> {
+    let id = raw.get("id").and_then(Value::as_str).unwrap_or("?");
+    decode(label, &format!("{what} {id}"), raw)
 }
 
 /// The gid of the bulk operation a "… already in progress: gid://shopify/BulkOperation/N" refusal

@@ -34,18 +34,18 @@ use crate::app::plan::{own_drafts, plan_with_drafts, today};
 use crate::app::run_scope::{Failure, Finish, RunCommand, RunOutcome, RunScope};
 use crate::app::sync::{SyncOptions, SyncSummary, sync};
 use crate::app::{EXIT_ATTENTION, UsageError};
-use crate::cli::{DraftArgs, Format};
+use crate::cli::DraftArgs;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::issues;
 use crate::core::plan::{Explain, Plan};
-use crate::core::push::{self, Action, OpenDraft};
+use crate::core::push::{self, Action, HeldLine, OpenDraft};
 use crate::core::settle::Blocked;
 use crate::output::progress::Progress;
 use crate::store::{LedgerEntry, NewAlert, Store};
 
 pub use crate::report::draft::{
-    AlertOut, DraftOutcome, DraftReport, HeldLineOut, PoAction, PoOutcome, PoResult, Recovery,
+    DraftOutcome, DraftReport, PoAction, PoOutcome, PoResult, Recovery,
 };
 pub use ledger::{Settled, settle_drafts};
 
@@ -107,14 +107,11 @@ pub async fn exec(settings: &Settings, args: &DraftArgs, clock: Clock) -> Result
     };
     let report = draft(settings, &mut store, clock, &options, &Progress::auto()).await?;
     drop(lock);
-    let text = match crate::app::resolve_format(args.format) {
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Table => crate::output::draft::table(
-            &report,
-            crate::output::safe::terminal_width(crate::output::safe::Stream::Stdout),
-        ),
-    };
-    std::io::stdout().write_all(text.as_bytes())?;
+    crate::app::print_report(
+        &report,
+        crate::app::resolve_format(args.format),
+        crate::output::draft::table,
+    )?;
     Ok(report.exit_code())
 }
 
@@ -168,7 +165,7 @@ pub async fn draft(
                         outcome: report.outcome.into(),
                         requests: &report.requests,
                         summary: summary.as_deref(),
-                        alerts: new_alerts(&report.alerts),
+                        alerts: report.alerts.clone(),
                     },
                 )
                 .await?;
@@ -189,7 +186,7 @@ pub async fn draft(
                             RunOutcome::Failed
                         },
                         requests: &requests,
-                        alerts: new_alerts(&run.alerts),
+                        alerts: run.alerts.clone(),
                         alert: (!refused).then(|| "replenish draft failed: ".to_string()),
                     },
                 )
@@ -197,19 +194,6 @@ pub async fn draft(
             Err(err)
         }
     }
-}
-
-fn new_alerts(alerts: &[AlertOut]) -> Vec<NewAlert> {
-    alerts
-        .iter()
-        .map(|a| NewAlert {
-            kind: a.kind.clone(),
-            sku: a.sku.clone(),
-            supplier: a.supplier.clone(),
-            location: a.location.clone(),
-            message: a.message.clone(),
-        })
-        .collect()
 }
 
 /// The state of one run while it works (shared by [`ledger`] and [`write`]).
@@ -222,7 +206,7 @@ struct Run<'a> {
     now: DateTime<Utc>,
     run_id: Option<i64>,
     dry_run: bool,
-    alerts: Vec<AlertOut>,
+    alerts: Vec<NewAlert>,
     recovered: Vec<Recovery>,
     /// Some PO could not be written now (the next run finishes it).
     failed: bool,
@@ -258,7 +242,7 @@ impl<'a> Run<'a> {
         self,
         sync: Option<SyncSummary>,
         purchase_orders: Vec<PoOutcome>,
-        held_lines: Vec<HeldLineOut>,
+        held_lines: Vec<HeldLine>,
         requests: Vec<crate::store::EndpointCount>,
     ) -> DraftReport {
         let held =
@@ -285,7 +269,7 @@ impl<'a> Run<'a> {
         location: Option<&str>,
         message: String,
     ) {
-        self.alerts.push(AlertOut {
+        self.alerts.push(NewAlert {
             kind: kind.to_string(),
             sku: sku.map(str::to_string),
             supplier: supplier.map(str::to_string),
@@ -310,7 +294,7 @@ impl<'a> Run<'a> {
         &mut self,
         store: &mut Store,
         confirm: Confirm,
-    ) -> Result<(Vec<PoOutcome>, Vec<HeldLineOut>)> {
+    ) -> Result<(Vec<PoOutcome>, Vec<HeldLine>)> {
         let open = self.check_ledger(store).await?;
         let settings = self.settings;
         let open_drafts: Vec<OpenDraft> = open.iter().filter_map(OpenDraft::from_entry).collect();
@@ -352,18 +336,7 @@ impl<'a> Run<'a> {
             .into_iter()
             .map(|a| push::keep_held_lines(a, &plan, &gated))
             .collect();
-        let held: Vec<HeldLineOut> = gated
-            .held
-            .iter()
-            .map(|h| HeldLineOut {
-                gate: h.gate,
-                sku: h.sku.clone(),
-                supplier: h.supplier.clone(),
-                location: h.location.clone(),
-                quantity: h.quantity,
-                reason: h.reason.clone(),
-            })
-            .collect();
+        let held = gated.held.clone();
 
         let writes = actions
             .iter()
