@@ -248,9 +248,13 @@ async fn file(State(shop): State<Shop>, headers: HeaderMap) -> Response {
 /// Child mode: one first sync into a fresh store; prints one JSON line.
 async fn measure() -> Result<()> {
     // The phases (download, staging, store write) show in the log, on stderr.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("replenish=info"))
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::prelude::*;
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("replenish", tracing::Level::INFO),
+        )
         .try_init();
     let var = |k: &str| std::env::var(k).with_context(|| format!("{k} is not set"));
     let dir = tempfile::tempdir_in(var("BENCH_DIR")?)?;

@@ -136,6 +136,7 @@ async fn main() -> Result<()> {
 
     // 1. Acknowledgement latency under load: distinct signed deliveries of a SKU nobody stocks
     // (so the worker's drafting stays out of the measurement's way as much as it can).
+    replenish::adapters::http::install_crypto_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;

@@ -430,8 +430,22 @@ impl<C: Clock + Clone> Pacer<C> {
     }
 }
 
+/// Installs the process's TLS crypto provider, rustls's `ring`, once. reqwest is built without a
+/// provider of its own (one C crypto library for reqwest and lettre instead of two; see
+/// docs/design.md, "Cold build") and refuses to build a client before one is installed, so every
+/// client of the product is built through this module, and `app::run` calls it first thing.
+/// Installing again, or after another part of the process did, changes nothing.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // An error means a provider is already installed, which is all that is needed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// Builds the shared reqwest client (timeouts from config, gzip, no cookie store).
 pub fn build_client(http: &HttpSettings) -> reqwest::Client {
+    install_crypto_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(http.timeout_secs.max(1)))
         .connect_timeout(Duration::from_secs(http.timeout_secs.clamp(1, 10)))
@@ -445,6 +459,7 @@ pub fn build_client(http: &HttpSettings) -> reqwest::Client {
 /// watches (no bytes for `shopify.bulk_stall_ms` is a stall). No transparent decompression either:
 /// a resumed download asks for a byte `Range`, which must count the bytes as stored.
 pub fn build_download_client(http: &HttpSettings) -> reqwest::Client {
+    install_crypto_provider();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(http.timeout_secs.clamp(1, 10)))
         .no_gzip()

@@ -95,25 +95,40 @@ pub async fn acquire_lock(store: &std::path::Path, timeout: Duration) -> Result<
 pub const SYNC_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Logs go to stderr; `RUST_LOG` overrides the verbosity flags.
+///
+/// `RUST_LOG` takes comma-separated `target=level` directives and a bare default level
+/// (`replenish=debug,warn`), read by `tracing_subscriber::filter::Targets`: the directives this
+/// tool's logs need, without `EnvFilter`'s span and field matching and the regex engine it
+/// compiles in. An unset, empty or unreadable `RUST_LOG` leaves the flags' level.
 pub fn init_tracing(verbose: u8, quiet: bool) {
-    use tracing_subscriber::EnvFilter;
-    let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, 2) => "debug",
-        _ => "trace",
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let level = match (quiet, verbose) {
+        (true, _) => LevelFilter::ERROR,
+        (false, 0) => LevelFilter::WARN,
+        (false, 1) => LevelFilter::INFO,
+        (false, 2) => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
     };
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("replenish={default},warn")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| {
+            Targets::new()
+                .with_target("replenish", level)
+                .with_default(LevelFilter::WARN)
+        });
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(log_colour(
             std::io::stderr().is_terminal(),
             std::env::var_os("NO_COLOR").as_deref(),
         ))
-        .with_target(false)
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(fmt)
+        .with(filter)
         .try_init();
 }
 
@@ -278,6 +293,7 @@ pub fn dot_env_path(config: &std::path::Path) -> std::path::PathBuf {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    crate::adapters::http::install_crypto_provider();
     let clock = resolve_clock(cli.now.as_deref())?;
     match cli.command {
         Command::Init(args) => init::exec(&args),

@@ -135,15 +135,15 @@ fn ensure_font() -> Result<()> {
     }
 }
 
-/// Draws with `draw` into a temporary PNG next to `path`, then renames it to `path`.
+/// Draws with `draw` into memory, encodes the picture as a PNG into a temporary file next to
+/// `path`, then renames it to `path`.
 fn write_png(path: &Path, draw: impl FnOnce(&Area<'_>) -> Result<()>) -> Result<()> {
     let write = || -> Result<()> {
-        ensure_font()?;
+        let rgb = render(draw)?;
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        // The suffix matters: the encoder picks the format from the extension.
         let mut builder = tempfile::Builder::new();
         builder.prefix(".replenish-chart-").suffix(".png");
         #[cfg(unix)]
@@ -152,22 +152,50 @@ fn write_png(path: &Path, draw: impl FnOnce(&Area<'_>) -> Result<()>) -> Result<
             // As any file written (0666 less the umask), not tempfile's private 0600.
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        let tmp = builder
+        // Deleted when dropped, so an error below leaves nothing behind.
+        let mut tmp = builder
             .tempfile_in(dir)
-            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?
-            .into_temp_path();
-        {
-            // On an error the backend still saves when dropped, into `tmp`, which is then deleted.
-            let root = typeset(BitMapBackend::new(&tmp, (WIDTH, HEIGHT)))?.into_drawing_area();
-            draw(&root).context("cannot draw the chart")?;
-            root.present().context("cannot encode the PNG")?;
-        }
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        encode_png(&mut out, &rgb)?;
+        std::io::Write::flush(&mut out).context("cannot write the chart")?;
+        drop(out);
+        tmp.as_file()
+            .sync_all()
+            .context("cannot write the chart to disk")?;
         tmp.persist(path)
             .map_err(|e| e.error)
             .context("cannot move the finished chart into place")?;
         Ok(())
     };
     write().with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Draws with `draw` into an RGB buffer of the chart's size (row-major, 3 bytes a pixel).
+fn render(draw: impl FnOnce(&Area<'_>) -> Result<()>) -> Result<Vec<u8>> {
+    ensure_font()?;
+    let mut rgb = vec![0_u8; WIDTH as usize * HEIGHT as usize * 3];
+    {
+        let root =
+            typeset(BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)))?.into_drawing_area();
+        draw(&root).context("cannot draw the chart")?;
+        root.present().context("cannot finish the chart")?;
+    }
+    Ok(rgb)
+}
+
+/// Writes `rgb` (the chart's size, 8-bit RGB) as a PNG to `out`. The `png` crate alone: the
+/// charts need no other image format, so plotters' image-crate encoder is not compiled in.
+fn encode_png(out: impl std::io::Write, rgb: &[u8]) -> Result<()> {
+    let mut encoder = png::Encoder::new(out, WIDTH, HEIGHT);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().context("cannot encode the PNG")?;
+    writer
+        .write_image_data(rgb)
+        .context("cannot encode the PNG")?;
+    writer.finish().context("cannot encode the PNG")?;
+    Ok(())
 }
 
 /// `bitmap` with the chart text drawn by [`Typeset`] in the bundled font.
@@ -660,19 +688,9 @@ mod tests {
         (be(16), be(20))
     }
 
-    /// Draws into memory (RGB, row-major), as the file functions would.
+    /// Draws into memory (RGB, row-major), as the file functions do.
     fn render(draw: impl FnOnce(&Area<'_>) -> Result<()>) -> Vec<u8> {
-        ensure_font().expect("bundled font registers");
-        let mut buf = vec![0_u8; (WIDTH * HEIGHT * 3) as usize];
-        {
-            let bitmap = BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT));
-            let root = typeset(bitmap)
-                .expect("bundled font parses")
-                .into_drawing_area();
-            draw(&root).expect("chart draws");
-            root.present().expect("chart presents");
-        }
-        buf
+        super::render(draw).expect("chart draws")
     }
 
     fn pixels_of(buf: &[u8], c: RGBColor) -> usize {

@@ -236,8 +236,21 @@ pub(crate) struct App {
     http: reqwest::Client,
 }
 
+/// Installs rustls's `ring` as the process's TLS crypto provider, once. reqwest is built without a
+/// provider of its own (the product's choice: one C crypto library, not two) and refuses to build
+/// a client before one is installed; the sandbox's own client (webhook deliveries) is built after
+/// this. Installing again, or after the product did, changes nothing.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // An error means a provider is already installed, which is all that is needed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 impl App {
     fn new(world: World) -> App {
+        install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(1))
             .timeout(Duration::from_secs(5))

@@ -37,6 +37,7 @@ async fn up(opts: SandboxOptions) -> SandboxHandle {
 }
 
 fn client() -> reqwest::Client {
+    crate::install_crypto_provider();
     reqwest::Client::new()
 }
 

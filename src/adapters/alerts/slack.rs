@@ -65,6 +65,7 @@ impl SlackWebhook {
             ));
         }
         let host = url.host_str().unwrap_or("?").to_owned();
+        crate::adapters::http::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
