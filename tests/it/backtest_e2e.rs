@@ -54,7 +54,7 @@ async fn demand_on_recorded_stockout_days_is_estimated_closer_to_the_truth_than_
         &dir.path().join("s.db"),
     )
     .await;
-    let http = reqwest::Client::new();
+    let http = crate::common::http();
     let days = 30;
     let mut now = t0();
     sync_at(&settings, &mut store, now).await.unwrap();

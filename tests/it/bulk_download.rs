@@ -142,18 +142,21 @@ async fn a_cut_download_resumes_with_a_range_request_and_stores_the_same_orders(
 
 #[tokio::test]
 async fn a_stalled_download_fails_naming_the_bulk_download_and_changes_nothing() {
-    // One byte a second: after each byte, a second without data.
+    // One byte a second: after each byte, a second without data. The stall limit sits halfway
+    // between the two clocks that race: the first byte (with the answer's head) must arrive
+    // within it, and it must fire before the second byte does, a second later, so a loaded
+    // machine has half a second of slack either way.
     let handle = shop(Some(1), None).await;
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let (store, result) = first_sync(&handle, dir.path(), |s| {
-        s.shopify.bulk_stall_ms = 300;
+        s.shopify.bulk_stall_ms = 500;
         s.http.max_retries = 1;
     })
     .await;
     let err = format!("{:#}", result.unwrap_err());
     assert!(
-        err.contains("shopify bulk download: stalled: no data for 0.3 s"),
+        err.contains("shopify bulk download: stalled: no data for 0.5 s"),
         "{err}"
     );
     assert!(

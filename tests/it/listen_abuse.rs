@@ -51,7 +51,7 @@ async fn signed_delivery(l: &ListenHandle, event: &str) -> (u16, String) {
         "2026-11-26T10:05:00Z",
         "paid",
     );
-    let r = reqwest::Client::new()
+    let r = crate::common::http()
         .post(format!("http://{}/webhooks/shopify", l.addr))
         .header("X-Shopify-Topic", "orders/paid")
         .header("X-Shopify-Event-Id", event)
@@ -65,7 +65,7 @@ async fn signed_delivery(l: &ListenHandle, event: &str) -> (u16, String) {
 }
 
 async fn get(l: &ListenHandle, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    crate::common::http()
         .get(format!("http://{}{path}", l.addr))
         .timeout(Duration::from_secs(2))
         .send()

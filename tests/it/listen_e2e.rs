@@ -152,7 +152,7 @@ async fn declared_length_status(l: &ListenHandle, length: usize) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signatures_sizes_malformed_bodies_and_unknown_topics() {
     let (sandbox, _dir, settings, l) = listening(20, 1).await;
-    let c = reqwest::Client::new();
+    let c = crate::common::http();
     let body = order_body(
         5723456789012345678,
         "SKU-00001",
@@ -349,7 +349,7 @@ async fn a_thousand_shuffled_deliveries_with_duplicates_end_in_the_final_states(
         events.swap(i, j);
     }
     assert_eq!(events.len(), 1000);
-    let c = reqwest::Client::new();
+    let c = crate::common::http();
     let addr = l.addr;
     let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
     for chunk in events.chunks(25) {
@@ -421,7 +421,7 @@ async fn a_burst_of_orders_on_one_sku_gives_exactly_one_draft() {
         .expect("a quiet SKU with a supplier")
         .clone();
     // Three big orders for it, yesterday, in one burst.
-    let c = reqwest::Client::new();
+    let c = crate::common::http();
     for i in 0..3u64 {
         let body = order_body(
             77_000_000_000 + i,
@@ -503,7 +503,7 @@ async fn the_worker_stores_the_order_as_graphql_reads_it() {
     // would take it; the worker reads the order from Shopify instead.
     let body = order_body(n, "SOMETHING-ELSE", 99, "2026-11-27T09:00:00Z", "paid");
     let sig = Some(sign(SECRET, &body));
-    let c = reqwest::Client::new();
+    let c = crate::common::http();
     assert_eq!(
         post(&c, &l, "orders/updated", "reread-1", body, sig)
             .await
@@ -619,7 +619,7 @@ async fn deliveries_accepted_before_a_restart_are_processed_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_delivered_twice_under_different_ids_is_counted_once() {
     let (sandbox, _dir, settings, l) = listening(20, 1).await;
-    let c = reqwest::Client::new();
+    let c = crate::common::http();
     let id: u64 = 8_100_000_000_000_000_001;
     let body = order_body(id, "SKU-00003", 3, "2026-11-26T10:05:00Z", "paid");
     let sig = Some(sign(SECRET, &body));

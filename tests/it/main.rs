@@ -9,6 +9,7 @@ mod cli;
 mod clock;
 mod common;
 mod cron;
+mod crypto_provider;
 mod doctor_e2e;
 mod draft_e2e;
 mod hostile_e2e;

@@ -24,7 +24,7 @@ async fn small() -> SandboxHandle {
 }
 
 async fn gql(h: &SandboxHandle, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
+    crate::common::http()
         .post(format!(
             "{}/admin/api/2026-01/graphql.json",
             h.shopify_base_url()
@@ -140,7 +140,9 @@ async fn the_clients_bulk_documents_run_to_a_file_with_or_without_fulfillment_or
         let done = gql(&h, queries::BULK_POLL, json!({"id": id})).await;
         let b = &done["data"]["bulkOperation"];
         assert_eq!(b["status"], "COMPLETED", "{done}");
-        let text = reqwest::get(b["url"].as_str().unwrap())
+        let text = crate::common::http()
+            .get(b["url"].as_str().unwrap())
+            .send()
             .await
             .unwrap()
             .text()

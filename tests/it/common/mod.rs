@@ -13,6 +13,16 @@ use replenish::config::Settings;
 
 pub use sandbox::{first_sync, sandbox_settings, sandbox_state, start_sandbox, t0};
 
+/// A plain HTTP client for a test's own requests (the sandbox's control endpoints, a listener).
+/// reqwest here has no TLS crypto provider of its own (docs/design.md, "Cold build"), so a
+/// client is built only after the product's provider is installed; `reqwest::Client::new()`
+/// anywhere else in the tests would panic or not depending on which test ran first
+/// (`guards::every_http_client_is_built_after_the_crypto_provider` keeps it so).
+pub fn http() -> reqwest::Client {
+    replenish::adapters::http::install_crypto_provider();
+    reqwest::Client::new()
+}
+
 /// Test knobs: fast retries and a generous Cin7 quota, so tests never wait long.
 pub fn fast(mut s: Settings) -> Settings {
     s.cin7.requests_per_minute = 60_000;

@@ -73,7 +73,9 @@ pub async fn first_sync(handle: &SandboxHandle, dir: &Path) -> (Settings, Store,
 
 /// The sandbox's `/sandbox/state`: its requests, faults, purchases, downloads and deliveries.
 pub async fn sandbox_state(handle: &SandboxHandle) -> Value {
-    reqwest::get(format!("{}/sandbox/state", handle.base_url()))
+    super::http()
+        .get(format!("{}/sandbox/state", handle.base_url()))
+        .send()
         .await
         .unwrap()
         .json()
@@ -110,7 +112,7 @@ pub const SANDBOX_CIN7: (&str, &str) = ("sandbox", "sandbox");
 /// POSTs to the sandbox's control endpoint `/sandbox/{what}` (a tick, a receipt, an approval)
 /// and returns its answer, after checking it succeeded.
 pub async fn sandbox_post(handle: &SandboxHandle, what: &str) -> reqwest::Response {
-    let r = reqwest::Client::new()
+    let r = super::http()
         .post(format!("{}/sandbox/{what}", handle.base_url()))
         .send()
         .await
@@ -136,7 +138,7 @@ pub fn cin7_request(
     path: &str,
     (account, key): (&str, &str),
 ) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
+    super::http()
         .request(
             method,
             format!("{}/cin7/ExternalApi/v2/{path}", handle.base_url()),
