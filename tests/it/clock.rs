@@ -4,10 +4,11 @@
 //! timeline whatever today's date is.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
+
+use crate::common::scan;
 
 /// Ways Rust code (or SQL inside it) reads the wall clock. Matched with all whitespace removed.
 const WALL_CLOCK_READS: [&str; 12] = [
@@ -30,26 +31,7 @@ const CLOCK_MODULE: &str = "src/clock.rs";
 
 /// `(line number, line)` of each wall-clock read in `text` (comment lines are skipped).
 fn wall_clock_reads(text: &str) -> Vec<(usize, String)> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim_start().starts_with("//"))
-        .filter(|(_, line)| {
-            let squeezed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-            WALL_CLOCK_READS.iter().any(|p| squeezed.contains(p))
-        })
-        .map(|(i, line)| (i + 1, line.trim().to_string()))
-        .collect()
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
+    scan::lines_with(text, &WALL_CLOCK_READS)
 }
 
 #[test]
@@ -69,12 +51,10 @@ fn the_scan_recognises_every_way_of_reading_the_wall_clock() {
 
 #[test]
 fn nothing_outside_the_clock_module_reads_the_wall_clock() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_files(&root.join("src"), &mut files);
+    let mut files = scan::rust_files("src");
     let product = files.len();
     // The sandbox crate: its clock moves only on `POST /sandbox/tick`.
-    rust_files(&root.join("crates/sandbox/src"), &mut files);
+    files.extend(scan::rust_files("crates/sandbox/src"));
     assert!(
         product > 50 && files.len() - product > 10,
         "the scan found the sources: {product} in src/, {} in crates/sandbox/src",
@@ -83,11 +63,7 @@ fn nothing_outside_the_clock_module_reads_the_wall_clock() {
     let mut offenders = Vec::new();
     let mut allowed_reads = 0;
     for path in &files {
-        let relative = path
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+        let relative = scan::relative(path);
         let reads = wall_clock_reads(&std::fs::read_to_string(path).unwrap());
         if relative == CLOCK_MODULE {
             allowed_reads = reads.len();

@@ -3,7 +3,7 @@
 //! a provider of its own and panics when a client is built before one is installed, so every file
 //! that builds a client also installs the provider, and the install is idempotent.
 
-use std::path::{Path, PathBuf};
+use crate::common::scan;
 
 /// Ways code builds a reqwest client (or sends through a hidden one). Matched with all whitespace
 /// removed.
@@ -17,26 +17,7 @@ const CLIENT_BUILDS: [&str; 5] = [
 
 /// `(line number, line)` of each client build in `text` (comment lines are skipped).
 fn client_builds(text: &str) -> Vec<(usize, String)> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim_start().starts_with("//"))
-        .filter(|(_, line)| {
-            let squeezed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-            CLIENT_BUILDS.iter().any(|p| squeezed.contains(p))
-        })
-        .map(|(i, line)| (i + 1, line.trim().to_string()))
-        .collect()
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
+    scan::lines_with(text, &CLIENT_BUILDS)
 }
 
 #[test]
@@ -53,17 +34,16 @@ fn the_scan_recognises_each_way_of_building_a_client() {
 
 #[test]
 fn every_http_client_is_built_after_the_crypto_provider() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for dir in ["src", "crates/sandbox/src", "tests", "examples"] {
-        rust_files(&root.join(dir), &mut files);
-    }
+    let files: Vec<_> = ["src", "crates/sandbox/src", "tests", "examples"]
+        .into_iter()
+        .flat_map(scan::rust_files)
+        .collect();
     assert!(
         files.len() > 100,
         "the scan found only {} files",
         files.len()
     );
-    let this = Path::new(file!()).file_name().unwrap();
+    let this = std::path::Path::new(file!()).file_name().unwrap();
     let mut offenders = Vec::new();
     let mut builders = 0;
     for path in &files {
@@ -75,10 +55,7 @@ fn every_http_client_is_built_after_the_crypto_provider() {
         builders += usize::from(!builds.is_empty());
         if !builds.is_empty() && !text.contains("install_crypto_provider()") {
             for (n, line) in builds {
-                offenders.push(format!(
-                    "{}:{n}: {line}",
-                    path.strip_prefix(root).unwrap().display()
-                ));
+                offenders.push(format!("{}:{n}: {line}", scan::relative(path)));
             }
         }
     }

@@ -261,14 +261,7 @@ async fn signatures_sizes_malformed_bodies_and_unknown_topics() {
         .unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["queue_depth"], 0);
-    let metrics = c
-        .get(format!("http://{}/metrics", l.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::common::get_text(format!("http://{}/metrics", l.addr)).await;
     // The malformed delivery is reported by the next nightly audit, once.
     let mut audit_store = Store::open(&settings.store.path).unwrap();
     let audit = replenish::app::reconcile::reconcile(

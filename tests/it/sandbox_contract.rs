@@ -24,19 +24,14 @@ async fn small() -> SandboxHandle {
 }
 
 async fn gql(h: &SandboxHandle, query: &str, variables: Value) -> Value {
-    crate::common::http()
+    let request = crate::common::http()
         .post(format!(
             "{}/admin/api/2026-01/graphql.json",
             h.shopify_base_url()
         ))
         .header("X-Shopify-Access-Token", "tok")
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        .json(&json!({"query": query, "variables": variables}));
+    crate::common::send_json(request).await
 }
 
 fn requested(answer: &Value) -> u64 {
@@ -140,14 +135,7 @@ async fn the_clients_bulk_documents_run_to_a_file_with_or_without_fulfillment_or
         let done = gql(&h, queries::BULK_POLL, json!({"id": id})).await;
         let b = &done["data"]["bulkOperation"];
         assert_eq!(b["status"], "COMPLETED", "{done}");
-        let text = crate::common::http()
-            .get(b["url"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = crate::common::get_text(b["url"].as_str().unwrap()).await;
         let fos = text.matches("gid://shopify/FulfillmentOrder/").count();
         assert_eq!(
             fos > 0,

@@ -1,11 +1,12 @@
 //! Helpers shared by the integration tests: settings for a mock server, the sandbox fixtures
 //! ([`sandbox`]), wiremock shorthands ([`mock`]), in-process runs of the commands ([`run`]) and
-//! the binary in a child process ([`bin`]).
+//! the binary in a child process ([`bin`]) and source scans for the guard tests ([`scan`]).
 
 pub mod bin;
 pub mod mock;
 pub mod run;
 pub mod sandbox;
+pub mod scan;
 
 use std::path::Path;
 
@@ -21,6 +22,16 @@ pub use sandbox::{first_sync, sandbox_settings, sandbox_state, start_sandbox, t0
 pub fn http() -> reqwest::Client {
     replenish::adapters::http::install_crypto_provider();
     reqwest::Client::new()
+}
+
+/// Sends `request` and returns its body as JSON (any status).
+pub async fn send_json(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// GETs `url` and returns its body as text (any status).
+pub async fn get_text(url: impl reqwest::IntoUrl) -> String {
+    http().get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// Test knobs: fast retries and a generous Cin7 quota, so tests never wait long.

@@ -73,14 +73,7 @@ pub async fn first_sync(handle: &SandboxHandle, dir: &Path) -> (Settings, Store,
 
 /// The sandbox's `/sandbox/state`: its requests, faults, purchases, downloads and deliveries.
 pub async fn sandbox_state(handle: &SandboxHandle) -> Value {
-    super::http()
-        .get(format!("{}/sandbox/state", handle.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    super::send_json(super::http().get(format!("{}/sandbox/state", handle.base_url()))).await
 }
 
 /// The purchase `id` in a [`sandbox_state`].
