@@ -16,8 +16,8 @@ use crate::cli::{BacktestArgs, BacktestFormat};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::core::backtest::{
-    Cin7Levels, Judge, Naive, Planned, Policy, Recorded, SimOptions, Trajectory, World, grid_name,
-    outcome, prepare, simulate,
+    Adaptive, Cin7Levels, Judge, Naive, Oracle, Planned, Policy, Recorded, SimOptions, Trajectory,
+    World, grid_name, outcome, prepare, simulate,
 };
 use crate::core::model::AvailabilityRow;
 use crate::core::plan::{Explain, PlanConfig};
@@ -39,6 +39,14 @@ pub enum PolicySpec {
         cover_days: f64,
     },
     Cin7Levels,
+    /// The adaptive method (`policy.method = "adaptive"`) under these settings.
+    Adaptive {
+        name: String,
+        settings: crate::core::adaptive::Settings,
+        below_minimum: crate::core::settings::BelowMinimum,
+    },
+    /// Knows the future: the ceiling.
+    Oracle,
 }
 
 impl PolicySpec {
@@ -47,6 +55,8 @@ impl PolicySpec {
             PolicySpec::Planner { name, .. } => name.clone(),
             PolicySpec::Naive { .. } => "naive".into(),
             PolicySpec::Cin7Levels => "cin7-levels".into(),
+            PolicySpec::Adaptive { name, .. } => name.clone(),
+            PolicySpec::Oracle => "oracle".into(),
         }
     }
 
@@ -67,12 +77,19 @@ impl PolicySpec {
                 ("window_days".to_string(), *window_days as f64),
                 ("cover_days".to_string(), *cover_days),
             ]),
-            PolicySpec::Cin7Levels => BTreeMap::new(),
+            PolicySpec::Adaptive { settings, .. } => BTreeMap::from([
+                ("target_fill_rate".to_string(), settings.target_fill_rate),
+                ("carrying_rate".to_string(), settings.carrying_rate),
+                ("order_cost_po".to_string(), settings.order_cost_po),
+                ("order_cost_line".to_string(), settings.order_cost_line),
+            ]),
+            PolicySpec::Cin7Levels | PolicySpec::Oracle => BTreeMap::new(),
         }
     }
 }
 
-/// The policies of a run, in report order: configured, the grid, naive, cin7-levels.
+/// The policies of a run, in report order: configured, the grid, adaptive, naive, cin7-levels,
+/// oracle.
 pub fn policy_specs(
     config: &PlanConfig,
     service_levels: &[f64],
@@ -126,11 +143,17 @@ pub fn policy_specs(
             }
         }
     }
+    specs.push(PolicySpec::Adaptive {
+        name: "adaptive".into(),
+        settings: crate::core::adaptive::Settings::from_policy(&config.policy),
+        below_minimum: config.policy.below_minimum,
+    });
     specs.push(PolicySpec::Naive {
         window_days: config.policy.velocity_window_days as usize,
         cover_days: config.policy.cover_days,
     });
     specs.push(PolicySpec::Cin7Levels);
+    specs.push(PolicySpec::Oracle);
     Ok(specs)
 }
 
@@ -375,6 +398,18 @@ fn simulate_one(
             cover_days: *cover_days,
         }),
         PolicySpec::Cin7Levels => Box::new(Cin7Levels),
+        PolicySpec::Adaptive {
+            name,
+            settings,
+            below_minimum,
+        } => Box::new(Adaptive::new(
+            name.clone(),
+            *settings,
+            *below_minimum,
+            &world.units,
+            world.first_weekday(),
+        )),
+        PolicySpec::Oracle => Box::new(Oracle::new(&world.units, opts)),
     };
     Ok(simulate(
         &world.units,
@@ -433,7 +468,6 @@ pub fn exec(settings: &Settings, args: &BacktestArgs, clock: Clock) -> Result<Ex
     let bar = Progress::auto().bar("simulating days", (days * specs.len()) as u64);
     let trajectories = run_policies(&specs, &world, &loaded, opts, &|| bar.inc(1))?;
     bar.finish("done");
-
     let report = Report {
         from: loaded.from,
         to: loaded.to,

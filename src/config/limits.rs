@@ -17,6 +17,8 @@ pub const MAX_UNITS: f64 = 1e9;
 pub const MAX_MONEY: i64 = 1_000_000_000_000;
 /// Currency rate: nothing real is a million to one.
 pub const MAX_RATE: f64 = 1e6;
+/// Most a yearly carrying rate may be (10 = 1,000 % a year).
+pub const MAX_CARRYING_RATE: f64 = 10.0;
 /// Minutes of data age: a year.
 pub const MAX_AGE_MINUTES: u64 = 525_600;
 /// Seconds of request timeout: an hour.

@@ -459,6 +459,10 @@ fn policy(t: &At<'_, '_>, f: PolicyFile) -> Res<Policy> {
         below_minimum,
         max_data_age_minutes,
         snapshot_retention_days,
+        target_fill_rate,
+        carrying_rate,
+        order_cost_po,
+        order_cost_line,
     } = f;
     let mut p = Policy::default();
     let tz_key = stringify!(timezone);
@@ -549,6 +553,27 @@ fn policy(t: &At<'_, '_>, f: PolicyFile) -> Res<Policy> {
         MAX_WHOLE_DAYS,
         p.snapshot_retention_days,
     )?;
+    let fill_key = stringify!(target_fill_rate);
+    if let Some(s) = finite(t, key!(target_fill_rate))? {
+        let v = *s.get_ref();
+        if v <= 0.0 || v >= 1.0 {
+            return Err(t.err(
+                fill_key,
+                s.span().start,
+                "must be strictly between 0 and 1, e.g. 0.98",
+            ));
+        }
+        p.target_fill_rate = v;
+    }
+    if let Some(c) = non_negative(t, key!(carrying_rate), true, MAX_CARRYING_RATE)? {
+        p.carrying_rate = c;
+    }
+    if let Some(c) = non_negative(t, key!(order_cost_po), false, MAX_MONEY as f64)? {
+        p.order_cost_po = c;
+    }
+    if let Some(c) = non_negative(t, key!(order_cost_line), false, MAX_MONEY as f64)? {
+        p.order_cost_line = c;
+    }
     Ok(p)
 }
 

@@ -19,6 +19,7 @@
 //! - [`mapping`]: the SKU mapping CSV; [`formula`]: spreadsheet formula neutralising for CSV text
 //!   cells (and its inverse for the mapping reader); [`num`], [`stats`]: numeric helpers.
 
+pub mod adaptive;
 pub mod backtest;
 pub mod catalog;
 pub mod demand;

@@ -261,41 +261,66 @@ fn aggregate(cands: &[Candidate], levels: &[Level]) -> f64 {
 
 /// Service levels reaching a demand-weighted fill of `target` at the least inventory value.
 pub fn allocate(cands: &[Candidate], target: f64, b: Bounds) -> Allocation {
+    allocate_from(cands, target, b, None)
+}
+
+/// [`allocate`], starting the search near `hint` (a previous θ): a day's allocation moves little
+/// from the day before's, so a narrow bracket saves most of the bisection.
+pub fn allocate_from(cands: &[Candidate], target: f64, b: Bounds, hint: Option<f64>) -> Allocation {
     let at = |theta: f64| -> (Vec<Level>, f64) {
         let levels: Vec<Level> = cands.iter().map(|c| level_at(c, theta, b)).collect();
         let fill = aggregate(cands, &levels);
         (levels, fill)
     };
-    let (best_levels, best_fill) = at(0.0);
-    if best_fill < target {
-        return Allocation {
-            levels: best_levels,
-            fill: best_fill,
-            reached: false,
-            theta: 0.0,
-        };
-    }
     // θ where even the cheapest unit is at the floor: 1 − θ·c·Q/D ≤ min_alpha for all.
-    let mut hi = cands
+    let top = cands
         .iter()
         .filter(|c| c.rate > 0.0 && c.cost * c.cycle > 0.0)
         .map(|c| (1.0 - b.min_alpha) * c.rate / (c.cost * c.cycle))
         .fold(0.0_f64, f64::max)
         .max(1e-12)
         * 2.0;
-    let (hi_levels, hi_fill) = at(hi);
-    if hi_fill >= target {
+    // A bracket [lo, hi] with fill(lo) ≥ target > fill(hi).
+    let (mut lo, mut hi) = match hint.filter(|h| h.is_finite() && *h > 0.0 && *h < top) {
+        Some(h) => (h / 1.5, (h * 1.5).min(top)),
+        None => (0.0, top),
+    };
+    let mut kept = at(lo);
+    while kept.1 < target && lo > 0.0 {
+        hi = lo;
+        lo = if lo < 1e-12 { 0.0 } else { lo / 4.0 };
+        kept = at(lo);
+    }
+    if kept.1 < target {
         return Allocation {
-            levels: hi_levels,
-            fill: hi_fill,
-            reached: true,
-            theta: hi,
+            levels: kept.0,
+            fill: kept.1,
+            reached: false,
+            theta: 0.0,
         };
     }
-    let mut lo = 0.0;
-    let mut kept = (best_levels, best_fill);
-    // Bisection in θ (monotone: a larger θ never raises a level); 60 halvings reach f64 precision.
+    loop {
+        let high = at(hi);
+        if high.1 < target {
+            break;
+        }
+        if hi >= top {
+            return Allocation {
+                levels: high.0,
+                fill: high.1,
+                reached: true,
+                theta: hi,
+            };
+        }
+        lo = hi;
+        kept = high;
+        hi = (hi * 4.0).min(top);
+    }
+    // Bisection in θ (monotone: a larger θ never raises a level), to a relative 1e-4.
     for _ in 0..60 {
+        if hi - lo <= hi * 1e-4 {
+            break;
+        }
         let mid = 0.5 * (lo + hi);
         let (levels, fill) = at(mid);
         if fill >= target {
@@ -303,9 +328,6 @@ pub fn allocate(cands: &[Candidate], target: f64, b: Bounds) -> Allocation {
             kept = (levels, fill);
         } else {
             hi = mid;
-        }
-        if hi - lo <= hi * 1e-9 {
-            break;
         }
     }
     Allocation {
@@ -415,6 +437,12 @@ mod tests {
         let (levels, fill) = s(0.98);
         assert_eq!(levels, vec![4.0, 3.0, 3.0]);
         close(fill, 0.994_61, 1e-5);
+        // Starting near a previous θ finds the same levels.
+        for hint in [1e-6, 0.003, 0.5] {
+            let a = allocate_from(&cands, 0.95, bounds, Some(hint));
+            let got: Vec<f64> = a.levels.iter().map(|l| l.reorder_point).collect();
+            assert_eq!(got, vec![3.0, 2.0, 2.0], "hint {hint}");
+        }
         // Out of reach: every unit at the ceiling, said so.
         let a = allocate(
             &cands,

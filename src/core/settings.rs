@@ -24,6 +24,12 @@ pub struct Policy {
     pub below_minimum: BelowMinimum,
     pub max_data_age_minutes: u64,
     pub snapshot_retention_days: u32,
+    /// The adaptive policy's knobs (see `core::adaptive`): aggregate fill rate to reach, yearly
+    /// carrying rate, cost of a PO and of a line.
+    pub target_fill_rate: f64,
+    pub carrying_rate: f64,
+    pub order_cost_po: f64,
+    pub order_cost_line: f64,
 }
 
 impl Default for Policy {
@@ -40,6 +46,10 @@ impl Default for Policy {
             below_minimum: BelowMinimum::Hold,
             max_data_age_minutes: 180,
             snapshot_retention_days: 120,
+            target_fill_rate: 0.98,
+            carrying_rate: 0.25,
+            order_cost_po: 40.0,
+            order_cost_line: 2.0,
         }
     }
 }

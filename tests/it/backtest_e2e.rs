@@ -117,7 +117,14 @@ async fn demand_on_recorded_stockout_days_is_estimated_closer_to_the_truth_than_
     let names: Vec<String> = specs.iter().map(|s| s.name()).collect();
     assert_eq!(
         names,
-        ["configured", "sl=0.99,cover=30", "naive", "cin7-levels"]
+        [
+            "configured",
+            "sl=0.99,cover=30",
+            "adaptive",
+            "naive",
+            "cin7-levels",
+            "oracle"
+        ]
     );
     let fill: Vec<f64> = ts
         .iter()
@@ -127,6 +134,12 @@ async fn demand_on_recorded_stockout_days_is_estimated_closer_to_the_truth_than_
     assert!(
         fill[1] >= fill[0],
         "a higher service level fills at least as much: {fill:?}"
+    );
+    // The oracle knows the demand: no policy fills more.
+    let oracle = fill[5];
+    assert!(
+        fill.iter().all(|f| *f <= oracle + 1e-12),
+        "the oracle is the ceiling: {fill:?}"
     );
     handle.shutdown().await;
 }
@@ -226,8 +239,10 @@ async fn the_command_reports_json_csv_and_charts_and_explains_bad_input() {
             "configured",
             "sl=0.9,cover=14",
             "sl=0.99,cover=14",
+            "adaptive",
             "naive",
-            "cin7-levels"
+            "cin7-levels",
+            "oracle"
         ]
     );
     for p in v["policies"].as_array().unwrap() {

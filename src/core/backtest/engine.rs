@@ -51,6 +51,9 @@ pub struct SimUnit {
     /// Selling price (Cin7 PriceTier1), for lost revenue.
     pub price: Option<f64>,
     pub lead_time_days: u32,
+    /// MOQ and pack (whole units, pack ≥ 1), as the plan resolves them.
+    pub moq: f64,
+    pub pack: f64,
     pub initial_on_hand: f64,
     /// Recorded sales on the warm-up days before the first simulated day.
     pub history: Vec<f64>,
@@ -93,6 +96,15 @@ impl DayView<'_> {
     /// Cin7 reorder level (minimum before reorder, reorder quantity) of unit `u`, if any.
     pub fn reorder_level(&self, u: usize) -> Option<(f64, f64)> {
         self.units.get(u).and_then(|x| x.reorder_level)
+    }
+
+    /// `q` raised to the unit's MOQ, then rounded up to whole packs (as a buyer must order).
+    pub fn order_quantity(&self, u: usize, q: f64) -> f64 {
+        let Some(unit) = self.units.get(u) else {
+            return q;
+        };
+        let pack = if unit.pack >= 1.0 { unit.pack } else { 1.0 };
+        (q.ceil().max(unit.moq) / pack).ceil() * pack
     }
 
     /// Available = on hand − backlog (negative while backorders wait, as Cin7 shows it).
@@ -480,7 +492,7 @@ fn flat_average(sales: &[f64], window: usize) -> Option<f64> {
 
 /// The common rule: flat average of sales over the window (no stockout adjustment, no safety
 /// stock); when days of cover fall below the lead time, order up to lead time + cover days of
-/// demand.
+/// demand, raised to the MOQ and rounded up to whole packs.
 #[derive(Debug, Clone)]
 pub struct Naive {
     pub window_days: usize,
@@ -506,9 +518,132 @@ impl Policy for Naive {
             if position / avg < lead {
                 let q = (avg * (lead + self.cover_days) - position).ceil();
                 if q > 0.0 {
-                    out.push((u, q));
+                    out.push((u, view.order_quantity(u, q)));
                 }
             }
+        }
+        Ok(out)
+    }
+}
+
+/// The ceiling: knows every unit's future demand (and each order's real lead time) and orders
+/// just in time: on day T, for the day its order would arrive (A), what A's demand needs beyond
+/// the stock it projects for A (today's stock, less the demand of the days before A, lost beyond
+/// stock, plus what it already ordered for then), raised to the MOQ and whole packs. A
+/// (supplier, location) PO below the supplier's minimum pulls later days' needs forward, a day
+/// at a time up to 60 days, until it reaches the minimum (placed below it when even that is not
+/// enough). What it cannot fill no policy can: demand before a first order can arrive, units
+/// without a supplier. Its projection counts unmet demand as lost, so with `--backorder` it is
+/// an approximation.
+#[derive(Debug, Clone)]
+pub struct Oracle<'a> {
+    units: &'a [SimUnit],
+    opts: SimOptions,
+    /// Its own open orders per unit: (arrival day, quantity).
+    pending: Vec<Vec<(usize, f64)>>,
+}
+
+/// Days the oracle may pull forward to reach a supplier minimum.
+const ORACLE_PULL_DAYS: usize = 60;
+
+impl<'a> Oracle<'a> {
+    pub fn new(units: &'a [SimUnit], opts: SimOptions) -> Oracle<'a> {
+        Oracle {
+            units,
+            opts,
+            pending: vec![Vec::new(); units.len()],
+        }
+    }
+
+    fn arrival(&self, u: usize, day: usize) -> usize {
+        let lead = self.units.get(u).map_or(0, |x| x.lead_time_days as usize);
+        day + lead.max(1) + jitter(self.opts, u, day)
+    }
+
+    /// What unit `u` must order on `day` so that no demand from its arrival through `extra`
+    /// days later goes unserved.
+    fn need(&self, view: &DayView<'_>, u: usize, day: usize, extra: usize) -> f64 {
+        let Some(unit) = self.units.get(u) else {
+            return 0.0;
+        };
+        let arrives = self.arrival(u, day);
+        let demand = |d: usize| unit.demand.get(d).copied().unwrap_or(0.0).max(0.0);
+        let receipts = |d: usize| -> f64 {
+            self.pending[u]
+                .iter()
+                .filter(|(a, _)| *a == d)
+                .map(|(_, q)| q)
+                .sum()
+        };
+        // Stock at the end of the day before arrival, demand beyond it lost.
+        let mut stock = view.on_hand.get(u).copied().unwrap_or(0.0).max(0.0);
+        for d in day + 1..arrives {
+            stock = (stock + receipts(d) - demand(d)).max(0.0);
+        }
+        // From the arrival on, the order must cover every day's shortfall.
+        let (mut short, mut worst) = (0.0_f64, 0.0_f64);
+        let last = (arrives + extra).min(unit.demand.len().saturating_sub(1));
+        for d in arrives..=last {
+            short += demand(d) - receipts(d);
+            worst = worst.max(short - stock);
+        }
+        if worst > 1e-9 {
+            view.order_quantity(u, worst)
+        } else {
+            0.0
+        }
+    }
+}
+
+impl Policy for Oracle<'_> {
+    fn name(&self) -> String {
+        "oracle".into()
+    }
+
+    fn orders(&mut self, view: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
+        let day = view.day;
+        let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        for (u, unit) in self.units.iter().enumerate() {
+            if let Some(s) = unit.supplier.as_deref() {
+                groups
+                    .entry((s, unit.location.as_str()))
+                    .or_default()
+                    .push(u);
+            }
+        }
+        let mut out = Vec::new();
+        for members in groups.values() {
+            let value = |extra: usize| -> (Vec<(usize, f64)>, f64) {
+                let qs: Vec<(usize, f64)> = members
+                    .iter()
+                    .map(|&u| (u, self.need(view, u, day, extra)))
+                    .filter(|(_, q)| *q > 0.0)
+                    .collect();
+                let v = qs
+                    .iter()
+                    .map(|&(u, q)| q * self.units[u].unit_cost.unwrap_or(0.0))
+                    .sum();
+                (qs, v)
+            };
+            let (first, v0) = value(0);
+            if first.is_empty() {
+                continue;
+            }
+            let minimum = self.units[members[0]].min_order_value.unwrap_or(0.0);
+            let mut chosen = first.clone();
+            if v0 + 1e-9 < minimum {
+                chosen = (1..=ORACLE_PULL_DAYS)
+                    .map(value)
+                    .find(|(_, v)| *v + 1e-9 >= minimum)
+                    .map(|(qs, _)| qs)
+                    .unwrap_or(first);
+            }
+            out.extend(chosen);
+        }
+        for &(u, q) in &out {
+            let a = self.arrival(u, day);
+            self.pending[u].retain(|(arrive, _)| *arrive > day);
+            self.pending[u].push((a, q));
         }
         Ok(out)
     }
@@ -748,6 +883,69 @@ mod tests {
         let o = all(&stepped, &t);
         assert!(o.stockout_unit_days > 0);
         assert!(o.fill_rate < 1.0);
+    }
+
+    #[test]
+    fn the_oracle_orders_just_in_time() {
+        // 2 a day from day 1, lead 3, 3 on hand. Day 0: its order arrives on day 3; the 3 on
+        // hand serve day 1 (2) and half of day 2 (1 lost), so day 3 needs 2: order 2. Every
+        // later day orders the 2 its arrival day needs: from day 3 on nothing is lost and
+        // nothing is left over.
+        let mut d = vec![2.0; 10];
+        d[0] = 0.0;
+        let units = vec![unit(d, 3, 3.0)];
+        let mut oracle = Oracle::new(&units, SimOptions::default());
+        let t = run(&units, 10, &mut oracle, SimOptions::default());
+        let got: Vec<(usize, usize, f64)> = t
+            .placed
+            .iter()
+            .map(|p| (p.day, p.arrives, p.quantity))
+            .collect();
+        assert_eq!(got[..3], [(0, 3, 2.0), (1, 4, 2.0), (2, 5, 2.0)]);
+        // Orders whose arrival is past the last day are for demand that never comes.
+        assert!(got.iter().all(|&(_, a, _)| a <= 9));
+        assert_eq!(t.on_hand[0][3..], [0.0; 7]);
+        let o = all(&units, &t);
+        assert_eq!((o.demanded, o.served), (18.0, 17.0));
+        // A pack of 5: each order is rounded up, and the surplus is used before ordering again.
+        let mut packed = units[0].clone();
+        packed.pack = 5.0;
+        let units = vec![packed];
+        let mut oracle = Oracle::new(&units, SimOptions::default());
+        let t = run(&units, 10, &mut oracle, SimOptions::default());
+        assert!(t.placed.iter().all(|p| p.quantity == 5.0), "{:?}", t.placed);
+        assert_eq!(all(&units, &t).served, 17.0);
+    }
+
+    #[test]
+    fn the_oracle_pulls_demand_forward_to_reach_a_supplier_minimum() {
+        // 1 a day at cost 2; the supplier's minimum is 10 (5 units): each PO covers 5 days.
+        let mut u = unit(vec![1.0; 30], 2, 0.0);
+        u.min_order_value = Some(10.0);
+        let units = vec![u];
+        let mut oracle = Oracle::new(&units, SimOptions::default());
+        let t = run(&units, 30, &mut oracle, SimOptions::default());
+        let o = all(&units, &t);
+        assert!(
+            t.placed
+                .iter()
+                .filter(|p| p.arrives < 25)
+                .all(|p| p.quantity == 5.0),
+            "{:?}",
+            t.placed
+        );
+        // Below the minimum only at the end, where fewer than 5 days of demand remain.
+        assert!(
+            t.placed
+                .iter()
+                .filter(|p| p.quantity < 5.0)
+                .all(|p| p.arrives + 5 > 30),
+            "{:?}",
+            t.placed
+        );
+        assert!(o.below_minimum_share > 0.0);
+        // Only the first lead time's demand (days 0–1) is lost.
+        assert_eq!(o.served, 28.0);
     }
 
     #[test]

@@ -9,12 +9,14 @@
 //! - [`planned`]: the configured policy (and grid points): `plan`'s own core run on every
 //!   simulated day.
 
+pub mod adaptive;
 pub mod engine;
 pub mod planned;
 pub mod world;
 
+pub use adaptive::Adaptive;
 pub use engine::{
-    Cin7Levels, DayView, Judge, Naive, Outcome, Placed, Policy, SimOptions, SimUnit,
+    Cin7Levels, DayView, Judge, Naive, Oracle, Outcome, Placed, Policy, SimOptions, SimUnit,
     SupplierOutcome, Trajectory, outcome, simulate,
 };
 pub use planned::Planned;

@@ -74,6 +74,18 @@ impl World {
     }
 }
 
+impl World {
+    /// The weekday (0 = Monday) of the first history day (the warm-up's first).
+    pub fn first_weekday(&self) -> usize {
+        use chrono::Datelike;
+        self.from
+            .checked_sub_days(Days::new(self.warmup_days as u64))
+            .unwrap_or(self.from)
+            .weekday()
+            .num_days_from_monday() as usize
+    }
+}
+
 fn days_between(from: NaiveDate, to: NaiveDate) -> usize {
     usize::try_from((to - from).num_days() + 1).unwrap_or(0)
 }
@@ -157,6 +169,8 @@ pub fn prepare(
             unit_cost: line.unit_cost.map(decimal_f64),
             price: product.price.map(decimal_f64),
             lead_time_days: line.lead_time_days,
+            moq: line.moq,
+            pack: line.pack,
             initial_on_hand: line.available.max(0.0),
             history: daily[..warmup].iter().map(|&u| u as f64).collect(),
             history_out: out[..warmup].to_vec(),
