@@ -21,6 +21,7 @@ use crate::core::backtest::{
 };
 use crate::core::model::AvailabilityRow;
 use crate::core::plan::{Explain, PlanConfig};
+use crate::core::settings::Method;
 use crate::output::backtest::{PolicyReport, Report, RunNotes};
 use crate::output::backtest_plot::{SkuSeries, TradeoffPoint, sku_png, tradeoff_png};
 use crate::output::progress::Progress;
@@ -88,7 +89,8 @@ impl PolicySpec {
     }
 }
 
-/// The policies of a run, in report order: configured, the grid, adaptive, naive, cin7-levels,
+/// The policies of a run, in report order: configured, the grid (classic), the other method
+/// (`adaptive` when classic is configured, `classic` when adaptive is), naive, cin7-levels,
 /// oracle.
 pub fn policy_specs(
     config: &PlanConfig,
@@ -112,10 +114,21 @@ pub fn policy_specs(
             .into());
         }
     }
-    let mut specs = vec![PolicySpec::Planner {
-        name: "configured".into(),
-        config: Box::new(config.clone()),
-    }];
+    // The configured policy first, then the other method beside it, so both always show.
+    let mut classic = config.clone();
+    classic.policy.method = Method::Classic;
+    let adaptive = |name: &str| PolicySpec::Adaptive {
+        name: name.into(),
+        settings: crate::core::adaptive::Settings::from_policy(&config.policy),
+        below_minimum: config.policy.below_minimum,
+    };
+    let mut specs = match config.policy.method {
+        Method::Classic => vec![PolicySpec::Planner {
+            name: "configured".into(),
+            config: Box::new(classic.clone()),
+        }],
+        Method::Adaptive => vec![adaptive("configured")],
+    };
     if !service_levels.is_empty() || !cover_days.is_empty() {
         let sls = if service_levels.is_empty() {
             vec![config.policy.service_level]
@@ -133,7 +146,7 @@ pub fn policy_specs(
                 if specs.iter().any(|p| p.name() == name) {
                     continue;
                 }
-                let mut cfg = config.clone();
+                let mut cfg = classic.clone();
                 cfg.policy.service_level = s;
                 cfg.policy.cover_days = c;
                 specs.push(PolicySpec::Planner {
@@ -143,10 +156,12 @@ pub fn policy_specs(
             }
         }
     }
-    specs.push(PolicySpec::Adaptive {
-        name: "adaptive".into(),
-        settings: crate::core::adaptive::Settings::from_policy(&config.policy),
-        below_minimum: config.policy.below_minimum,
+    specs.push(match config.policy.method {
+        Method::Classic => adaptive("adaptive"),
+        Method::Adaptive => PolicySpec::Planner {
+            name: "classic".into(),
+            config: Box::new(classic),
+        },
     });
     specs.push(PolicySpec::Naive {
         window_days: config.policy.velocity_window_days as usize,
@@ -171,6 +186,8 @@ pub struct Loaded {
     pub snapshot_days: Vec<NaiveDate>,
     /// Where the starting stock came from, in words.
     pub stock_source: String,
+    /// History days before `from` that policies see (see [`Recorded::warmup_days`]).
+    pub warmup_days: usize,
     /// Said on stderr: the warm-up starts before the stored history, or the range runs past the
     /// last sync.
     pub warnings: Vec<String>,
@@ -186,6 +203,7 @@ impl Loaded {
             availability: &self.availability,
             stockout_days: &self.stockout_days,
             snapshot_days: &self.snapshot_days,
+            warmup_days: self.warmup_days,
         }
     }
 }
@@ -272,6 +290,21 @@ pub fn load(
             "the warm-up window starts {warm_start}, before the first stored order ({first}): policies start with less than {w} days of history"
         ));
     }
+    // The adaptive policy learns from more history when the store has it (`history_days`):
+    // the warm-up reaches back to the first stored order, at most that far.
+    let history = u64::from(
+        settings
+            .policy
+            .history_days
+            .max(settings.policy.velocity_window_days),
+    );
+    let stored_before = first_day
+        .map(|first| u64::try_from((from - first).num_days()).unwrap_or(0))
+        .unwrap_or(0);
+    let warmup = history.min(stored_before).max(w);
+    let warm_start = from
+        .checked_sub_days(Days::new(warmup))
+        .unwrap_or(warm_start);
     let sales = store.sales_between(
         start_of_day(settings, warm_start) - chrono::Duration::days(1),
         start_of_day(settings, end),
@@ -288,6 +321,7 @@ pub fn load(
         stockout_days: store.out_of_stock_days(warm_start, to)?,
         snapshot_days: store.snapshot_days(warm_start, to)?,
         stock_source,
+        warmup_days: usize::try_from(warmup).unwrap_or(usize::MAX),
         warnings,
     })
 }

@@ -331,7 +331,7 @@ async fn shopify_checks(
     ));
     let needs = Needs {
         orders: true,
-        order_days: settings.policy.velocity_window_days + 1,
+        order_days: settings.policy.history_window_days() + 1,
         mapped_locations: !settings.locations.shopify.is_empty(),
         // Only `skus` reads variants and only doctor reads locations: a missing scope there
         // is a warning, not a broken setup.

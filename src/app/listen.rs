@@ -497,7 +497,7 @@ pub async fn start(settings: Settings, clock: Clock) -> Result<ListenHandle> {
         &settings,
         &Counters::default(),
         clock,
-        settings.policy.velocity_window_days + 1,
+        settings.policy.history_window_days() + 1,
     )
     .await?;
     let listener = bind(&settings.listen.bind)

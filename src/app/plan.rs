@@ -214,7 +214,7 @@ pub fn plan_with_drafts(
     own_drafts: &[OwnDraft],
 ) -> Result<Plan> {
     let config = plan_config(settings, explain)?;
-    let window = u64::from(settings.policy.velocity_window_days);
+    let window = u64::from(settings.policy.history_window_days());
     let out_of_range = || {
         crate::app::UsageError(format!(
             "--as-of {as_of}: the velocity window around it is outside the calendar the tool works with"

@@ -210,7 +210,7 @@ async fn fetch_and_store(
     let order_days = options
         .backfill_days
         .unwrap_or(0)
-        .max(settings.policy.velocity_window_days + 1);
+        .max(settings.policy.history_window_days() + 1);
     let shopify = crate::app::access::orders_client(settings, counters, clock, order_days).await?;
 
     let purchases_since = store
@@ -456,7 +456,7 @@ async fn fetch_shopify(
     let backfill_days = match (options.backfill_days, watermark) {
         (Some(days), _) => Some(days),
         // The window is T−W … T−1 in the shop's timezone: one extra day covers any offset.
-        (None, None) => Some(settings.policy.velocity_window_days + 1),
+        (None, None) => Some(settings.policy.history_window_days() + 1),
         (None, Some(_)) => None,
     };
     let (orders, mode, since) = match backfill_days {

@@ -123,6 +123,8 @@ pub(crate) struct PolicyFile {
     pub below_minimum: Opt<Str>,
     pub max_data_age_minutes: Opt<Int>,
     pub snapshot_retention_days: Opt<Int>,
+    pub method: Opt<Str>,
+    pub history_days: Opt<Int>,
     pub target_fill_rate: Opt<Num>,
     pub carrying_rate: Opt<Num>,
     pub order_cost_po: Opt<Num>,

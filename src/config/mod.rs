@@ -32,7 +32,7 @@ use secrecy::SecretString;
 pub use self::env::{DOT_ENV, DotEnv, Env, Layered, ProcessEnv, SECRETS, SecretSpec};
 pub use self::template::{template_env, template_toml};
 pub use crate::core::settings::{
-    BelowMinimum, LocationSettings, Policy, SkuOverride, SupplierOverride,
+    BelowMinimum, LocationSettings, Method, Policy, SkuOverride, SupplierOverride,
 };
 
 /// Everything a command needs, validated.

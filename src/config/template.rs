@@ -85,13 +85,17 @@ below_minimum = "hold"
 max_data_age_minutes = 180
 # Days of availability snapshots kept for stockout history (default 120).
 snapshot_retention_days = 120
-# Backtest's adaptive policy: demand-weighted share of demand to fill from stock, strictly between 0 and 1 (default 0.98).
+# Planning rules: "classic" (one service level and cover for every unit) or "adaptive" (per-unit demand models, service levels allocated to reach target_fill_rate, economic order quantities) (default "classic").
+method = "classic"
+# Adaptive: days of sales history the demand models learn from; 392 or more lets the yearly model in (default 120).
+history_days = 120
+# Adaptive: share of demand (weighted by units) to fill from stock, strictly between 0 and 1 (default 0.98).
 target_fill_rate = 0.98
-# Backtest's adaptive policy: yearly cost of holding stock, as a share of its unit cost (default 0.25).
+# Adaptive: yearly cost of holding stock, as a share of its unit cost (default 0.25).
 carrying_rate = 0.25
-# Backtest's adaptive policy: cost of placing one purchase order, in supplier currency (default 40).
+# Adaptive: cost of placing one purchase order, in supplier currency (default 40).
 order_cost_po = 40
-# Backtest's adaptive policy: cost of one more line on a purchase order (default 2).
+# Adaptive: cost of one more line on a purchase order (default 2).
 order_cost_line = 2
 
 [locations]

@@ -1025,6 +1025,8 @@ const FIXED_KEYS: &[(&str, &[&str])] = &[
             "below_minimum",
             "max_data_age_minutes",
             "snapshot_retention_days",
+            "method",
+            "history_days",
             "target_fill_rate",
             "carrying_rate",
             "order_cost_po",

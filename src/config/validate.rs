@@ -26,8 +26,8 @@ use super::limits::*;
 use super::source::{At, Source};
 use super::{
     AlertSettings, BelowMinimum, Cin7Settings, ConfigError, DEFAULT_STORE_PATH, HttpSettings,
-    ListenSettings, LocationSettings, Policy, PurchaseApproach, ReconcileSettings, Settings,
-    ShopifySettings, SkuOverride, SkuSettings, SmtpTls, StoreSettings, SupplierOverride,
+    ListenSettings, LocationSettings, Method, Policy, PurchaseApproach, ReconcileSettings,
+    Settings, ShopifySettings, SkuOverride, SkuSettings, SmtpTls, StoreSettings, SupplierOverride,
 };
 
 type Res<T> = Result<T, ConfigError>;
@@ -459,6 +459,8 @@ fn policy(t: &At<'_, '_>, f: PolicyFile) -> Res<Policy> {
         below_minimum,
         max_data_age_minutes,
         snapshot_retention_days,
+        method,
+        history_days,
         target_fill_rate,
         carrying_rate,
         order_cost_po,
@@ -552,6 +554,27 @@ fn policy(t: &At<'_, '_>, f: PolicyFile) -> Res<Policy> {
         1,
         MAX_WHOLE_DAYS,
         p.snapshot_retention_days,
+    )?;
+    let method_key = stringify!(method);
+    if let Some(m) = string(key!(method)) {
+        p.method = match m.get_ref().as_str() {
+            "classic" => Method::Classic,
+            "adaptive" => Method::Adaptive,
+            other => {
+                return Err(t.err(
+                    method_key,
+                    m.span().start,
+                    format!("expected \"classic\" or \"adaptive\", found \"{other}\""),
+                ));
+            }
+        };
+    }
+    p.history_days = u32_or(
+        t,
+        key!(history_days),
+        1,
+        MAX_WINDOW_DAYS as u32,
+        p.history_days,
     )?;
     let fill_key = stringify!(target_fill_rate);
     if let Some(s) = finite(t, key!(target_fill_rate))? {

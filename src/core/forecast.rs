@@ -138,6 +138,9 @@ pub struct Params {
     pub min_days: usize,
     /// Weighted number of scored errors a model needs before it may be chosen.
     pub min_scored: f64,
+    /// How much lower (as a share of RMSSE) a model's error must be to be chosen over a
+    /// simpler one.
+    pub selection_margin: f64,
 }
 
 impl Default for Params {
@@ -154,6 +157,7 @@ impl Default for Params {
             error_decay: 0.97,
             min_days: 14,
             min_scored: 7.0,
+            selection_margin: 0.1,
         }
     }
 }
@@ -463,7 +467,11 @@ impl Forecaster {
             if self.sum_from(m, self.day, h.max(1)).is_none() {
                 continue;
             }
-            if best.is_none_or(|(_, b)| mse < b - 1e-12) {
+            // Another model replaces the one before (simpler ones first) only when its
+            // RMSSE is lower by more than the margin: a difference within the noise of a few
+            // weeks of errors is no reason to leave the simpler model.
+            let keep = 1.0 - self.params.selection_margin;
+            if best.is_none_or(|(_, b)| mse < b * keep * keep - 1e-12) {
                 best = Some((m, mse));
             }
         }

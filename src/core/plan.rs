@@ -112,6 +112,12 @@ pub struct PolicyEcho {
     pub below_minimum: String,
     pub max_data_age_minutes: u64,
     pub snapshot_retention_days: u32,
+    pub method: String,
+    pub history_days: u32,
+    pub target_fill_rate: f64,
+    pub carrying_rate: f64,
+    pub order_cost_po: f64,
+    pub order_cost_line: f64,
 }
 
 /// The fields of a serialized [`PlanLine`], in the order docs/planning.md lists them (also the CSV
@@ -183,10 +189,42 @@ pub struct PlanLine {
     pub currency: Option<String>,
     pub reasons: Vec<String>,
     pub flags: Vec<String>,
+    /// What the adaptive method decided for the unit (`policy.method = "adaptive"` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adaptive: Option<Box<AdaptiveLine>>,
     /// Everything `--explain` needs to tell the story in words (not part of the JSON); only on
     /// the lines [`PlanConfig::explain`] asks for.
     #[serde(skip)]
     pub trace: Option<Box<Trace>>,
+}
+
+/// The adaptive method's view of one unit (extra JSON fields of a line under
+/// `policy.method = "adaptive"`; `velocity` and `stddev` are then the chosen model's forecast per
+/// day and the spread of its one-day errors, and `safety_stock` is the reorder point less the
+/// lead time's expected demand).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdaptiveLine {
+    /// The demand model chosen (`flat`, `holt`, `croston_sba`, `tsb`, `weekday`, `yearly`), or
+    /// null when the unit has no in-stock day to learn from.
+    pub model: Option<String>,
+    /// RMSSE of every model scored on the unit's recent days (below 1: better than "same as
+    /// yesterday").
+    pub model_scores: BTreeMap<String, f64>,
+    /// ABC (share of demand value) and XYZ (lead-time variability) class, e.g. `AX`.
+    pub class: String,
+    /// Cycle service level the allocation gave the unit, and the fill rate it expects.
+    pub service_level: f64,
+    pub expected_fill: f64,
+    /// Demand over the lead time: mean, spread and the distribution used.
+    pub lead_time_demand: f64,
+    pub lead_time_sd: f64,
+    pub distribution: String,
+    /// The order quantity per cycle, and the unbounded EOQ it came from (null without a cost).
+    pub cycle_qty: f64,
+    pub eoq: Option<f64>,
+    /// Cin7's reorder level: `none`, `applied`, or `ignored_no_demand` (the unit never sold
+    /// here, so no stock is held for it).
+    pub reorder_level_use: String,
 }
 
 /// The reasoning behind one line, for `plan --explain`.

@@ -6,22 +6,26 @@
 //! Cost: O(orders + order lines + rows + stockout records + units × W). Every per-row lookup is a
 //! hash of a SKU or location name into dense indexes; there is no per-unit scan of the inputs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use crate::core::adaptive::{self, Decision, Decisions, ReorderUse, UnitInput};
 use crate::core::catalog::Catalog;
 use crate::core::demand::{Demand, Window};
 use crate::core::drafts::Drafts;
+use crate::core::forecast::Forecaster;
 use crate::core::issues::{self, Issues};
 use crate::core::locations::Locations;
 use crate::core::model::{Product, Supplier, SupplierOption};
 use crate::core::num::{FxMap, clean, fx_map};
+use crate::core::plan::AdaptiveLine;
 use crate::core::plan::{Plan, PlanConfig, PlanData, PlanError, PlanLine, PolicyEcho, Trace};
 use crate::core::po::{self, PoLineInput, PoRules};
 use crate::core::policy::{self, Inputs, LeadSource, ReorderSource, Trigger, reason};
 use crate::core::position::Stock;
+use crate::core::settings::Method;
 use crate::core::settings::SupplierOverride;
 use crate::core::stats::inverse_normal_cdf;
 use crate::core::velocity::{Stockouts, velocity};
@@ -40,6 +44,12 @@ pub fn policy_echo(p: &crate::core::settings::Policy) -> PolicyEcho {
         below_minimum: p.below_minimum.as_str().to_string(),
         max_data_age_minutes: p.max_data_age_minutes,
         snapshot_retention_days: p.snapshot_retention_days,
+        method: p.method.as_str().to_string(),
+        history_days: p.history_days,
+        target_fill_rate: p.target_fill_rate,
+        carrying_rate: p.carrying_rate,
+        order_cost_po: p.order_cost_po,
+        order_cost_line: p.order_cost_line,
     }
 }
 
@@ -172,7 +182,9 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
     }
     let locs = Locations::resolve(&config.locations, data.locations)?;
     let catalog = Catalog::new(data.products);
-    let window = Window::new(as_of, pol.velocity_window_days, pol.timezone);
+    let adaptive = pol.method == Method::Adaptive;
+    // Classic: the velocity window; adaptive: the longer history its models learn from.
+    let window = Window::new(as_of, pol.history_window_days(), pol.timezone);
     let demand = Demand::collect(data.sales, &config.mapping, &catalog, &locs, &window);
     let stock = Stock::collect(data.availability, &catalog, &locs);
     let drafts = Drafts::collect(data.purchases, data.own_drafts, &catalog, &locs);
@@ -230,6 +242,29 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
 
     let mut daily = vec![0i64; w];
     let mut oos = vec![false; w];
+    // Adaptive: every unit's decision first (the service levels are allocated over all of them),
+    // in the order the lines are made.
+    let decisions = if adaptive {
+        Some(adaptive_decisions(
+            config,
+            &Pass {
+                locs: &locs,
+                catalog: &catalog,
+                demand: &demand,
+                stock: &stock,
+                drafts: &drafts,
+                stockouts: &stockouts,
+                window: &window,
+                infos: &infos,
+                sales: data.sales,
+            },
+            &appears,
+            &reorder_of,
+        ))
+    } else {
+        None
+    };
+    let mut next_decision = 0usize;
     let mut lines: Vec<PlanLine> = Vec::with_capacity(count);
     let mut po_inputs: Vec<PoLineInput<'_>> = Vec::new();
     let mut po_line_of: Vec<usize> = Vec::new();
@@ -263,29 +298,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
             let v = velocity(&daily, &oos, pol.stockout_adjust, pol.min_in_stock_days);
 
             // Supplier terms at this key.
-            let (lead, safety_days) = match &info.choice {
-                Ok(c) => {
-                    let loc_opt = policy::location_option(c.link, key);
-                    let configured = info
-                        .supplier_override
-                        .is_some_and(|o| o.lead_time_days.is_some());
-                    // Only a location option's lead time depends on the key.
-                    let lead = if !configured && loc_opt.is_some_and(|o| o.lead > 0.0) {
-                        policy::lead_time(
-                            &c.record.name,
-                            info.supplier_override,
-                            loc_opt,
-                            info.default_option,
-                            key,
-                            pol.default_lead_time_days,
-                        )
-                    } else {
-                        info.fallback_lead.clone()
-                    };
-                    (lead, policy::safety_days(loc_opt, info.default_option))
-                }
-                Err(_) => (info.fallback_lead.clone(), 0.0),
-            };
+            let (lead, safety_days) = terms(info, key, pol.default_lead_time_days);
             let (moq, pack) = (info.moq, info.pack);
 
             // Position and quantity.
@@ -296,7 +309,9 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                 drafts.on_draft[unit].value(),
             );
             let position = clean(av + oo + it + od);
-            let out = policy::quantity(&Inputs {
+            let decision = decisions.as_ref().and_then(|d| d.units.get(next_decision));
+            next_decision += 1;
+            let classic_out = policy::quantity(&Inputs {
                 velocity: v.mean,
                 stddev: v.stddev,
                 position,
@@ -309,8 +324,27 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                 moq,
                 pack,
             });
-            let (days_of_cover, position_cover_days) = if v.mean > 0.0 {
-                (Some(clean(av / v.mean)), Some(clean(position / v.mean)))
+            let (out, rate, spread) = match decision {
+                Some(d) => (
+                    policy::Outcome {
+                        safety_stock: clean(d.reorder_point - d.lead_demand),
+                        reorder_point: d.reorder_point,
+                        target: d.target,
+                        trigger: d.trigger,
+                        raw_qty: d.raw_qty,
+                        q1: d.q1,
+                        order_qty: d.order_qty,
+                        raised_target: d.raised_target,
+                        raised_to_moq: d.raised_to_moq,
+                        rounded_to_pack: d.rounded_to_pack,
+                    },
+                    d.rate,
+                    d.forecast.as_ref().map_or(0.0, |f| f.sigma_day),
+                ),
+                None => (classic_out, v.mean, v.stddev),
+            };
+            let (days_of_cover, position_cover_days) = if rate > 0.0 {
+                (Some(clean(av / rate)), Some(clean(position / rate)))
             } else {
                 (None, None)
             };
@@ -418,7 +452,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                     quantity: out.order_qty,
                     pack,
                     lead_time_days: lead.days,
-                    velocity: v.mean,
+                    velocity: rate,
                     position,
                 });
             }
@@ -427,10 +461,10 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                 location: key.clone(),
                 supplier_id,
                 supplier: supplier_name,
-                velocity: clean(v.mean),
-                stddev: clean(v.stddev),
+                velocity: clean(rate),
+                stddev: clean(spread),
                 in_stock_days: v.in_stock_days,
-                window_days: pol.velocity_window_days,
+                window_days: window.days,
                 available: av,
                 on_order: oo,
                 in_transit: it,
@@ -452,6 +486,7 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
                 currency: info.currency.clone(),
                 reasons,
                 flags,
+                adaptive: decision.map(|d| Box::new(adaptive_line(d))),
                 trace: trace.map(Box::new),
             });
             debug_assert!(out.trigger != Trigger::None || out.order_qty == 0.0);
@@ -512,4 +547,186 @@ pub fn run(config: &PlanConfig, data: &PlanData<'_>, as_of: NaiveDate) -> Result
         purchase_orders: result.orders,
         issues: issues.into_vec(),
     })
+}
+
+/// A unit's lead time and safety days at key `key` (docs/planning.md).
+fn terms(info: &ProductInfo<'_>, key: &str, default_lead: u32) -> (policy::LeadTime, f64) {
+    match &info.choice {
+        Ok(c) => {
+            let loc_opt = policy::location_option(c.link, key);
+            let configured = info
+                .supplier_override
+                .is_some_and(|o| o.lead_time_days.is_some());
+            // Only a location option's lead time depends on the key.
+            let lead = if !configured && loc_opt.is_some_and(|o| o.lead > 0.0) {
+                policy::lead_time(
+                    &c.record.name,
+                    info.supplier_override,
+                    loc_opt,
+                    info.default_option,
+                    key,
+                    default_lead,
+                )
+            } else {
+                info.fallback_lead.clone()
+            };
+            (lead, policy::safety_days(loc_opt, info.default_option))
+        }
+        Err(_) => (info.fallback_lead.clone(), 0.0),
+    }
+}
+
+/// What the adaptive pre-pass reads.
+struct Pass<'a, 'b> {
+    locs: &'a Locations,
+    catalog: &'a Catalog<'b>,
+    demand: &'a Demand,
+    stock: &'a Stock,
+    drafts: &'a Drafts,
+    stockouts: &'a Stockouts,
+    window: &'a Window,
+    infos: &'a [Option<ProductInfo<'b>>],
+    sales: &'a crate::core::sales::Sales,
+}
+
+/// The adaptive decisions of every unit that appears, in line order. Each unit's models learn
+/// its window days from the store's first recorded order on (days before it are not zero sales,
+/// just not recorded), skipping the days it was out of stock.
+fn adaptive_decisions(
+    config: &PlanConfig,
+    x: &Pass<'_, '_>,
+    appears: &dyn Fn(usize, f64) -> bool,
+    reorder_of: &dyn Fn(usize, usize) -> (f64, f64, ReorderSource),
+) -> Decisions {
+    let pol = &config.policy;
+    let settings = adaptive::Settings::from_policy(pol);
+    let keys = x.locs.keys.len();
+    let w = x.window.len();
+    let first = x
+        .sales
+        .orders()
+        .filter_map(|(o, _)| x.window.index(x.window.local_day(o.created_at)))
+        .min()
+        .unwrap_or(0);
+    let weekday0 = {
+        use chrono::Datelike;
+        x.window.date(first).weekday().num_days_from_monday() as usize
+    };
+    let mut daily = vec![0i64; w];
+    let mut oos = vec![false; w];
+    let mut forecasters: Vec<Forecaster> = Vec::new();
+    // (lead days, cost, moq, pack, position, reorder level, group, sold)
+    type Row = (
+        u32,
+        Option<f64>,
+        f64,
+        f64,
+        f64,
+        Option<(f64, f64)>,
+        Option<usize>,
+        bool,
+    );
+    let mut rows: Vec<Row> = Vec::new();
+    let mut groups: BTreeMap<(&str, usize), usize> = BTreeMap::new();
+    for (k, key) in x.locs.keys.iter().enumerate() {
+        let members = &x.locs.members[k];
+        for p in 0..x.catalog.stock.len() {
+            let unit = p * keys + k;
+            let (m, r, _) = reorder_of(p, k);
+            if !appears(unit, m) {
+                continue;
+            }
+            let Some(info) = x.infos[p].as_ref() else {
+                continue;
+            };
+            x.demand.daily_into(unit, &mut daily);
+            x.stockouts.unit_into(p, members, &mut oos);
+            let mut f = Forecaster::new(settings.params, settings.models, weekday0);
+            for d in first..w {
+                f.push(daily[d] as f64, oos[d]);
+            }
+            forecasters.push(f);
+            let (lead, _) = terms(info, key, pol.default_lead_time_days);
+            let position = clean(
+                x.stock.available[unit].value()
+                    + x.stock.on_order[unit].value()
+                    + x.stock.in_transit[unit].value()
+                    + x.drafts.on_draft[unit].value(),
+            );
+            let (cost, group) = match &info.choice {
+                Ok(c) => {
+                    let n = groups.len();
+                    let g = *groups.entry((c.record.id.as_str(), k)).or_insert(n);
+                    (decimal_f64(c.link.cost), Some(g))
+                }
+                Err(_) => (None, None),
+            };
+            rows.push((
+                lead.days,
+                cost,
+                info.moq,
+                info.pack,
+                position,
+                (m > 0.0).then_some((m, r)),
+                group,
+                x.demand.units_of(unit) > 0,
+            ));
+        }
+    }
+    let inputs: Vec<UnitInput<'_>> = rows
+        .iter()
+        .zip(&forecasters)
+        .map(
+            |(&(lead_time_days, unit_cost, moq, pack, position, reorder_level, group, sold), f)| {
+                UnitInput {
+                    forecaster: f,
+                    lead_time_days,
+                    unit_cost,
+                    moq,
+                    pack,
+                    position,
+                    reorder_level,
+                    group,
+                    sold,
+                }
+            },
+        )
+        .collect();
+    adaptive::decide(&inputs, &settings, None)
+}
+
+fn decimal_f64(d: rust_decimal::Decimal) -> Option<f64> {
+    use rust_decimal::prelude::ToPrimitive;
+    d.to_f64()
+}
+
+/// The JSON view of a decision.
+fn adaptive_line(d: &Decision) -> AdaptiveLine {
+    AdaptiveLine {
+        model: d.model().map(|m| m.as_str().to_string()),
+        model_scores: d
+            .forecast
+            .as_ref()
+            .map(|f| {
+                f.scores
+                    .iter()
+                    .map(|(m, s)| (m.as_str().to_string(), clean(*s)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        class: d.class(),
+        service_level: clean(d.alpha),
+        expected_fill: clean(d.expected_fill),
+        lead_time_demand: d.lead_demand,
+        lead_time_sd: d.lead_sd,
+        distribution: d.dist.name().to_string(),
+        cycle_qty: d.cycle,
+        eoq: d.eoq.map(clean),
+        reorder_level_use: match d.reorder_use {
+            ReorderUse::None => "none",
+            ReorderUse::Applied => "applied",
+            ReorderUse::IgnoredNoDemand => "ignored_no_demand",
+        }
+        .to_string(),
+    }
 }

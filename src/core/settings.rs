@@ -24,6 +24,11 @@ pub struct Policy {
     pub below_minimum: BelowMinimum,
     pub max_data_age_minutes: u64,
     pub snapshot_retention_days: u32,
+    /// Which rules plan (`policy.method`): `classic` (docs/planning.md exactly) or `adaptive`.
+    pub method: Method,
+    /// Days of sales history the adaptive method's demand models learn from
+    /// (`policy.history_days`; the yearly model needs 392 or more).
+    pub history_days: u32,
     /// The adaptive policy's knobs (see `core::adaptive`): aggregate fill rate to reach, yearly
     /// carrying rate, cost of a PO and of a line.
     pub target_fill_rate: f64,
@@ -46,10 +51,43 @@ impl Default for Policy {
             below_minimum: BelowMinimum::Hold,
             max_data_age_minutes: 180,
             snapshot_retention_days: 120,
+            method: Method::Classic,
+            history_days: 120,
             target_fill_rate: 0.98,
             carrying_rate: 0.25,
             order_cost_po: 40.0,
             order_cost_line: 2.0,
+        }
+    }
+}
+
+impl Policy {
+    /// Days of sales history planning reads: the velocity window for `classic`, the longer of
+    /// it and `history_days` for `adaptive`. Sync, plan and listen load this much.
+    pub fn history_window_days(&self) -> u32 {
+        match self.method {
+            Method::Classic => self.velocity_window_days,
+            Method::Adaptive => self.velocity_window_days.max(self.history_days),
+        }
+    }
+}
+
+/// The planning rules (`policy.method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// docs/planning.md, exactly: flat stockout-adjusted velocity, one service level, a fixed
+    /// cover.
+    Classic,
+    /// Per-unit demand models, allocated service levels and economic order quantities
+    /// (`core::adaptive`).
+    Adaptive,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Classic => "classic",
+            Method::Adaptive => "adaptive",
         }
     }
 }

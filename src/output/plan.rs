@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use comfy_table::CellAlignment;
 
-use crate::core::plan::{LINE_FIELDS, Plan, PlanLine};
+use crate::core::forecast::Model;
+use crate::core::plan::{AdaptiveLine, LINE_FIELDS, Plan, PlanLine};
 use crate::output::safe::{self, Col, csv_text, free_text, ident, ident_or, wrap};
 
 /// The plan as pretty JSON (docs/planning.md's shape), newline-terminated.
@@ -297,6 +298,82 @@ pub fn explain(plan: &Plan, sku: &str, width: u16) -> String {
     wrap(&out, width, 2)
 }
 
+/// The adaptive method's demand story: the model, why it won, and the forecast.
+fn adaptive_demand(out: &mut String, l: &PlanLine, a: &AdaptiveLine) {
+    match a.model.as_deref().and_then(Model::parse) {
+        Some(m) => {
+            let _ = writeln!(
+                out,
+                "  Demand model: {} — {}; forecast {} units/day over the lead time, one-day errors spread {} ({} in-stock day(s) learned).",
+                m.as_str(),
+                m.describe(),
+                num(l.velocity),
+                num(l.stddev),
+                l.in_stock_days
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  Demand model: none — no in-stock day to learn from, so nothing is forecast."
+            );
+        }
+    }
+    if a.model_scores.is_empty() {
+        let _ = writeln!(
+            out,
+            "    Too few scored days to compare models: the recent mean is used."
+        );
+    } else {
+        let scores: Vec<String> = a
+            .model_scores
+            .iter()
+            .map(|(m, s)| format!("{} {}", ident(m), num(*s)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "    Out-of-sample error of each model on its recent days (RMSSE, lower is better; a model must beat a simpler one by 10 %): {}.",
+            scores.join(", ")
+        );
+    }
+}
+
+/// The adaptive method's service level and quantities in words.
+fn adaptive_levels(out: &mut String, l: &PlanLine, a: &AdaptiveLine) {
+    let _ = writeln!(
+        out,
+        "  Class {}: service level {} (allocated to reach policy.target_fill_rate at the least inventory value; expected fill {}).",
+        ident(&a.class),
+        num(a.service_level),
+        num(a.expected_fill)
+    );
+    let _ = writeln!(
+        out,
+        "    Lead-time demand: mean {}, spread {} ({} distribution); safety stock above the mean {}.",
+        num(a.lead_time_demand),
+        num(a.lead_time_sd),
+        ident(&a.distribution),
+        num(l.safety_stock)
+    );
+    match a.eoq {
+        Some(e) => {
+            let _ = writeln!(
+                out,
+                "    Cycle quantity {}: economic order quantity {} (ordering vs carrying cost), bounded by a day to a year of demand, the MOQ and whole packs.",
+                num(a.cycle_qty),
+                num(e)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "    Cycle quantity {}: no unit cost to weigh, so a month of demand.",
+                num(a.cycle_qty)
+            );
+        }
+    }
+}
+
 fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
     let Some(t) = l.trace.as_deref() else {
         let _ = writeln!(
@@ -347,13 +424,17 @@ fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
             days.join(", ")
         );
     }
-    let _ = writeln!(
-        out,
-        "  Velocity: {} units/day over {} in-stock day(s); standard deviation {}.",
-        num(l.velocity),
-        l.in_stock_days,
-        num(l.stddev)
-    );
+    if let Some(a) = l.adaptive.as_deref() {
+        adaptive_demand(out, l, a);
+    } else {
+        let _ = writeln!(
+            out,
+            "  Velocity: {} units/day over {} in-stock day(s); standard deviation {}.",
+            num(l.velocity),
+            l.in_stock_days,
+            num(l.stddev)
+        );
+    }
     let _ = writeln!(
         out,
         "  Supplier: {}; lead time {} day(s) ({}).",
@@ -365,16 +446,20 @@ fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
             free_text(&t.lead_time_note)
         }
     );
-    let _ = writeln!(
-        out,
-        "  Safety stock: max(z {} × σ {} × √L {}, safety days {} × velocity {}) = {}.",
-        num(t.z),
-        num(l.stddev),
-        num((l.lead_time_days as f64).sqrt()),
-        num(t.safety_days),
-        num(l.velocity),
-        num(l.safety_stock)
-    );
+    if let Some(a) = l.adaptive.as_deref() {
+        adaptive_levels(out, l, a);
+    } else {
+        let _ = writeln!(
+            out,
+            "  Safety stock: max(z {} × σ {} × √L {}, safety days {} × velocity {}) = {}.",
+            num(t.z),
+            num(l.stddev),
+            num((l.lead_time_days as f64).sqrt()),
+            num(t.safety_days),
+            num(l.velocity),
+            num(l.safety_stock)
+        );
+    }
     let _ = writeln!(
         out,
         "  Position: available {} + on order {} + in transit {} + on draft {} = {}.",
@@ -393,18 +478,38 @@ fn explain_line(out: &mut String, plan: &Plan, l: &PlanLine) {
             num(*qty)
         );
     }
-    let _ = writeln!(
-        out,
-        "  Reorder point: velocity × lead time + safety stock = {}; target: velocity × (lead time + cover days) + safety stock = {}.",
-        num(l.reorder_point),
-        num(l.target)
-    );
-    if let Some((m, r)) = t.reorder_level {
+    if let Some(a) = l.adaptive.as_deref() {
         let _ = writeln!(
             out,
-            "    Cin7 reorder level: minimum {}, reorder quantity {}.",
+            "  Reorder point: the {} quantile of lead-time demand = {}; target: reorder point + cycle quantity {} = {}.",
+            num(a.service_level),
+            num(l.reorder_point),
+            num(a.cycle_qty),
+            num(l.target)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  Reorder point: velocity × lead time + safety stock = {}; target: velocity × (lead time + cover days) + safety stock = {}.",
+            num(l.reorder_point),
+            num(l.target)
+        );
+    }
+    if let Some((m, r)) = t.reorder_level {
+        let ignored = l
+            .adaptive
+            .as_deref()
+            .is_some_and(|a| a.reorder_level_use == "ignored_no_demand");
+        let _ = writeln!(
+            out,
+            "    Cin7 reorder level: minimum {}, reorder quantity {}{}.",
             num(m),
-            num(r)
+            num(r),
+            if ignored {
+                " — ignored: the unit sold nothing here in the history, so no stock is held for it"
+            } else {
+                ""
+            }
         );
     }
     let trigger = match l.trigger.as_str() {

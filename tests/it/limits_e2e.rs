@@ -15,7 +15,7 @@ use crate::common::sandbox::sandbox_and_dir;
 use crate::common::{first_sync, t0};
 
 /// Every numeric key, with the table it lives in.
-const NUMERIC_KEYS: [(&str, &str); 37] = [
+const NUMERIC_KEYS: [(&str, &str); 38] = [
     ("shopify", "orders_page_size"),
     ("shopify", "bulk_stall_ms"),
     ("shopify", "line_items_page_size"),
@@ -34,6 +34,7 @@ const NUMERIC_KEYS: [(&str, &str); 37] = [
     ("policy", "min_in_stock_days"),
     ("policy", "max_data_age_minutes"),
     ("policy", "snapshot_retention_days"),
+    ("policy", "history_days"),
     ("policy", "carrying_rate"),
     ("policy", "order_cost_po"),
     ("policy", "order_cost_line"),

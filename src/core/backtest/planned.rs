@@ -147,7 +147,7 @@ impl Policy for Planned<'_> {
             .start
             .checked_add_days(Days::new(view.day as u64))
             .unwrap_or(NaiveDate::MAX);
-        let w = self.config.policy.velocity_window_days as usize;
+        let w = self.config.policy.history_window_days() as usize;
         // Index of window day i in the view's series: they end at yesterday.
         let seen = view.sales(0).len();
         let dates: Vec<(NaiveDate, Option<usize>)> = (0..w)

@@ -47,6 +47,9 @@ pub struct Recorded<'a> {
     /// (SKU, Cin7 location, day) the store showed out of stock all day.
     pub stockout_days: &'a [(String, String, NaiveDate)],
     pub snapshot_days: &'a [NaiveDate],
+    /// Days of history before the first simulated day that policies see: at least
+    /// `velocity_window_days`; more (up to the adaptive method's history) when stored.
+    pub warmup_days: usize,
 }
 
 /// The simulated world.
@@ -90,20 +93,23 @@ fn days_between(from: NaiveDate, to: NaiveDate) -> usize {
     usize::try_from((to - from).num_days() + 1).unwrap_or(0)
 }
 
-/// Builds the world for simulated days `from..=to` (inclusive), with the configured
-/// `velocity_window_days` of warm-up before `from`.
+/// Builds the world for simulated days `from..=to` (inclusive), with `rec.warmup_days` (at least
+/// `velocity_window_days`) of warm-up before `from`.
 pub fn prepare(
     config: &PlanConfig,
     rec: &Recorded<'_>,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<World, PlanError> {
-    let warmup = config.policy.velocity_window_days as usize;
+    let velocity_days = config.policy.velocity_window_days as usize;
+    let warmup = rec.warmup_days.max(velocity_days);
     let days = days_between(from, to);
     let span = warmup + days;
     let end = to.checked_add_days(Days::new(1)).unwrap_or(NaiveDate::MAX);
     let mut base = config.clone();
     base.policy.velocity_window_days = u32::try_from(span).unwrap_or(u32::MAX);
+    // One classic plan over the span only finds the units and their terms.
+    base.policy.method = crate::core::settings::Method::Classic;
     base.explain = Explain::None;
     let plan = compute(
         &base,
@@ -153,7 +159,7 @@ pub fn prepare(
         let product = catalog.stock[p];
         demand.daily_into(p * locs.keys.len() + k, &mut daily);
         stockouts.unit_into(p, &locs.members[k], &mut out);
-        let (demand_days, estimated) = estimate_demand(&daily, &out, warmup, warmup);
+        let (demand_days, estimated) = estimate_demand(&daily, &out, warmup, velocity_days);
         let (m, r, _) = policy::reorder_level(product, &line.location, true);
         let min_order_value = line
             .supplier
