@@ -305,7 +305,36 @@ async fn a_changed_plan_updates_the_untouched_draft_and_a_person_edit_is_left_al
         assert_eq!(tool_open.len(), 1, "{} at {}", po.supplier, po.location);
         let mut got = tool_open[0].2.clone();
         got.sort_by(|a, b| a.0.cmp(&b.0));
-        assert_eq!(got, sorted_lines(po));
+        // A line a data-quality gate now holds stays in an updated draft at the quantity the tool
+        // last wrote, at the plan's price (`push::keep_held_lines`).
+        let mut want = sorted_lines(po);
+        let updated = ledger.iter().find(|e| {
+            (&e.supplier_id, &e.location) == (&po.supplier_id, &po.location)
+                && open.iter().any(|o| o.intent_id == e.intent_id)
+        });
+        for h in gated
+            .held
+            .iter()
+            .filter(|h| (&h.supplier, &h.location) == (&po.supplier, &po.location))
+        {
+            let written = updated.and_then(|e| e.lines.iter().find(|l| l.sku == h.sku));
+            let planned = plan
+                .purchase_orders
+                .iter()
+                .filter(|p| (&p.supplier_id, &p.location) == (&po.supplier_id, &po.location))
+                .flat_map(|p| p.lines.iter())
+                .find(|l| l.sku == h.sku);
+            if let (Some(w), Some(l)) = (written, planned) {
+                use rust_decimal::prelude::ToPrimitive;
+                want.push((
+                    h.sku.clone(),
+                    w.quantity,
+                    l.price.to_f64().unwrap_or(f64::NAN),
+                ));
+            }
+        }
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, want);
     }
     handle.shutdown().await;
 }

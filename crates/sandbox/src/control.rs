@@ -1,8 +1,9 @@
 //! The `/sandbox/*` routes: the clock (`tick`), the buyer and the warehouse (`approve`, `receive`),
-//! the true demand, the inspection state, and the bulk-operation result files. No auth, no faults,
-//! no rate limits: these are for tests, benchmarks and demos, not imitations of a real API — except
-//! the result files, which behave like the signed storage URLs Shopify hands out (byte ranges),
-//! optionally slow (`bulk_bytes_per_sec`) or cut once (`bulk_drop_after`).
+//! the true demand and the products' demand shapes, the inspection state, and the bulk-operation
+//! result files. No auth, no faults, no rate limits: these are for tests, benchmarks and demos, not
+//! imitations of a real API — except the result files, which behave like the signed storage URLs
+//! Shopify hands out (byte ranges), optionally slow (`bulk_bytes_per_sec`) or cut once
+//! (`bulk_drop_after`).
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
@@ -287,6 +288,72 @@ pub async fn demand(State(app): State<App>, RawQuery(q): RawQuery) -> Response {
             "days": days,
         }),
     )
+}
+
+/// The date of a [`day_key`].
+fn day_date(key: i32) -> String {
+    NaiveDate::from_num_days_from_ce_opt(key)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// The demand truth per Cin7 product sold on Shopify (`GET /sandbox/catalog`), in product order:
+/// its shape and the shape's parameters, so tests and analyses can group products by shape.
+/// `units_per_day` is the approximate mean true demand at a shape factor of 1 (all warehouses),
+/// from the orders' expected volume; `growth` (trending, fading) the factor every 120 days;
+/// `season_peak_day` (day of the year) and `season_amplitude` (seasonal); `promotions` the
+/// windows, first and last day included. `GET /sandbox/demand` has the real daily figures.
+/// Products never sold on Shopify (wholesale-only) are absent.
+pub fn catalog_value(w: &World) -> Value {
+    let total: f64 = w.sellables.iter().map(|s| s.base).sum();
+    let volume = f64::from(w.opts.orders_per_day) * crate::generator::UNITS_PER_ORDER;
+    let mut weight = vec![0.0; w.products.len()];
+    let mut first: Vec<Option<usize>> = vec![None; w.products.len()];
+    for (i, s) in w.sellables.iter().enumerate() {
+        if let Some(p) = s.product {
+            weight[p as usize] += s.base;
+            first[p as usize].get_or_insert(i);
+        }
+    }
+    let rows: Vec<Value> = first
+        .iter()
+        .enumerate()
+        .filter_map(|(p, i)| i.map(|i| (&w.products[p], &w.sellables[i], weight[p])))
+        .map(|(p, s, weight)| {
+            let trend = matches!(s.shape, Shape::Trending | Shape::Fading);
+            let seasonal = s.shape == Shape::Seasonal;
+            let promotions: Vec<Value> = s
+                .promotions
+                .iter()
+                .map(|x| {
+                    json!({
+                        "first_day": day_date(x.from),
+                        "last_day": day_date(x.to - 1),
+                        "uplift": num(x.uplift),
+                    })
+                })
+                .collect();
+            json!({
+                "sku": p.sku,
+                "shape": s.shape.as_str(),
+                "units_per_day": num(if total > 0.0 { volume * weight / total } else { 0.0 }),
+                "growth": if trend { num(s.growth) } else { Value::Null },
+                "season_peak_day": if seasonal { json!(s.peak_day) } else { Value::Null },
+                "season_amplitude": if seasonal { num(s.amplitude) } else { Value::Null },
+                "promotions": promotions,
+                "sells_until": s.until.map(shopify_dt),
+                "active": p.active,
+                "type": p.kind,
+            })
+        })
+        .collect();
+    Value::Array(rows)
+}
+
+/// `GET /sandbox/catalog`
+pub async fn catalog(State(app): State<App>) -> Response {
+    let w = app.lock();
+    json(StatusCode::OK, &catalog_value(&w))
 }
 
 /// The inspection JSON (`GET /sandbox/state`).

@@ -194,6 +194,7 @@ pub fn build(opts: &SandboxOptions, base_url: String) -> World {
         },
     };
     gen_shopify_catalog(&mut w);
+    gen_shapes(&mut w);
     if let Some(p) = formula_product {
         // Shopify spells the formula SKU in lower case: a normalized suggestion, so it lands in
         // the mapping template too.
@@ -584,7 +585,9 @@ fn gen_shopify_catalog(w: &mut World) {
             w.gift_variants.push(v);
         }
         if let Some(base) = weight {
-            let trend = rng.uniform(-0.6, 0.9);
+            // Retired draw (the old linear trend): still made, so that the ids and every later
+            // draw of this stream stay as they were. Shapes come from `gen_shapes`.
+            let _ = rng.uniform(-0.6, 0.9);
             let loc_factor = (0..warehouses).map(|_| rng.uniform(0.5, 1.5)).collect();
             let until = match product {
                 Some(p) if !w.products[p as usize].active => Some(
@@ -596,7 +599,11 @@ fn gen_shopify_catalog(w: &mut World) {
                 variant: v,
                 product,
                 base,
-                trend,
+                shape: Shape::Steady,
+                growth: 1.0,
+                peak_day: 1,
+                amplitude: 0.0,
+                promotions: Vec::new(),
                 loc_factor,
                 until,
             });
@@ -614,13 +621,11 @@ fn gen_shopify_catalog(w: &mut World) {
         } else {
             prod.sku.clone()
         };
-        let mut base = (1.1 * rng.normal()).exp();
-        if rng.chance(0.12) {
-            base *= 0.05;
-        }
-        if prod.kind == "Service" {
-            base *= 0.2;
-        }
+        // Retired draws (the old demand level): still made, so that the ids and every later draw
+        // of this stream stay as they were. `gen_shapes` sets the level: here `base` is only the
+        // product's multiplier of it.
+        let _ = (rng.normal(), rng.chance(0.12));
+        let base = if prod.kind == "Service" { 0.2 } else { 1.0 };
         let status = if prod.active { "ACTIVE" } else { "ARCHIVED" };
         push(
             w,
@@ -668,7 +673,7 @@ fn gen_shopify_catalog(w: &mut World) {
             None,
             price,
             false,
-            Some(0.25),
+            Some(EXTRA_WEIGHT),
         );
     }
     push(
@@ -693,6 +698,161 @@ fn gen_shopify_catalog(w: &mut World) {
         true,
         None,
     );
+}
+
+/// The demand shapes' shares of the products sold on Shopify; the rest are steady.
+pub const SHAPE_SHARES: [(Shape, f64); 5] = [
+    (Shape::Intermittent, 0.40),
+    (Shape::Trending, 0.10),
+    (Shape::Fading, 0.10),
+    (Shape::Seasonal, 0.10),
+    (Shape::Promoted, 0.06),
+];
+/// Intermittent products' mean demand: log-uniform in this range of units a day (before the
+/// per-warehouse factors, 0.5–1.5 each).
+pub const INTERMITTENT_UNITS_PER_DAY: (f64, f64) = (0.05, 0.5);
+/// The other products' levels are Pareto-distributed with this index (heavy-tailed: a tenth of
+/// them carry about 40 % of their volume), at least 1 and at most [`PARETO_CAP`].
+pub const PARETO_ALPHA: f64 = 1.6;
+pub const PARETO_CAP: f64 = 40.0;
+/// Trending products grow by a factor in this range every [`TREND_DAYS`] (120: a 120-day history
+/// shows it whole); fading ones fall to a share of their level in [`FADING_GROWTH`].
+pub const TRENDING_GROWTH: (f64, f64) = (2.0, 3.5);
+pub const FADING_GROWTH: (f64, f64) = (0.2, 0.4);
+/// Seasonal amplitude (a share of the level) range.
+pub const SEASONAL_AMPLITUDE: (f64, f64) = (0.5, 0.9);
+/// Promotions: 1–3 windows a promoted product, each of these many days, at this uplift.
+pub const PROMOTION_DAYS: (i64, i64) = (3, 10);
+pub const PROMOTION_UPLIFT: (f64, f64) = (3.0, 6.0);
+/// Promotion windows fall in the history or up to this many days after it (for the ticks).
+pub const PROMOTION_FUTURE_DAYS: i64 = 30;
+/// The weight of each Shopify-only item, in units of the smallest Pareto level.
+const EXTRA_WEIGHT: f64 = 0.4;
+/// True demand an order brings on average (lines × quantity × the share that counts), measured
+/// on generated worlds: it turns the intermittent products' units a day into weights.
+pub const UNITS_PER_ORDER: f64 = 2.0;
+/// At most this share of the volume goes to intermittent products (a catalog far larger than
+/// its order volume scales their rates down so the other shapes keep the bulk).
+const INTERMITTENT_MAX_SHARE: f64 = 1.0 / 3.0;
+
+/// A product's demand profile, before its level becomes a weight.
+struct Profile {
+    shape: Shape,
+    /// The Pareto level, or for an intermittent product its units a day.
+    level: f64,
+    growth: f64,
+    peak_day: u16,
+    amplitude: f64,
+    promotions: Vec<Promotion>,
+}
+
+/// Gives every sellable of a Cin7 product a demand shape and level, from its own stream: shapes by
+/// quota ([`SHAPE_SHARES`], shuffled), so every shape has its share even in a small world. A
+/// product's second listing (the bundle) shares its shape. Intermittent products get an absolute
+/// rate (units a day, whatever the order volume), turned into a weight against the others' sum.
+fn gen_shapes(w: &mut World) {
+    let mut rng = Rng::stream(w.opts.seed, "shapes");
+    let products: Vec<u32> = w
+        .sellables
+        .iter()
+        .filter_map(|s| s.product)
+        .collect::<std::collections::BTreeSet<u32>>()
+        .into_iter()
+        .collect();
+    let n = products.len();
+    let mut shapes: Vec<Shape> = Vec::with_capacity(n);
+    for (shape, share) in SHAPE_SHARES {
+        let k = (n as f64 * share).round() as usize;
+        shapes.extend(std::iter::repeat_n(shape, k.min(n - shapes.len())));
+    }
+    shapes.resize(n, Shape::Steady);
+    for i in (1..n).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        shapes.swap(i, j);
+    }
+
+    let first = day_key(w.history_start);
+    let last = day_key(w.start) + PROMOTION_FUTURE_DAYS as i32;
+    let mut profiles: HashMap<u32, Profile> = HashMap::new();
+    for (&p, &shape) in products.iter().zip(&shapes) {
+        let u = rng.f64();
+        let mut profile = Profile {
+            shape,
+            level: if shape == Shape::Intermittent {
+                let (lo, hi) = INTERMITTENT_UNITS_PER_DAY;
+                lo * (hi / lo).powf(u)
+            } else {
+                (1.0 - u).powf(-1.0 / PARETO_ALPHA).min(PARETO_CAP)
+            },
+            growth: 1.0,
+            peak_day: 1,
+            amplitude: 0.0,
+            promotions: Vec::new(),
+        };
+        match shape {
+            Shape::Trending => profile.growth = rng.uniform(TRENDING_GROWTH.0, TRENDING_GROWTH.1),
+            Shape::Fading => profile.growth = rng.uniform(FADING_GROWTH.0, FADING_GROWTH.1),
+            Shape::Seasonal => {
+                profile.peak_day = rng.range(1, 365) as u16;
+                profile.amplitude = rng.uniform(SEASONAL_AMPLITUDE.0, SEASONAL_AMPLITUDE.1);
+            }
+            Shape::Promoted => {
+                for _ in 0..rng.range(1, 3) {
+                    let days = rng.range(PROMOTION_DAYS.0, PROMOTION_DAYS.1) as i32;
+                    let from = first + rng.range(0, i64::from((last - first - days).max(0))) as i32;
+                    let uplift = rng.uniform(PROMOTION_UPLIFT.0, PROMOTION_UPLIFT.1);
+                    profile.promotions.push(Promotion {
+                        from,
+                        to: from + days,
+                        uplift,
+                    });
+                }
+                profile.promotions.sort_by_key(|p| p.from);
+            }
+            Shape::Steady | Shape::Intermittent => {}
+        }
+        profiles.insert(p, profile);
+    }
+
+    // Levels into weights: the others' weights are their levels; an intermittent rate r becomes
+    // the weight that draws r units a day out of the orders' expected volume.
+    let (mut others, mut rates) = (0.0, 0.0);
+    for s in &mut w.sellables {
+        let Some(profile) = s.product.and_then(|p| profiles.get(&p)) else {
+            // A Shopify-only item: steady at its weight.
+            others += s.base;
+            continue;
+        };
+        s.shape = profile.shape;
+        s.base *= profile.level;
+        s.growth = profile.growth;
+        s.peak_day = profile.peak_day;
+        s.amplitude = profile.amplitude;
+        s.promotions.clone_from(&profile.promotions);
+        if s.shape == Shape::Intermittent {
+            rates += s.base;
+        } else {
+            others += s.base;
+        }
+    }
+    let volume = f64::from(w.opts.orders_per_day) * UNITS_PER_ORDER;
+    let scale = if rates > 0.0 {
+        (volume * INTERMITTENT_MAX_SHARE / rates).min(1.0)
+    } else {
+        1.0
+    };
+    let to_weight = if volume > 0.0 {
+        scale * others / (volume - scale * rates)
+    } else {
+        0.0
+    };
+    for s in w
+        .sellables
+        .iter_mut()
+        .filter(|s| s.shape == Shape::Intermittent)
+    {
+        s.base *= to_weight;
+    }
 }
 
 fn gen_stockouts(w: &mut World) {

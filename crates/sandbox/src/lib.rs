@@ -19,7 +19,8 @@
 //!   of randomness).
 //! - `cin7`, `shopify` (+ `graphql`, `search`): the two APIs, with their paths, envelopes, limits
 //!   and errors.
-//! - `control`: the `/sandbox/*` routes (clock, buyer/warehouse actions, truth, state, bulk files).
+//! - `control`: the `/sandbox/*` routes (clock, buyer/warehouse actions, truth and demand shapes,
+//!   state, bulk files).
 //! - `faults`, `webhooks`: injected failures and signed webhook deliveries.
 //!
 //! The sandbox is test and demo infrastructure: it must never be pointed at real services.
@@ -372,6 +373,7 @@ fn router(app: App) -> Router {
         .route("/sandbox/purchase/{id}/approve", post(control::approve))
         .route("/sandbox/purchase/{id}/receive", post(control::receive))
         .route("/sandbox/demand", get(control::demand))
+        .route("/sandbox/catalog", get(control::catalog))
         .route("/sandbox/state", get(control::state))
         .route("/sandbox/bulk/{file}", get(control::bulk_file))
         .with_state(app)

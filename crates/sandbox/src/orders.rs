@@ -35,30 +35,59 @@ struct Weights {
     day: i32,
     /// Cumulative sellable weights per warehouse.
     cum: Vec<Vec<f64>>,
+    /// The order volume's multiplier: the sellables' summed weight over its value at shape factor
+    /// 1 (the sum of their bases), so each product's demand follows its own shape, whatever the
+    /// others do, and `orders_per_day` stays about the average volume.
+    volume: f64,
 }
 
-fn weights_for(w: &World, t: DateTime<Utc>) -> Weights {
+/// `t`'s position in the history span: 0 at its start, 1 at its end (the sandbox's start), above 1
+/// for the ticks after it.
+fn span_position(w: &World, t: DateTime<Utc>) -> f64 {
     let span = (w.start - w.history_start).num_seconds().max(86_400) as f64;
-    let x = (t - w.history_start).num_seconds() as f64 / span;
+    (t - w.history_start).num_seconds() as f64 / span
+}
+
+/// The sellables' weights at `t` (recomputed each day): base × shape factor × warehouse factor.
+/// The shapes move each product's share of the orders' lines, and the order volume with the
+/// summed weight, so that a product's expected demand is its base's share of the volume times
+/// its own shape factor.
+fn weights_for(w: &World, t: DateTime<Utc>) -> Weights {
+    let mid = w.history_start + (w.start - w.history_start) / 2;
+    let level: Vec<f64> = w
+        .sellables
+        .iter()
+        .map(|s| {
+            if s.until.is_none_or(|u| t < u) {
+                s.base * s.factor(t, mid)
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let cum = (0..w.warehouses)
         .map(|l| {
             let mut acc = 0.0;
             w.sellables
                 .iter()
-                .map(|s| {
-                    let alive = s.until.is_none_or(|u| t < u);
-                    if alive {
-                        let trend = (1.0 + s.trend * (x - 0.5)).clamp(0.15, 3.0);
-                        acc += s.base * trend * s.loc_factor[l];
-                    }
+                .zip(&level)
+                .map(|(s, v)| {
+                    acc += v * s.loc_factor[l];
                     acc
                 })
                 .collect()
         })
         .collect();
+    let reference: f64 = w.sellables.iter().map(|s| s.base).sum();
+    let volume = if reference > 0.0 {
+        level.iter().sum::<f64>() / reference
+    } else {
+        1.0
+    };
     Weights {
         day: day_key(t),
         cum,
+        volume,
     }
 }
 
@@ -77,7 +106,6 @@ pub fn generate_span(
         w.rng_orders = rng;
         return new;
     }
-    let span = (w.start - w.history_start).num_seconds().max(86_400) as f64;
     let hourly_mean = HOURLY.iter().sum::<f64>() / 24.0;
     let mut weights = weights_for(w, from);
     let mut h = from;
@@ -87,12 +115,13 @@ pub fn generate_span(
         if day_key(h) != weights.day {
             weights = weights_for(w, h);
         }
-        let x = (h - w.history_start).num_seconds() as f64 / span;
+        let x = span_position(w, h);
         let global = (1.0 + 0.1 * (x - 0.5)).clamp(0.5, 2.0);
         let lambda = f64::from(w.opts.orders_per_day) / 24.0 * HOURLY[h.hour() as usize]
             / hourly_mean
             * WEEKLY[h.weekday().num_days_from_monday() as usize]
             * global
+            * weights.volume
             * frac;
         let n = rng.poisson(lambda);
         let secs = (end - h).num_seconds().max(1) as u64;

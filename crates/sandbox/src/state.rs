@@ -334,17 +334,102 @@ pub struct BulkDownloadRecord {
     pub cut_after: Option<u64>,
 }
 
-/// One thing that sells in Shopify, with its demand parameters.
+/// The time profile of a sellable's demand (see [`Sellable::factor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A flat level.
+    Steady,
+    /// A flat, tiny level (0.05–0.5 units a day): most days sell nothing.
+    Intermittent,
+    /// Grows ×[`Sellable::growth`] (2–3.5) every [`TREND_DAYS`].
+    Trending,
+    /// Declines to [`Sellable::growth`] (0.2–0.4) of its level every [`TREND_DAYS`].
+    Fading,
+    /// A yearly cycle by calendar day of year.
+    Seasonal,
+    /// A steady level with 1–3 promotion windows of ×3–6.
+    Promoted,
+}
+
+impl Shape {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::Steady => "steady",
+            Shape::Intermittent => "intermittent",
+            Shape::Trending => "trending",
+            Shape::Fading => "fading",
+            Shape::Seasonal => "seasonal",
+            Shape::Promoted => "promoted",
+        }
+    }
+}
+
+/// A promotion: demand × `uplift` on the days `[from, to)` (keys of [`day_key`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Promotion {
+    pub from: i32,
+    pub to: i32,
+    pub uplift: f64,
+}
+
+/// One thing that sells in Shopify, with its demand parameters: its weight on a day is
+/// `base * factor(day) * loc_factor[warehouse]`, its share of the orders' lines that weight over
+/// the sum of all sellables' weights (and the order volume follows that sum, see
+/// `orders::weights_for`).
 #[derive(Debug, Clone)]
 pub struct Sellable {
     pub variant: u32,
     pub product: Option<u32>,
     pub base: f64,
-    pub trend: f64,
+    pub shape: Shape,
+    /// Trending and fading: the level's factor over [`TREND_DAYS`] (1 for the other shapes).
+    pub growth: f64,
+    /// Seasonal: the day of the year (1–365) demand peaks on.
+    pub peak_day: u16,
+    /// Seasonal: the swing around the level, as a share of it (0 for the other shapes).
+    pub amplitude: f64,
+    pub promotions: Vec<Promotion>,
     /// Per warehouse multiplier.
     pub loc_factor: Vec<f64>,
     /// Sales stop at this time (deprecated products).
     pub until: Option<DateTime<Utc>>,
+}
+
+/// The length of the seasonal cycle in days.
+pub const YEAR_DAYS: f64 = 365.25;
+/// The days over which a trending or fading product's level changes ×[`Sellable::growth`]: a
+/// 120-day history shows the whole factor, a shorter one part of it (no product triples in a
+/// month). A trend runs at most this long either side of the history's middle, then levels off,
+/// so a long history or a long run of ticks does not grow or shrink a product without bound.
+pub const TREND_DAYS: f64 = 120.0;
+
+impl Sellable {
+    /// The shape's multiplier of `base` at `t`; `mid` is the middle of the history, where a
+    /// trend's factor is 1. The same function of time for the history and for the ticks after it.
+    pub fn factor(&self, t: DateTime<Utc>, mid: DateTime<Utc>) -> f64 {
+        let mut f = 1.0;
+        if self.growth != 1.0 {
+            // Geometric: ×growth every TREND_DAYS, for at most TREND_DAYS either side of `mid`.
+            let days = (t - mid).num_seconds() as f64 / 86_400.0;
+            f *= self.growth.powf((days / TREND_DAYS).clamp(-1.0, 1.0));
+        }
+        if self.amplitude != 0.0 {
+            use chrono::Datelike;
+            let phase = f64::from(t.ordinal()) - f64::from(self.peak_day);
+            f *= 1.0 + self.amplitude * (std::f64::consts::TAU * phase / YEAR_DAYS).cos();
+        }
+        let day = day_key(t);
+        if let Some(uplift) = self
+            .promotions
+            .iter()
+            .filter(|p| day >= p.from && day < p.to)
+            .map(|p| p.uplift)
+            .reduce(f64::max)
+        {
+            f *= uplift;
+        }
+        f
+    }
 }
 
 /// A record of one outgoing Shopify webhook delivery.

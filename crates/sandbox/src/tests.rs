@@ -273,11 +273,31 @@ fn generation_is_deterministic_and_seed_dependent() {
             .iter()
             .map(|r| json!([r.product, r.location, r.on_hand]))
             .collect();
+        let shapes: Vec<Value> = w
+            .sellables
+            .iter()
+            .map(|s| {
+                let promotions: Vec<Value> = s
+                    .promotions
+                    .iter()
+                    .map(|p| json!([p.from, p.to, p.uplift]))
+                    .collect();
+                json!([
+                    s.shape.as_str(),
+                    s.base,
+                    s.growth,
+                    s.peak_day,
+                    s.amplitude,
+                    promotions
+                ])
+            })
+            .collect();
         json!([
             products,
             orders,
             stock,
-            w.purchases.iter().map(|p| p.id.clone()).collect::<Vec<_>>()
+            w.purchases.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+            shapes
         ])
         .to_string()
     };
@@ -322,6 +342,16 @@ async fn http_answers_are_deterministic() {
     let oa = gql(&a, queries::ORDERS, vars.clone()).await;
     let ob = gql(&b, queries::ORDERS, vars).await;
     assert_eq!(oa["data"], ob["data"]);
+    let catalog = |h: &SandboxHandle| {
+        let url = format!("{}/sandbox/catalog", h.base_url());
+        async move {
+            let r = client().get(url).send().await.expect("catalog");
+            r.json::<Value>().await.expect("json")
+        }
+    };
+    let ca = catalog(&a).await;
+    assert_eq!(ca, catalog(&b).await);
+    assert_ne!(ca, catalog(&c).await);
     for h in [a, b, c] {
         h.shutdown().await;
     }
@@ -1414,5 +1444,414 @@ async fn bulk_files_are_paced_and_the_first_download_is_cut() {
         took >= Duration::from_millis(400) && took < Duration::from_secs(3),
         "{took:?}"
     );
+    h.shutdown().await;
+}
+
+// Demand shapes.
+
+use generator::{
+    FADING_GROWTH, INTERMITTENT_UNITS_PER_DAY, PROMOTION_UPLIFT, SEASONAL_AMPLITUDE, SHAPE_SHARES,
+    TRENDING_GROWTH,
+};
+
+/// A catalog-sized world, built once for the shape tests: 500 SKUs, 120 days, 200 orders a day.
+fn catalog_world() -> &'static World {
+    static WORLD: std::sync::OnceLock<World> = std::sync::OnceLock::new();
+    WORLD.get_or_init(|| {
+        let opts = SandboxOptions {
+            seed: 42,
+            skus: 500,
+            days: 120,
+            now: fixed_now(),
+            ..SandboxOptions::default()
+        };
+        generator::build(&opts, "http://x".into())
+    })
+}
+
+/// Each Cin7 product sold on Shopify with its first listing (the one that carries its shape).
+fn shaped_products(w: &World) -> Vec<(u32, &Sellable)> {
+    let mut seen = HashSet::new();
+    w.sellables
+        .iter()
+        .filter_map(|s| s.product.map(|p| (p, s)))
+        .filter(|(p, _)| seen.insert(*p))
+        .collect()
+}
+
+/// The days of the history that are whole days (its first and last are partial).
+fn whole_days(w: &World) -> std::ops::RangeInclusive<i32> {
+    day_key(w.history_start) + 1..=day_key(w.start) - 1
+}
+
+/// A product's true demand on `day`, all locations.
+fn demand_on(w: &World, p: u32, day: i32) -> f64 {
+    (0..w.locations.len() as u16)
+        .map(|l| w.demand.get(&(p, l, day)).copied().unwrap_or(0.0))
+        .sum()
+}
+
+/// True demand of the products of `shape` (sold all along: not deprecated) over `days`.
+fn shape_demand(w: &World, shape: Shape, days: impl Iterator<Item = i32> + Clone) -> f64 {
+    shaped_products(w)
+        .into_iter()
+        .filter(|(_, s)| s.shape == shape && s.until.is_none())
+        .map(|(p, _)| days.clone().map(|d| demand_on(w, p, d)).sum::<f64>())
+        .sum()
+}
+
+#[test]
+fn every_demand_shape_has_its_share_of_a_catalog_sized_world() {
+    let w = catalog_world();
+    let products = shaped_products(w);
+    let n = products.len();
+    assert!(n > 480, "{n} products sold on Shopify");
+    let count = |shape: Shape| products.iter().filter(|(_, s)| s.shape == shape).count();
+    let mut rest = 1.0;
+    for (shape, share) in SHAPE_SHARES {
+        let c = count(shape);
+        assert!(
+            (c as f64 - share * n as f64).abs() <= 1.0,
+            "{shape:?}: {c} of {n}, wanted {share}"
+        );
+        rest -= share;
+    }
+    let steady = count(Shape::Steady);
+    assert!(
+        (steady as f64 - rest * n as f64).abs() <= 3.0,
+        "steady: {steady} of {n}"
+    );
+    // A product's bundle listing sells with the product's shape.
+    for s in &w.sellables {
+        if let Some(p) = s.product {
+            let first = products.iter().find(|(q, _)| *q == p).map(|(_, f)| f.shape);
+            assert_eq!(Some(s.shape), first);
+        }
+    }
+    // Each shape's parameters, and only its own.
+    for (_, s) in &products {
+        match s.shape {
+            Shape::Trending => {
+                assert!((TRENDING_GROWTH.0..TRENDING_GROWTH.1).contains(&s.growth))
+            }
+            Shape::Fading => assert!((FADING_GROWTH.0..FADING_GROWTH.1).contains(&s.growth)),
+            _ => assert_eq!(s.growth, 1.0),
+        }
+        if s.shape == Shape::Seasonal {
+            assert!((SEASONAL_AMPLITUDE.0..SEASONAL_AMPLITUDE.1).contains(&s.amplitude));
+        } else {
+            assert_eq!(s.amplitude, 0.0);
+        }
+        assert_eq!(s.shape == Shape::Promoted, !s.promotions.is_empty());
+    }
+
+    // Heavy-tailed volume: Pareto levels (index 1.6) put about half the volume on the top sixth
+    // of the non-intermittent products, that is the top tenth of the catalog; the intermittent
+    // 40 % carry about 0.2 units a day each, some 10 % of the ~400 units a day.
+    let mut volume: Vec<f64> = products
+        .iter()
+        .map(|(p, _)| whole_days(w).map(|d| demand_on(w, *p, d)).sum())
+        .collect();
+    let total: f64 = volume.iter().sum();
+    volume.sort_by(|a, b| b.total_cmp(a));
+    let top: f64 = volume.iter().take(n / 10).sum();
+    assert!(
+        top > 0.38 * total,
+        "the top tenth carries {:.0} % of the volume",
+        100.0 * top / total
+    );
+    let intermittent = shape_demand(w, Shape::Intermittent, whole_days(w));
+    assert!(
+        intermittent < 0.15 * total,
+        "the intermittent products carry {:.0} % of the volume",
+        100.0 * intermittent / total
+    );
+}
+
+#[test]
+fn intermittent_products_sell_on_few_days() {
+    let w = catalog_world();
+    let days: Vec<i32> = whole_days(w).collect();
+    let zero_share = |p: u32| {
+        days.iter().filter(|&&d| demand_on(w, p, d) == 0.0).count() as f64 / days.len() as f64
+    };
+    let mut intermittent: Vec<(f64, f64)> = shaped_products(w)
+        .into_iter()
+        .filter(|(_, s)| s.shape == Shape::Intermittent && s.until.is_none())
+        .map(|(p, _)| {
+            let mean = days.iter().map(|&d| demand_on(w, p, d)).sum::<f64>() / days.len() as f64;
+            (zero_share(p), mean)
+        })
+        .collect();
+    assert!(intermittent.len() > 150, "{}", intermittent.len());
+    // Rates are log-uniform in 0.05–0.5 units a day: a mean of 0.195; the median 0.16 units is
+    // about 0.11 order lines a day (1.4 units a line), so ~89 % of its days sell nothing.
+    let (lo, hi) = INTERMITTENT_UNITS_PER_DAY;
+    let expected = (hi - lo) / (hi / lo).ln();
+    let mean = intermittent.iter().map(|x| x.1).sum::<f64>() / intermittent.len() as f64;
+    assert!(
+        (0.7 * expected..1.3 * expected).contains(&mean),
+        "mean {mean} units a day, expected {expected}"
+    );
+    intermittent.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let median = intermittent[intermittent.len() / 2].0;
+    assert!(median > 0.8, "median share of zero days {median}");
+    // Even the busiest (0.5 units × a warehouse factor up to 1.5: ~0.5 lines a day) mostly sell
+    // nothing.
+    let most = intermittent.iter().filter(|x| x.0 > 0.5).count();
+    assert!(
+        most as f64 >= 0.95 * intermittent.len() as f64,
+        "{most} of {} intermittent products have mostly zero days",
+        intermittent.len()
+    );
+}
+
+#[test]
+fn trending_products_grow_and_fading_ones_decline_while_the_volume_stays() {
+    let w = catalog_world();
+    let days = whole_days(w);
+    let (first, last) = (*days.start(), *days.end());
+    let head = first..first + 30;
+    let tail = last - 29..last + 1;
+    let ratio =
+        |shape: Shape| shape_demand(w, shape, tail.clone()) / shape_demand(w, shape, head.clone());
+    // The windows' midpoints lie ~3/4 of the history apart: a product growing ×g over the history
+    // ends ×g^0.74 up (×1.67 at the smallest g, 2), a fading one ×g^0.74 down (×0.51 at the
+    // largest g, 0.4), and a steady one, like the whole volume, ×1.08 (the mild global trend).
+    let trending = ratio(Shape::Trending);
+    assert!(
+        trending > 1.5,
+        "trending: last 30 days / first 30 days {trending}"
+    );
+    let fading = ratio(Shape::Fading);
+    assert!(
+        fading < 0.65,
+        "fading: last 30 days / first 30 days {fading}"
+    );
+    let steady = ratio(Shape::Steady);
+    assert!(
+        (0.9..1.3).contains(&steady),
+        "steady: last 30 days / first 30 days {steady}"
+    );
+    let all = |r: std::ops::Range<i32>| -> f64 {
+        r.map(|d| {
+            w.demand
+                .iter()
+                .filter(|(k, _)| k.2 == d)
+                .map(|(_, v)| *v)
+                .sum::<f64>()
+        })
+        .sum()
+    };
+    let volume = all(tail.clone()) / all(head.clone());
+    assert!((0.9..1.25).contains(&volume), "volume ratio {volume}");
+    // Most trending products grow on their own, not just on average.
+    let growing = shaped_products(w)
+        .into_iter()
+        .filter(|(_, s)| s.shape == Shape::Trending && s.until.is_none())
+        .map(|(p, _)| {
+            let sum = |r: std::ops::Range<i32>| r.map(|d| demand_on(w, p, d)).sum::<f64>();
+            (sum(head.clone()), sum(tail.clone()))
+        })
+        .filter(|(h, _)| *h >= 20.0)
+        .map(|(h, t)| t > 1.2 * h)
+        .collect::<Vec<_>>();
+    assert!(
+        growing.len() >= 5,
+        "{} busy trending products",
+        growing.len()
+    );
+    assert!(
+        growing.iter().filter(|g| **g).count() as f64 >= 0.8 * growing.len() as f64,
+        "{growing:?}"
+    );
+}
+
+#[test]
+fn promotion_windows_lift_demand() {
+    let w = catalog_world();
+    let days = whole_days(w);
+    let (mut inside, mut baseline, mut windows) = (0.0, 0.0, 0);
+    for (p, s) in shaped_products(w) {
+        if s.shape != Shape::Promoted || s.until.is_some() {
+            continue;
+        }
+        let promoted = |d: i32| s.promotions.iter().any(|x| d >= x.from && d < x.to);
+        let normal: Vec<i32> = days.clone().filter(|&d| !promoted(d)).collect();
+        let normal_mean =
+            normal.iter().map(|&d| demand_on(w, p, d)).sum::<f64>() / normal.len() as f64;
+        for x in &s.promotions {
+            if x.from < *days.start() || x.to > *days.end() + 1 {
+                continue;
+            }
+            windows += 1;
+            inside += (x.from..x.to).map(|d| demand_on(w, p, d)).sum::<f64>();
+            baseline += normal_mean * f64::from(x.to - x.from);
+        }
+    }
+    assert!(windows >= 10, "{windows} promotion windows in the history");
+    // Every window multiplies demand by 3–6 (mean 4.5).
+    let lift = inside / baseline;
+    assert!(
+        (0.8 * PROMOTION_UPLIFT.0..1.2 * PROMOTION_UPLIFT.1).contains(&lift),
+        "demand in promotions is ×{lift:.2} the product's usual"
+    );
+}
+
+#[test]
+fn seasonal_products_peak_on_their_day_of_the_year() {
+    // Over 400 days every day of the year is in the history.
+    let opts = SandboxOptions {
+        seed: 3,
+        skus: 150,
+        days: 400,
+        orders_per_day: 60,
+        now: fixed_now(),
+        ..SandboxOptions::default()
+    };
+    let w = generator::build(&opts, "http://x".into());
+    let (mut peak, mut trough, mut products) = (0.0, 0.0, 0);
+    for (p, s) in shaped_products(&w) {
+        if s.shape != Shape::Seasonal || s.until.is_some() {
+            continue;
+        }
+        products += 1;
+        // Days within 30 of the peak (or of the trough, half a year away), across the new year.
+        let near = |day: i32, centre: f64| {
+            let date = chrono::NaiveDate::from_num_days_from_ce_opt(day).expect("date");
+            let off = (f64::from(chrono::Datelike::ordinal(&date)) - centre).rem_euclid(365.25);
+            off.min(365.25 - off) <= 30.0
+        };
+        let centre = f64::from(s.peak_day);
+        for d in whole_days(&w) {
+            if near(d, centre) {
+                peak += demand_on(&w, p, d);
+            } else if near(d, centre + 182.625) {
+                trough += demand_on(&w, p, d);
+            }
+        }
+    }
+    assert!(products >= 10, "{products} seasonal products");
+    // Within 30 days of the peak the cycle is at cos ≥ 0.86 (mean 0.96): with an amplitude of at
+    // least 0.5 that is (1 + 0.48) / (1 − 0.48) ≈ 2.8 times the trough's demand.
+    let ratio = peak / trough;
+    assert!(ratio > 2.0, "peak / trough demand {ratio}");
+}
+
+#[test]
+fn ticks_go_on_with_the_same_shapes() {
+    // A 30-day history lived on for 60 days of ticks.
+    let opts = SandboxOptions {
+        seed: 5,
+        skus: 300,
+        days: 30,
+        orders_per_day: 150,
+        now: fixed_now(),
+        ..SandboxOptions::default()
+    };
+    let mut w = generator::build(&opts, "http://x".into());
+    let today = day_key(w.start);
+    for _ in 0..60 {
+        control::advance(&mut w, 24.0);
+    }
+    // The history's last 29 whole days, and 29 days of ticks 60 days later.
+    let history = today - 29..today;
+    let lived = today + 31..today + 60;
+    let ratio = |shape: Shape| {
+        shape_demand(&w, shape, lived.clone()) / shape_demand(&w, shape, history.clone())
+    };
+    // The mild global trend, 1 + 0.1 (x − 0.5) at x history spans from the history's start, is
+    // 1.0 in the history window (x ≈ 0.5) and 1.2 in the lived one (x ≈ 2.5): steady products
+    // follow it.
+    let global = 1.2;
+    let steady = ratio(Shape::Steady);
+    assert!(
+        (0.85 * global..1.15 * global).contains(&steady),
+        "steady: ×{steady} in the ticks"
+    );
+    // Trends run on for TREND_DAYS past the history's middle: ×g^0.5 in 60 days beyond the global
+    // trend (at least ×1.41 for trending, at most ×0.63 for fading). Trends stopped at the
+    // history's end would give ×g^0.12 (about ×1.13 and ×0.89).
+    let trending = ratio(Shape::Trending) / global;
+    assert!(trending > 1.3, "trending: ×{trending} in the ticks");
+    let fading = ratio(Shape::Fading) / global;
+    assert!(fading < 0.72, "fading: ×{fading} in the ticks");
+    // Promotion windows after the history lift the ticks' demand too.
+    let (mut inside, mut outside, mut days_in, mut days_out) = (0.0, 0.0, 0, 0);
+    for (p, s) in shaped_products(&w) {
+        if s.shape != Shape::Promoted || s.until.is_some() {
+            continue;
+        }
+        for d in today + 1..today + 60 {
+            if s.promotions.iter().any(|x| d >= x.from && d < x.to) {
+                inside += demand_on(&w, p, d);
+                days_in += 1;
+            } else {
+                outside += demand_on(&w, p, d);
+                days_out += 1;
+            }
+        }
+    }
+    assert!(
+        days_in >= 10,
+        "{days_in} promoted product-days in the ticks"
+    );
+    let lift = (inside / f64::from(days_in)) / (outside / f64::from(days_out));
+    assert!(
+        lift > 0.8 * PROMOTION_UPLIFT.0,
+        "×{lift:.2} on promotion days"
+    );
+}
+
+#[tokio::test]
+async fn the_catalog_route_tells_each_products_shape() {
+    let h = up(small()).await;
+    let catalog: Value = client()
+        .get(format!("{}/sandbox/catalog", h.base_url()))
+        .send()
+        .await
+        .expect("catalog")
+        .json()
+        .await
+        .expect("json");
+    let rows = catalog.as_array().expect("an array");
+    let w = generator::build(&small(), "http://x".into());
+    assert_eq!(rows.len(), shaped_products(&w).len());
+    let mut shapes = HashSet::new();
+    for r in rows {
+        let sku = r["sku"].as_str().expect("sku");
+        assert!(w.product_by_sku(sku).is_some(), "{sku}");
+        let shape = r["shape"].as_str().expect("shape");
+        shapes.insert(shape.to_string());
+        let growth = r["growth"].as_f64();
+        match shape {
+            "trending" => assert!(growth > Some(TRENDING_GROWTH.0 - 1e-9), "{r}"),
+            "fading" => assert!(growth < Some(FADING_GROWTH.1), "{r}"),
+            _ => assert_eq!(growth, None, "{r}"),
+        }
+        assert_eq!(shape == "seasonal", r["season_peak_day"].is_u64(), "{r}");
+        assert_eq!(shape == "seasonal", r["season_amplitude"].is_f64(), "{r}");
+        let promotions = r["promotions"].as_array().expect("promotions");
+        assert_eq!(shape == "promoted", !promotions.is_empty(), "{r}");
+        for x in promotions {
+            let day = |k: &str| {
+                chrono::NaiveDate::parse_from_str(x[k].as_str().unwrap_or(""), "%Y-%m-%d")
+                    .expect("a date")
+            };
+            let days = (day("last_day") - day("first_day")).num_days() + 1;
+            assert!((3..=10).contains(&days), "{x}");
+            let uplift = x["uplift"].as_f64().unwrap_or(0.0);
+            assert!((PROMOTION_UPLIFT.0..PROMOTION_UPLIFT.1).contains(&uplift));
+        }
+        let units = r["units_per_day"].as_f64().expect("units_per_day");
+        if shape == "intermittent" {
+            // Up to 0.5 units a day (a service sells a fifth, the bundle listing adds 0.3).
+            assert!(units <= 1.3 * INTERMITTENT_UNITS_PER_DAY.1, "{r}");
+        } else {
+            assert!(units > 0.0, "{r}");
+        }
+    }
+    // Every shape shows up even in a 60-SKU world (shapes are dealt by quota).
+    assert_eq!(shapes.len(), 6, "{shapes:?}");
     h.shutdown().await;
 }
