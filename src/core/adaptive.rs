@@ -198,7 +198,11 @@ pub fn decide(units: &[UnitInput<'_>], s: &Settings, theta_hint: Option<f64>) ->
     for (u, f) in units.iter().zip(&forecasts) {
         let l = f64::from(u.lead_time_days.max(1));
         let (rate, lead_demand, lead_sd) = match f {
-            Some(f) => (f.rate, f.sum, f.sigma_day * l.sqrt()),
+            Some(f) => (
+                f.rate,
+                f.sum,
+                f.sigma_horizon.unwrap_or(f.sigma_day * l.sqrt()),
+            ),
             None => (0.0, 0.0, 0.0),
         };
         let sells = rate > 0.0 && u.sold && u.group.is_some();

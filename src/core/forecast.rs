@@ -220,6 +220,14 @@ pub struct Forecaster {
     // scores
     errors: [Ew; 6],
     naive: Ew,
+    /// Lead-time scoring: the horizon h (0: off), the last h days (sales, out of stock), the
+    /// forecasts of the next h days made on each recent day (NaN: model not ready) with the
+    /// naive one (the last h days again), and their errors once the h days have passed.
+    horizon: usize,
+    last_days: std::collections::VecDeque<(f64, bool)>,
+    made: std::collections::VecDeque<(usize, [f64; 6], f64)>,
+    horizon_errors: [Ew; 6],
+    horizon_naive: Ew,
 }
 
 /// Days back the `yearly` model looks (52 weeks, so weekdays align).
@@ -252,6 +260,66 @@ impl Forecaster {
             },
             errors: [Ew::default(); 6],
             naive: Ew::default(),
+            horizon: 0,
+            last_days: std::collections::VecDeque::new(),
+            made: std::collections::VecDeque::new(),
+            horizon_errors: [Ew::default(); 6],
+            horizon_naive: Ew::default(),
+        }
+    }
+
+    /// A forecaster that also scores each model on the sum of the next `h` days (a unit's lead
+    /// time), the errors that matter for its safety stock.
+    pub fn with_horizon(params: Params, models: ModelSet, weekday0: usize, h: usize) -> Forecaster {
+        let mut f = Forecaster::new(params, models, weekday0);
+        f.horizon = h;
+        f.last_days = std::collections::VecDeque::with_capacity(h + 1);
+        f.made = std::collections::VecDeque::with_capacity(h + 1);
+        f
+    }
+
+    /// The horizon bookkeeping of day `day` (after it was learned, or skipped).
+    fn track_horizon(&mut self, day: usize, sales: f64, out: bool) {
+        let h = self.horizon;
+        if h == 0 {
+            return;
+        }
+        if self.last_days.len() == h {
+            self.last_days.pop_front();
+        }
+        self.last_days.push_back((sales, out));
+        let decay = self.params.error_decay;
+        if let Some(&(when, forecasts, naive)) = self.made.front()
+            && when + h == day
+        {
+            self.made.pop_front();
+            if self.last_days.iter().all(|(_, o)| !o) {
+                let actual: f64 = self.last_days.iter().map(|(y, _)| y).sum();
+                for (m, f) in forecasts.iter().enumerate() {
+                    if f.is_finite() {
+                        self.horizon_errors[m].add(actual - f, decay);
+                    }
+                }
+                if naive.is_finite() {
+                    self.horizon_naive.add(actual - naive, decay);
+                }
+            }
+        }
+        if self.in_stock_days >= self.params.min_days {
+            let mut forecasts = [f64::NAN; 6];
+            for m in Model::ALL {
+                if self.models.contains(m)
+                    && let Some(f) = self.sum_from(m, day + 1, h)
+                {
+                    forecasts[m.index()] = f;
+                }
+            }
+            let naive = if self.last_days.len() == h && self.last_days.iter().all(|(_, o)| !o) {
+                self.last_days.iter().map(|(y, _)| y).sum()
+            } else {
+                f64::NAN
+            };
+            self.made.push_back((day, forecasts, naive));
         }
     }
 
@@ -319,13 +387,29 @@ impl Forecaster {
             Model::Holt => {
                 let (l, b) = self.holt.filter(|(_, b)| b.is_finite())?;
                 let phi = self.params.holt_phi;
-                let (mut acc, mut damp, mut total) = (0.0, 1.0, 0.0);
-                for _ in 0..h {
-                    damp *= phi;
-                    acc += damp;
-                    total += (l + acc * b).max(0.0);
+                // Day k forecasts l + b·S_k, S_k = φ + … + φ^k. In closed form unless a falling
+                // trend would take a day below zero (then day by day, each day at least 0).
+                let limit = if phi < 1.0 {
+                    phi / (1.0 - phi)
+                } else {
+                    f64::INFINITY
+                };
+                if b >= 0.0 || l + b * limit.min(hf) >= 0.0 {
+                    let s = if phi < 1.0 {
+                        limit * (hf - phi * (1.0 - phi.powi(h as i32)) / (1.0 - phi))
+                    } else {
+                        hf * (hf + 1.0) / 2.0
+                    };
+                    l * hf + b * s
+                } else {
+                    let (mut acc, mut damp, mut total) = (0.0, 1.0, 0.0);
+                    for _ in 0..h {
+                        damp *= phi;
+                        acc += damp;
+                        total += (l + acc * b).max(0.0);
+                    }
+                    total
                 }
-                total
             }
             Model::Croston => {
                 let (z, p) = self.croston?;
@@ -335,7 +419,9 @@ impl Forecaster {
             Model::Weekday => {
                 let idx = self.weekday_index()?;
                 let level = self.flat()?;
-                (0..h).map(|k| level * idx[self.weekday(start + k)]).sum()
+                // Whole weeks sum the index to 7; then the days left over.
+                let part: f64 = (0..h % 7).map(|k| idx[self.weekday(start + k)]).sum();
+                level * ((h / 7) as f64 * 7.0 + part)
             }
             Model::Yearly => {
                 if !self.models.contains(Model::Yearly) {
@@ -369,6 +455,7 @@ impl Forecaster {
         let counted = !out && sales.is_finite();
         if !counted {
             self.extend_prefix(0.0, false);
+            self.track_horizon(day, 0.0, true);
             return;
         }
         let y = sales.max(0.0);
@@ -438,6 +525,7 @@ impl Forecaster {
         };
         self.weekday_seen[wd] += 1;
         self.extend_prefix(y, true);
+        self.track_horizon(day, y, false);
     }
 
     /// Adds the day just learned to `yearly`'s prefix sums (kept only when `yearly` is on).
@@ -455,13 +543,24 @@ impl Forecaster {
     /// The chosen model and its forecast for the next `h` days (from the next day on).
     pub fn forecast(&self, h: usize) -> Option<Forecast> {
         let flat = self.sum_from(Model::Flat, self.day, h)?;
-        let naive = self.naive.mse();
+        // Score on the lead time's sum when this forecaster tracks it and has enough of those
+        // errors; else on single days.
+        let on_horizon = h > 0
+            && h == self.horizon
+            && Model::ALL
+                .into_iter()
+                .any(|m| self.horizon_errors[m.index()].weight >= self.params.min_scored);
+        let (table, naive) = if on_horizon {
+            (&self.horizon_errors, self.horizon_naive.mse())
+        } else {
+            (&self.errors, self.naive.mse())
+        };
         let mut best: Option<(Model, f64)> = None;
         for m in Model::ALL {
-            if !self.models.contains(m) || !self.scored(m) {
+            if !self.models.contains(m) || table[m.index()].weight < self.params.min_scored {
                 continue;
             }
-            let Some(mse) = self.errors[m.index()].mse() else {
+            let Some(mse) = table[m.index()].mse() else {
                 continue;
             };
             if self.sum_from(m, self.day, h.max(1)).is_none() {
@@ -482,15 +581,17 @@ impl Forecaster {
         let sum = self.sum_from(model, self.day, h).unwrap_or(flat);
         // Spread of one-day errors: the chosen model's, else (not scored yet) the spread of
         // the recent days themselves.
-        let sigma = if mse.is_finite() {
-            mse.sqrt()
-        } else {
-            let m = self.flat().unwrap_or(0.0);
-            let n = self.recent.len();
-            if n >= 2 {
-                (self.recent.iter().map(|y| (y - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-            } else {
-                0.0
+        let sigma = match self.errors[model.index()].mse() {
+            Some(m) if self.scored(model) => m.sqrt(),
+            _ => {
+                let m = self.flat().unwrap_or(0.0);
+                let n = self.recent.len();
+                if n >= 2 {
+                    (self.recent.iter().map(|y| (y - m).powi(2)).sum::<f64>() / (n - 1) as f64)
+                        .sqrt()
+                } else {
+                    0.0
+                }
             }
         };
         let rmsse = match (mse.is_finite(), naive) {
@@ -498,7 +599,7 @@ impl Forecaster {
             _ => None,
         };
         let bias = if mse.is_finite() {
-            let e = self.errors[model.index()];
+            let e = table[model.index()];
             Some(e.sum / e.weight)
         } else {
             None
@@ -508,13 +609,16 @@ impl Forecaster {
             sum,
             rate: if h > 0 { sum / h as f64 } else { 0.0 },
             sigma_day: sigma,
+            sigma_horizon: (on_horizon && mse.is_finite()).then(|| mse.sqrt()),
             rmsse,
             bias,
             scores: Model::ALL
                 .into_iter()
-                .filter(|m| self.models.contains(*m) && self.scored(*m))
+                .filter(|m| {
+                    self.models.contains(*m) && table[m.index()].weight >= self.params.min_scored
+                })
                 .filter_map(|m| {
-                    let mse = self.errors[m.index()].mse()?;
+                    let mse = table[m.index()].mse()?;
                     let n = naive.filter(|n| *n > 0.0)?;
                     Some((m, (mse / n).sqrt()))
                 })
@@ -533,7 +637,11 @@ pub struct Forecast {
     pub rate: f64,
     /// Spread (RMS) of the chosen model's one-day-ahead errors.
     pub sigma_day: f64,
-    /// The chosen model's RMSSE (below 1: better than "same as yesterday").
+    /// Spread (RMS, bias included) of its errors on the sum of the horizon's days, once the
+    /// forecaster has scored enough of them (see [`Forecaster::with_horizon`]).
+    pub sigma_horizon: Option<f64>,
+    /// The chosen model's RMSSE (below 1: better than the naive forecast: "same as yesterday"
+    /// for single days, "the last h days again" on the horizon).
     pub rmsse: Option<f64>,
     /// Mean one-day error (positive: the model under-forecast).
     pub bias: Option<f64>,

@@ -641,12 +641,17 @@ fn adaptive_decisions(
             };
             x.demand.daily_into(unit, &mut daily);
             x.stockouts.unit_into(p, members, &mut oos);
-            let mut f = Forecaster::new(settings.params, settings.models, weekday0);
+            let (lead, _) = terms(info, key, pol.default_lead_time_days);
+            let mut f = Forecaster::with_horizon(
+                settings.params,
+                settings.models,
+                weekday0,
+                lead.days.max(1) as usize,
+            );
             for d in first..w {
                 f.push(daily[d] as f64, oos[d]);
             }
             forecasters.push(f);
-            let (lead, _) = terms(info, key, pol.default_lead_time_days);
             let position = clean(
                 x.stock.available[unit].value()
                     + x.stock.on_order[unit].value()

@@ -59,7 +59,14 @@ impl<'a> Adaptive<'a> {
             units,
             forecasters: units
                 .iter()
-                .map(|_| Forecaster::new(settings.params, settings.models, weekday0))
+                .map(|u| {
+                    Forecaster::with_horizon(
+                        settings.params,
+                        settings.models,
+                        weekday0,
+                        u.lead_time_days.max(1) as usize,
+                    )
+                })
                 .collect(),
             fed: vec![0; units.len()],
             sold: vec![false; units.len()],
