@@ -124,6 +124,17 @@ pub enum Command {
     /// Shopify needs the read_all_orders scope). Stock starts from the snapshot nearest --from,
     /// else the latest one, with nothing on order.
     Backtest(BacktestArgs),
+    /// Find the adaptive method's settings: backtest every candidate and recommend one.
+    ///
+    /// Runs the backtest (as `replenish backtest` does, reading only the store) for every
+    /// combination of --target-fill-rate, --carrying-rate and --models under
+    /// `policy.method = "adaptive"`, beside the configured policy, `naive` and the `oracle` (which
+    /// knows the future: the ceiling). Prints each candidate's fill rate, average inventory value,
+    /// POs per week and lost revenue, marks the frontier (no other candidate fills as much with
+    /// less inventory) and the recommended point (the frontier's best fill at no more inventory
+    /// than the configured policy; else its leanest), and the `[policy]` block to paste. One
+    /// thread per core, a progress bar on a terminal.
+    Tune(TuneArgs),
     /// Serve a local imitation of the Cin7 Core and Shopify Admin APIs with a generated catalog.
     ///
     /// Its history ends at the clock's instant (the wall clock, or --now); from there its clock
@@ -203,6 +214,32 @@ pub struct PlanArgs {
     /// Explain every number of this SKU's plan in words, for each of its locations.
     #[arg(long, value_name = "SKU")]
     pub explain: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuneArgs {
+    /// First simulated day (as for `backtest`).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_flag)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last simulated day (as for `backtest`).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_flag)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Target fill rates to try, comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = [0.9, 0.95, 0.98, 0.99])]
+    pub target_fill_rate: Vec<f64>,
+    /// Yearly carrying rates to try (a share of unit cost), comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = [0.25, 0.5, 1.0])]
+    pub carrying_rate: Vec<f64>,
+    /// Demand model sets to try, comma-separated: `all`, `flat`, or names joined by `+`
+    /// (e.g. all,flat to see what the models are worth).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = ["all".to_string()])]
+    pub models: Vec<String>,
+    /// Report format (default: table on a terminal, else json).
+    #[arg(long, value_enum)]
+    pub format: Option<BacktestFormat>,
+    /// Draw the frontier (fill rate vs average inventory value) with the baselines into this PNG.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ pub mod sandbox;
 pub mod skus;
 pub mod status;
 pub mod sync;
+pub mod tune;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -331,6 +332,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backtest(args) => {
             let settings = load_settings(cli.config.as_deref())?;
             backtest::exec(&settings, &args, clock)
+        }
+        Command::Tune(args) => {
+            let settings = load_settings(cli.config.as_deref())?;
+            tune::exec(&settings, &args, clock)
         }
         Command::Sandbox(args) => runtime()?.block_on(sandbox::exec(&args, clock)),
         Command::Demo(args) => runtime()?.block_on(demo::exec(&args, clock)),

@@ -125,6 +125,7 @@ pub(crate) struct PolicyFile {
     pub snapshot_retention_days: Opt<Int>,
     pub method: Opt<Str>,
     pub history_days: Opt<Int>,
+    pub demand_models: Opt<Strings>,
     pub target_fill_rate: Opt<Num>,
     pub carrying_rate: Opt<Num>,
     pub order_cost_po: Opt<Num>,

@@ -89,6 +89,8 @@ snapshot_retention_days = 120
 method = "classic"
 # Adaptive: days of sales history the demand models learn from; 392 or more lets the yearly model in (default 120).
 history_days = 120
+# Adaptive: the demand models a unit may get, chosen per unit by forecast error; "flat" is always among them (default all: ["flat", "holt", "croston_sba", "tsb", "weekday", "yearly"]).
+demand_models = ["flat", "holt", "croston_sba", "tsb", "weekday", "yearly"]
 # Adaptive: share of demand (weighted by units) to fill from stock, strictly between 0 and 1 (default 0.98).
 target_fill_rate = 0.98
 # Adaptive: yearly cost of holding stock, as a share of its unit cost (default 0.25).

@@ -1027,6 +1027,7 @@ const FIXED_KEYS: &[(&str, &[&str])] = &[
             "snapshot_retention_days",
             "method",
             "history_days",
+            "demand_models",
             "target_fill_rate",
             "carrying_rate",
             "order_cost_po",

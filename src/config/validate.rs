@@ -30,6 +30,8 @@ use super::{
     Settings, ShopifySettings, SkuOverride, SkuSettings, SmtpTls, StoreSettings, SupplierOverride,
 };
 
+use crate::core::forecast::{Model, ModelSet};
+
 type Res<T> = Result<T, ConfigError>;
 
 /// A key of a table with its value: the name is the field's identifier (serde's name for it:
@@ -461,6 +463,7 @@ fn policy(t: &At<'_, '_>, f: PolicyFile) -> Res<Policy> {
         snapshot_retention_days,
         method,
         history_days,
+        demand_models,
         target_fill_rate,
         carrying_rate,
         order_cost_po,
@@ -576,6 +579,25 @@ fn policy(t: &At<'_, '_>, f: PolicyFile) -> Res<Policy> {
         MAX_WINDOW_DAYS as u32,
         p.history_days,
     )?;
+    let models_key = stringify!(demand_models);
+    if let Some(list) = strings(t, key!(demand_models))? {
+        let mut set = ModelSet::flat_only();
+        for name in list.get_ref() {
+            let Some(m) = Model::parse(name.get_ref()) else {
+                return Err(t.err(
+                    models_key,
+                    name.span().start,
+                    format!(
+                        "unknown demand model \"{}\": expected some of {}",
+                        name.get_ref(),
+                        ModelSet::all().names().join(", ")
+                    ),
+                ));
+            };
+            set = set.with(m, true);
+        }
+        p.demand_models = set;
+    }
     let fill_key = stringify!(target_fill_rate);
     if let Some(s) = finite(t, key!(target_fill_rate))? {
         let v = *s.get_ref();

@@ -49,14 +49,14 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The knobs `[policy]` sets; every model on, the textbook smoothing constants.
+    /// The knobs `[policy]` sets, with the textbook smoothing constants.
     pub fn from_policy(p: &crate::core::settings::Policy) -> Settings {
         Settings {
             target_fill_rate: p.target_fill_rate,
             carrying_rate: p.carrying_rate,
             order_cost_po: p.order_cost_po,
             order_cost_line: p.order_cost_line,
-            models: ModelSet::all(),
+            models: p.demand_models,
             params: Params::default(),
             bounds: Bounds::default(),
         }

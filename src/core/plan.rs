@@ -114,6 +114,7 @@ pub struct PolicyEcho {
     pub snapshot_retention_days: u32,
     pub method: String,
     pub history_days: u32,
+    pub demand_models: Vec<String>,
     pub target_fill_rate: f64,
     pub carrying_rate: f64,
     pub order_cost_po: f64,

@@ -46,6 +46,12 @@ pub fn policy_echo(p: &crate::core::settings::Policy) -> PolicyEcho {
         snapshot_retention_days: p.snapshot_retention_days,
         method: p.method.as_str().to_string(),
         history_days: p.history_days,
+        demand_models: p
+            .demand_models
+            .names()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
         target_fill_rate: p.target_fill_rate,
         carrying_rate: p.carrying_rate,
         order_cost_po: p.order_cost_po,

@@ -29,6 +29,8 @@ pub struct Policy {
     /// Days of sales history the adaptive method's demand models learn from
     /// (`policy.history_days`; the yearly model needs 392 or more).
     pub history_days: u32,
+    /// Which demand models the adaptive method may choose (`policy.demand_models`).
+    pub demand_models: crate::core::forecast::ModelSet,
     /// The adaptive policy's knobs (see `core::adaptive`): aggregate fill rate to reach, yearly
     /// carrying rate, cost of a PO and of a line.
     pub target_fill_rate: f64,
@@ -53,6 +55,7 @@ impl Default for Policy {
             snapshot_retention_days: 120,
             method: Method::Classic,
             history_days: 120,
+            demand_models: crate::core::forecast::ModelSet::all(),
             target_fill_rate: 0.98,
             carrying_rate: 0.25,
             order_cost_po: 40.0,

@@ -121,11 +121,11 @@ pub fn csv(r: &Report) -> anyhow::Result<String> {
     Ok(String::from_utf8(w.into_inner()?)?)
 }
 
-fn pct(x: f64) -> String {
+pub(crate) fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-fn money(x: f64) -> String {
+pub(crate) fn money(x: f64) -> String {
     let whole = x.round() as i64;
     let out = group_thousands(&whole.abs().to_string());
     if whole < 0 { format!("-{out}") } else { out }

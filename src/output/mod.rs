@@ -17,5 +17,6 @@ pub mod safe;
 pub mod skus;
 pub mod status;
 pub mod sync;
+pub mod tune;
 
 pub use safe::terminal_safe;

@@ -300,3 +300,116 @@ async fn the_command_reports_json_csv_and_charts_and_explains_bad_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--sku NO-SUCH-SKU"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tune_marks_the_frontier_and_prints_a_block_that_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = synced_config(dir.path()).await;
+    let run = |args: &[&str]| {
+        replenish()
+            .arg("--config")
+            .arg(&config)
+            .args(["--now", &t0().to_rfc3339(), "tune"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "--format",
+        "json",
+        "--target-fill-rate",
+        "0.9,0.99",
+        "--carrying-rate",
+        "0.25",
+        "--models",
+        "all,flat",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cands = v["candidates"].as_array().unwrap();
+    assert_eq!(
+        cands.len(),
+        4,
+        "2 fill rates × 1 carrying rate × 2 model sets"
+    );
+    let base: Vec<&str> = v["baselines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(base, ["configured", "naive", "oracle"]);
+    // Exactly one recommended, on the frontier; nothing on the frontier is dominated.
+    let recommended: Vec<&serde_json::Value> =
+        cands.iter().filter(|c| c["recommended"] == true).collect();
+    assert_eq!(recommended.len(), 1);
+    assert_eq!(recommended[0]["frontier"], true);
+    let xy = |c: &serde_json::Value| {
+        (
+            c["fill_rate"].as_f64().unwrap(),
+            c["avg_on_hand_value"].as_f64().unwrap(),
+        )
+    };
+    for a in cands.iter().filter(|c| c["frontier"] == true) {
+        let (fa, va) = xy(a);
+        assert!(
+            !cands.iter().any(|b| {
+                let (fb, vb) = xy(b);
+                fb >= fa && vb <= va && (fb > fa || vb < va)
+            }),
+            "{a} is dominated"
+        );
+    }
+    // The oracle fills at least as much as any candidate.
+    let oracle = v["baselines"][2]["fill_rate"].as_f64().unwrap();
+    assert!(cands.iter().all(|c| xy(c).0 <= oracle + 1e-12));
+    // The block selects the recommended candidate, and the tool loads it.
+    let block = v["recommended_block"].as_str().unwrap();
+    assert!(block.contains("method = \"adaptive\""), "{block}");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push('\n');
+    text.push_str(block);
+    std::fs::write(&config, text).unwrap();
+    let out = replenish()
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "--now",
+            &t0().to_rfc3339(),
+            "plan",
+            "--format",
+            "json",
+            "--all",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["policy"]["method"], "adaptive");
+    let line = plan["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["velocity"].as_f64().unwrap() > 0.0)
+        .unwrap();
+    assert!(line["adaptive"]["model"].is_string(), "{line}");
+    assert!(
+        line["adaptive"]["class"].as_str().unwrap().len() == 2,
+        "{line}"
+    );
+    // Bad input names the flag.
+    let out = run(&["--carrying-rate", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--carrying-rate: 0"));
+    let out = run(&["--models", "crystal_ball"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("crystal_ball"));
+}
