@@ -43,7 +43,11 @@ fn measure(path: &Path, p: &Params) -> Result<()> {
     let config = plan_config(&s, Explain::None)?;
     let world = prepare(&config, &loaded.recorded(), from, to)?;
     let prepared = started.elapsed();
-    let cands = candidates(&[0.9, 0.95, 0.98, 0.99], &[0.25, 0.5, 1.0], &[ModelSet::all()])?;
+    let cands = candidates(
+        &[0.9, 0.95, 0.98, 0.99],
+        &[0.25, 0.5, 1.0],
+        &[ModelSet::all()],
+    )?;
     let specs = specs(&config, &cands);
     let outcomes = evaluate(&specs, &world, &loaded, &|| {})?;
     let xy: Vec<(f64, f64)> = outcomes[..cands.len()]

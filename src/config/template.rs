@@ -91,8 +91,8 @@ method = "classic"
 history_days = 120
 # Adaptive: the demand models a unit may get, chosen per unit by forecast error; "flat" is always among them (default all: ["flat", "holt", "croston_sba", "tsb", "weekday", "yearly"]).
 demand_models = ["flat", "holt", "croston_sba", "tsb", "weekday", "yearly"]
-# Adaptive: share of demand (weighted by units) to fill from stock, strictly between 0 and 1 (default 0.98).
-target_fill_rate = 0.98
+# Adaptive: share of demand (weighted by units) the service levels are allocated to fill from stock, strictly between 0 and 1; the backtest shows what it reaches (default 0.99).
+target_fill_rate = 0.99
 # Adaptive: yearly cost of holding stock, as a share of its unit cost (default 0.25).
 carrying_rate = 0.25
 # Adaptive: cost of placing one purchase order, in supplier currency (default 40).

@@ -139,7 +139,7 @@ pub struct Params {
     /// Weighted number of scored errors a model needs before it may be chosen.
     pub min_scored: f64,
     /// How much lower (as a share of RMSSE) a model's error must be to be chosen over a
-    /// simpler one.
+    /// simpler one (25 %: at 10 % the sandbox catalogs filled less at the same inventory).
     pub selection_margin: f64,
 }
 
@@ -157,7 +157,7 @@ impl Default for Params {
             error_decay: 0.97,
             min_days: 14,
             min_scored: 7.0,
-            selection_margin: 0.1,
+            selection_margin: 0.25,
         }
     }
 }

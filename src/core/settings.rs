@@ -56,7 +56,7 @@ impl Default for Policy {
             method: Method::Classic,
             history_days: 120,
             demand_models: crate::core::forecast::ModelSet::all(),
-            target_fill_rate: 0.98,
+            target_fill_rate: 0.99,
             carrying_rate: 0.25,
             order_cost_po: 40.0,
             order_cost_line: 2.0,

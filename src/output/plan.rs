@@ -332,7 +332,7 @@ fn adaptive_demand(out: &mut String, l: &PlanLine, a: &AdaptiveLine) {
             .collect();
         let _ = writeln!(
             out,
-            "    Out-of-sample error of each model on its recent days (RMSSE, lower is better; a model must beat a simpler one by 10 %): {}.",
+            "    Out-of-sample error of each model (RMSSE on its lead times' demand, or on single days until enough lead times have passed; lower is better, and a model must beat a simpler one by 25 %): {}.",
             scores.join(", ")
         );
     }
