@@ -1,5 +1,5 @@
-//! Benchmark: backtest 90 days × 10,000 units × 6 policies (configured, three grid points,
-//! naive, cin7-levels) from the store, and report wall time and peak memory. Target: under 30 s
+//! Benchmark: backtest 90 days × 10,000 units × 8 policies (configured, three grid points,
+//! adaptive, naive, cin7-levels, oracle) from the store, and report wall time and peak memory. Target: under 30 s
 //! in release.
 //!
 //!     cargo run --release --example bench_backtest

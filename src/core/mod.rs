@@ -11,8 +11,12 @@
 //! - [`policy`]: supplier, lead time, MOQ, pack, reorder level, SS/ROP/target/quantity;
 //! - [`po`]: grouping into purchase orders, supplier minimums; [`issues`]: the issue list;
 //! - [`push`]: the data-quality gates and what `draft` does per PO; [`reconcile`]: the audit;
-//! - [`backtest`]: the day-by-day replay behind `replenish backtest`: world, engine, baselines and
-//!   the configured policy (this same planner, run per simulated day);
+//! - [`backtest`]: the day-by-day replay behind `replenish backtest`: world, engine, baselines
+//!   (naive, cin7-levels, the oracle), the configured policy (this same planner, run per simulated
+//!   day) and the adaptive policy;
+//! - [`forecast`]: demand models chosen per unit by out-of-sample error; [`service`]: lead-time
+//!   distributions, service-level allocation, EOQ; [`adaptive`]: the `adaptive` method's per-unit
+//!   decisions from those;
 //! - [`skumatch`]: the SKU audit (`replenish skus`): classes, suggestions, match rate;
 //! - [`settings`]: the planning settings (`[policy]`, `[locations]`, SKU and supplier overrides)
 //!   that `config` builds from the file;
