@@ -3,6 +3,7 @@
 //!
 //!     cargo run --release --example bench_plan
 //!     cargo run --release --example bench_plan -- --skus 20000 --lines 200000   # smaller
+//!     cargo run --release --example bench_plan -- --adaptive   # policy.method = "adaptive"
 //!
 //! The fixture store is generated once (deterministically) under `target/` and reused. Each
 //! measurement runs in a fresh child process that only opens the store, loads what planning needs
@@ -22,7 +23,10 @@ use fixture::{
 };
 
 fn measure(path: &Path, p: &Params) -> Result<()> {
-    let s = settings(path, p);
+    let mut s = settings(path, p);
+    if std::env::args().any(|a| a == "--adaptive") {
+        s.policy.method = replenish::core::settings::Method::Adaptive;
+    }
     let started = Instant::now();
     let store = Store::open(path)?;
     let plan = replenish::app::plan::plan_from_store(&s, &store, now(), as_of(), Explain::None)?;

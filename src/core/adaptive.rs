@@ -22,7 +22,7 @@
 
 use crate::core::forecast::{Forecast, Forecaster, Model, ModelSet, Params};
 use crate::core::num::{ceil_tol, clean};
-use crate::core::policy::Trigger;
+use crate::core::policy::{Rounded, Trigger, round_order};
 use crate::core::service::{self, Bounds, Candidate, Dist};
 
 /// The knobs of the adaptive policy (`[policy]` keys).
@@ -283,15 +283,16 @@ pub fn decide(units: &[UnitInput<'_>], s: &Settings, theta_hint: Option<f64>) ->
             Trigger::None
         };
         let raw = target - u.position;
-        let (mut q1, mut order, mut raised_to_moq, mut rounded_to_pack) = (0.0, 0.0, false, false);
-        if trigger != Trigger::None && raw > 0.0 && u.group.is_some() {
-            let up = ceil_tol(raw);
-            q1 = up.max(u.moq);
-            raised_to_moq = q1 > up;
-            let pack = if u.pack >= 1.0 { u.pack } else { 1.0 };
-            order = ceil_tol(q1 / pack) * pack;
-            rounded_to_pack = order != q1;
-        }
+        let Rounded {
+            q1,
+            order,
+            raised_to_moq,
+            rounded_to_pack,
+        } = if trigger != Trigger::None && u.group.is_some() {
+            round_order(raw, u.moq, u.pack)
+        } else {
+            Rounded::default()
+        };
         let cv = if lead_demand > 0.0 {
             lead_sd / lead_demand
         } else {

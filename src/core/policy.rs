@@ -331,6 +331,34 @@ impl Outcome {
     }
 }
 
+/// An order quantity from a raw need, and which adjustments changed it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Rounded {
+    /// max(⌈raw⌉, MOQ), and that in whole packs (both 0 when `raw` ≤ 0).
+    pub q1: f64,
+    pub order: f64,
+    pub raised_to_moq: bool,
+    pub rounded_to_pack: bool,
+}
+
+/// ⌈raw⌉ (1e-9 tolerance), raised to the MOQ, then rounded up to whole packs (a pack below 1
+/// counts as 1); nothing when `raw` ≤ 0. The one quantity rule of both methods.
+pub fn round_order(raw: f64, moq: f64, pack: f64) -> Rounded {
+    if raw <= 0.0 {
+        return Rounded::default();
+    }
+    let up = ceil_tol(raw);
+    let q1 = up.max(moq);
+    let pack = if pack >= 1.0 { pack } else { 1.0 };
+    let order = ceil_tol(q1 / pack) * pack;
+    Rounded {
+        q1,
+        order,
+        raised_to_moq: q1 > up,
+        rounded_to_pack: order != q1,
+    }
+}
+
 /// SS, ROP, target, trigger and order quantity (docs/planning.md).
 pub fn quantity(i: &Inputs) -> Outcome {
     let l = f64::from(i.lead_time_days);
@@ -356,15 +384,16 @@ pub fn quantity(i: &Inputs) -> Outcome {
         Trigger::None
     };
     let raw = target - i.position;
-    let (mut q1, mut order, mut raised_to_moq, mut rounded_to_pack) = (0.0, 0.0, false, false);
-    if trigger != Trigger::None && raw > 0.0 {
-        let up = ceil_tol(raw);
-        q1 = up.max(i.moq);
-        raised_to_moq = q1 > up;
-        let pack = if i.pack >= 1.0 { i.pack } else { 1.0 };
-        order = ceil_tol(q1 / pack) * pack;
-        rounded_to_pack = order != q1;
-    }
+    let Rounded {
+        q1,
+        order,
+        raised_to_moq,
+        rounded_to_pack,
+    } = if trigger != Trigger::None {
+        round_order(raw, i.moq, i.pack)
+    } else {
+        Rounded::default()
+    };
     Outcome {
         safety_stock: clean(ss),
         reorder_point: clean(rop),
