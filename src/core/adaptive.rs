@@ -20,7 +20,7 @@
 //!   15 %, C: the rest), XYZ by the lead-time coefficient of variation σ_L/μ_L (X ≤ 0.25,
 //!   Y ≤ 0.5, Z above). Shown, never configured.
 
-use crate::core::forecast::{Forecast, Forecaster, Model, ModelSet, Params};
+use crate::core::forecast::{Forecast, Model, ModelSet, Params};
 use crate::core::num::{ceil_tol, clean};
 use crate::core::policy::{Rounded, Trigger, round_order};
 use crate::core::service::{self, Bounds, Candidate, Dist};
@@ -67,10 +67,11 @@ impl Settings {
 pub const MAX_CYCLE_DAYS: f64 = 365.0;
 
 /// One unit as the policy sees it today.
-#[derive(Debug, Clone, Copy)]
-pub struct UnitInput<'a> {
-    /// Fed with the unit's sales up to yesterday.
-    pub forecaster: &'a Forecaster,
+#[derive(Debug, Clone)]
+pub struct UnitInput {
+    /// Its forecaster's view of the lead time ([`crate::core::forecast::Forecaster::forecast`] of its days,
+    /// fed with the unit's sales up to yesterday); `None`: nothing to learn from.
+    pub forecast: Option<Forecast>,
     pub lead_time_days: u32,
     pub unit_cost: Option<f64>,
     pub moq: f64,
@@ -166,12 +167,14 @@ fn cycle_of(
 
 /// Decides every unit. `theta_hint` (the previous day's [`Decisions::theta`]) only speeds the
 /// allocation up; the result does not depend on it beyond the bisection's tolerance.
-pub fn decide(units: &[UnitInput<'_>], s: &Settings, theta_hint: Option<f64>) -> Decisions {
-    // Forecasts over each unit's lead time.
-    let forecasts: Vec<Option<Forecast>> = units
-        .iter()
-        .map(|u| u.forecaster.forecast(u.lead_time_days.max(1) as usize))
-        .collect();
+pub fn decide(units: Vec<UnitInput>, s: &Settings, theta_hint: Option<f64>) -> Decisions {
+    let (units, mut forecasts): (Vec<UnitInput>, Vec<Option<Forecast>>) = units
+        .into_iter()
+        .map(|mut u| {
+            let f = u.forecast.take();
+            (u, f)
+        })
+        .unzip();
     // Selling units per group, to share the PO's ordering cost.
     let groups = units
         .iter()
@@ -299,7 +302,7 @@ pub fn decide(units: &[UnitInput<'_>], s: &Settings, theta_hint: Option<f64>) ->
             f64::INFINITY
         };
         out.push(Decision {
-            forecast: forecasts[i].clone(),
+            forecast: forecasts[i].take(),
             rate: clean(rate),
             lead_demand: clean(lead_demand),
             lead_sd: clean(lead_sd),
@@ -339,6 +342,7 @@ pub fn decide(units: &[UnitInput<'_>], s: &Settings, theta_hint: Option<f64>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::forecast::Forecaster;
 
     fn fed(series: &[f64]) -> Forecaster {
         let mut f = Forecaster::new(Params::default(), ModelSet::all(), 0);
@@ -348,9 +352,9 @@ mod tests {
         f
     }
 
-    fn input(f: &Forecaster, position: f64, sold: bool) -> UnitInput<'_> {
+    fn input(f: &Forecaster, position: f64, sold: bool) -> UnitInput {
         UnitInput {
-            forecaster: f,
+            forecast: f.forecast(5),
             lead_time_days: 5,
             unit_cost: Some(2.0),
             moq: 0.0,
@@ -367,7 +371,7 @@ mod tests {
         let idle = fed(&[0.0; 40]);
         let busy = fed(&[1.0; 40]);
         let d = decide(
-            &[input(&idle, 0.0, false), input(&busy, 0.0, true)],
+            vec![input(&idle, 0.0, false), input(&busy, 0.0, true)],
             &Settings::default(),
             None,
         );
@@ -397,7 +401,7 @@ mod tests {
             ..input(f, 1000.0, true)
         };
         let d = decide(
-            &[mk(&fast), mk(&mid), mk(&slow)],
+            vec![mk(&fast), mk(&mid), mk(&slow)],
             &Settings::default(),
             None,
         );

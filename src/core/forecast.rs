@@ -278,6 +278,30 @@ impl Forecaster {
         f
     }
 
+    /// Starts over for another unit, as [`Forecaster::with_horizon`] would, keeping the buffers
+    /// already allocated (a plan forecasts every unit in turn with one forecaster).
+    pub fn restart(&mut self, weekday0: usize, h: usize) {
+        let mut recent = std::mem::take(&mut self.recent);
+        let mut last_days = std::mem::take(&mut self.last_days);
+        let mut made = std::mem::take(&mut self.made);
+        let mut prefix = std::mem::take(&mut self.prefix);
+        recent.clear();
+        last_days.clear();
+        made.clear();
+        prefix.clear();
+        if self.models.contains(Model::Yearly) {
+            prefix.push(Prefix::default());
+        }
+        *self = Forecaster {
+            recent,
+            last_days,
+            made,
+            prefix,
+            horizon: h,
+            ..Forecaster::new(self.params, self.models, weekday0)
+        };
+    }
+
     /// The horizon bookkeeping of day `day` (after it was learned, or skipped).
     fn track_horizon(&mut self, day: usize, sales: f64, out: bool) {
         let h = self.horizon;

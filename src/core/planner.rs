@@ -620,19 +620,8 @@ fn adaptive_decisions(
     };
     let mut daily = vec![0i64; w];
     let mut oos = vec![false; w];
-    let mut forecasters: Vec<Forecaster> = Vec::new();
-    // (lead days, cost, moq, pack, position, reorder level, group, sold)
-    type Row = (
-        u32,
-        Option<f64>,
-        f64,
-        f64,
-        f64,
-        Option<(f64, f64)>,
-        Option<usize>,
-        bool,
-    );
-    let mut rows: Vec<Row> = Vec::new();
+    let mut inputs: Vec<UnitInput> = Vec::new();
+    let mut f = Forecaster::new(settings.params, settings.models, weekday0);
     let mut groups: BTreeMap<(&str, usize), usize> = BTreeMap::new();
     for (k, key) in x.locs.keys.iter().enumerate() {
         let members = &x.locs.members[k];
@@ -648,16 +637,12 @@ fn adaptive_decisions(
             x.demand.daily_into(unit, &mut daily);
             x.stockouts.unit_into(p, members, &mut oos);
             let (lead, _) = terms(info, key, pol.default_lead_time_days);
-            let mut f = Forecaster::with_horizon(
-                settings.params,
-                settings.models,
-                weekday0,
-                lead.days.max(1) as usize,
-            );
+            f.restart(weekday0, lead.days.max(1) as usize);
             for d in first..w {
                 f.push(daily[d] as f64, oos[d]);
             }
-            forecasters.push(f);
+            // Only the forecast is kept: a forecaster's history is a few KiB, times every unit.
+            let forecast = f.forecast(lead.days.max(1) as usize);
             let position = clean(
                 x.stock.available[unit].value()
                     + x.stock.on_order[unit].value()
@@ -672,38 +657,20 @@ fn adaptive_decisions(
                 }
                 Err(_) => (None, None),
             };
-            rows.push((
-                lead.days,
-                cost,
-                info.moq,
-                info.pack,
+            inputs.push(UnitInput {
+                forecast,
+                lead_time_days: lead.days,
+                unit_cost: cost,
+                moq: info.moq,
+                pack: info.pack,
                 position,
-                (m > 0.0).then_some((m, r)),
+                reorder_level: (m > 0.0).then_some((m, r)),
                 group,
-                x.demand.units_of(unit) > 0,
-            ));
+                sold: x.demand.units_of(unit) > 0,
+            });
         }
     }
-    let inputs: Vec<UnitInput<'_>> = rows
-        .iter()
-        .zip(&forecasters)
-        .map(
-            |(&(lead_time_days, unit_cost, moq, pack, position, reorder_level, group, sold), f)| {
-                UnitInput {
-                    forecaster: f,
-                    lead_time_days,
-                    unit_cost,
-                    moq,
-                    pack,
-                    position,
-                    reorder_level,
-                    group,
-                    sold,
-                }
-            },
-        )
-        .collect();
-    adaptive::decide(&inputs, &settings, None)
+    adaptive::decide(inputs, &settings, None)
 }
 
 fn decimal_f64(d: rust_decimal::Decimal) -> Option<f64> {

@@ -86,12 +86,12 @@ impl<'a> Adaptive<'a> {
             }
             self.fed[u] = sales.len();
         }
-        let inputs: Vec<UnitInput<'_>> = self
+        let inputs: Vec<UnitInput> = self
             .units
             .iter()
             .enumerate()
             .map(|(u, unit)| UnitInput {
-                forecaster: &self.forecasters[u],
+                forecast: self.forecasters[u].forecast(unit.lead_time_days.max(1) as usize),
                 lead_time_days: unit.lead_time_days,
                 unit_cost: unit.unit_cost,
                 moq: unit.moq,
@@ -102,7 +102,7 @@ impl<'a> Adaptive<'a> {
                 sold: self.sold[u],
             })
             .collect();
-        let d = adaptive::decide(&inputs, &self.settings, self.theta);
+        let d = adaptive::decide(inputs, &self.settings, self.theta);
         self.theta = Some(d.theta).filter(|t| *t > 0.0);
         d
     }
