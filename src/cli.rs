@@ -113,9 +113,12 @@ pub enum Command {
     /// (sales up to yesterday, stock now) and its orders arrive after their lead time. Demand is
     /// the recorded paid units; on days the store showed a unit out of stock (censored sales) it
     /// is the stockout-adjusted velocity. Policies: `configured` (this config's planner), every
-    /// point of the --service-level × --cover-days grid, `naive` (flat average, no safety stock,
-    /// order up to lead time + cover when cover < lead time) and `cin7-levels` (Cin7 reorder
-    /// levels only). The velocity window's days before --from are the warm-up every policy sees.
+    /// point of the --service-level × --cover-days grid (classic), the other method (`adaptive`,
+    /// or `classic` when adaptive is configured), `naive` (flat average, no safety stock, order
+    /// up to lead time + cover when cover < lead time, in MOQ and packs), `cin7-levels` (Cin7
+    /// reorder levels only) and `oracle` (knows the future demand and orders just in time: the
+    /// ceiling no policy can pass). The velocity window's days before --from are the warm-up
+    /// every policy sees (more, up to history_days, when stored: the adaptive models use it).
     ///
     /// Each unit is judged from its lead time on: before that, nothing any policy ordered can
     /// have arrived (--include-start-up counts those days too).
