@@ -22,7 +22,7 @@
 
 use crate::core::forecast::{Forecast, Model, ModelSet, Params};
 use crate::core::num::{ceil_tol, clean};
-use crate::core::policy::{Rounded, Trigger, round_order};
+use crate::core::policy::{Rounded, Trigger, reorder_floor, round_order, trigger};
 use crate::core::service::{self, Bounds, Candidate, Dist};
 
 /// The knobs of the adaptive policy (`[policy]` keys).
@@ -260,31 +260,18 @@ pub fn decide(units: Vec<UnitInput>, s: &Settings, theta_hint: Option<f64>) -> D
         } else {
             (0.0, 1.0, 0.0)
         };
-        let mut target = if sells { rop + cycle } else { 0.0 };
         let reorder_use = match u.reorder_level {
             Some((m, _)) if m > 0.0 && !u.sold => ReorderUse::IgnoredNoDemand,
             Some((m, _)) if m > 0.0 => ReorderUse::Applied,
             _ => ReorderUse::None,
         };
-        let at_min = match (reorder_use, u.reorder_level) {
-            (ReorderUse::Applied, Some((m, _))) => u.position <= m,
-            _ => false,
+        let (m, r) = match reorder_use {
+            ReorderUse::Applied => u.reorder_level.unwrap_or((0.0, 0.0)),
+            _ => (0.0, 0.0),
         };
-        let mut raised_target = false;
-        if at_min
-            && let Some((m, r)) = u.reorder_level
-            && m + r > target
-        {
-            target = m + r;
-            raised_target = true;
-        }
-        let trigger = if sells && u.position <= rop + 1e-9 {
-            Trigger::Velocity
-        } else if at_min {
-            Trigger::ReorderLevel
-        } else {
-            Trigger::None
-        };
+        let floor = reorder_floor(if sells { rop + cycle } else { 0.0 }, u.position, m, r);
+        let (target, raised_target) = (floor.target, floor.raised);
+        let trigger = trigger(sells && u.position <= rop + 1e-9, floor.at_min);
         let raw = target - u.position;
         let Rounded {
             q1,

@@ -331,6 +331,39 @@ impl Outcome {
     }
 }
 
+/// A target after Cin7's reorder level (m, r).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Floor {
+    pub target: f64,
+    /// The position is at or below m (m > 0).
+    pub at_min: bool,
+    /// m + r was above the target and replaced it.
+    pub raised: bool,
+}
+
+/// Cin7's reorder level on a target: with m > 0 and the position at or below m, the target is
+/// at least m + r. The rule of both methods (docs/planning.md).
+pub fn reorder_floor(target: f64, position: f64, m: f64, r: f64) -> Floor {
+    let at_min = m > 0.0 && position <= m;
+    let raised = at_min && m + r > target;
+    Floor {
+        target: if raised { m + r } else { target },
+        at_min,
+        raised,
+    }
+}
+
+/// What triggers an order: the method's own rule (`due`) first, else the reorder level.
+pub fn trigger(due: bool, at_min: bool) -> Trigger {
+    if due {
+        Trigger::Velocity
+    } else if at_min {
+        Trigger::ReorderLevel
+    } else {
+        Trigger::None
+    }
+}
+
 /// An order quantity from a raw need, and which adjustments changed it.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Rounded {
@@ -365,24 +398,14 @@ pub fn quantity(i: &Inputs) -> Outcome {
     let d = i.velocity;
     let ss = (i.z * i.stddev * l.sqrt()).max(i.safety_days * d);
     let rop = d * l + ss;
-    let mut target = d * (l + i.cover_days) + ss;
-    let m = i.min_before_reorder;
-    let at_or_below_min = m > 0.0 && i.position <= m;
-    let mut raised_target = false;
-    if at_or_below_min {
-        let floor = m + i.reorder_quantity;
-        if floor > target {
-            target = floor;
-            raised_target = true;
-        }
-    }
-    let trigger = if d > 0.0 && i.position < rop {
-        Trigger::Velocity
-    } else if at_or_below_min {
-        Trigger::ReorderLevel
-    } else {
-        Trigger::None
-    };
+    let floor = reorder_floor(
+        d * (l + i.cover_days) + ss,
+        i.position,
+        i.min_before_reorder,
+        i.reorder_quantity,
+    );
+    let (target, raised_target) = (floor.target, floor.raised);
+    let trigger = trigger(d > 0.0 && i.position < rop, floor.at_min);
     let raw = target - i.position;
     let Rounded {
         q1,
