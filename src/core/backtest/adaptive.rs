@@ -11,10 +11,8 @@
 //! target: the "can-order" rule of joint replenishment), then follows `policy.below_minimum`:
 //! held, or topped up a pack at a time on the line with the least projected cover.
 
-use std::collections::BTreeMap;
-
 use crate::core::adaptive::{self, Decisions, Settings, UnitInput};
-use crate::core::backtest::engine::{DayView, Policy, SimUnit};
+use crate::core::backtest::engine::{DayView, PoGroups, Policy, SimUnit};
 use crate::core::forecast::Forecaster;
 use crate::core::plan::PlanError;
 use crate::core::settings::BelowMinimum;
@@ -30,7 +28,7 @@ pub struct Adaptive<'a> {
     /// Days of each unit's history already fed.
     fed: Vec<usize>,
     sold: Vec<bool>,
-    groups: Vec<Option<usize>>,
+    groups: PoGroups,
     theta: Option<f64>,
 }
 
@@ -43,15 +41,6 @@ impl<'a> Adaptive<'a> {
         units: &'a [SimUnit],
         weekday0: usize,
     ) -> Adaptive<'a> {
-        let mut ids: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-        let groups = units
-            .iter()
-            .map(|u| {
-                let s = u.supplier.as_deref()?;
-                let n = ids.len();
-                Some(*ids.entry((s, u.location.as_str())).or_insert(n))
-            })
-            .collect();
         Adaptive {
             name,
             settings,
@@ -70,7 +59,7 @@ impl<'a> Adaptive<'a> {
                 .collect(),
             fed: vec![0; units.len()],
             sold: vec![false; units.len()],
-            groups,
+            groups: PoGroups::of_units(units),
             theta: None,
         }
     }
@@ -98,7 +87,7 @@ impl<'a> Adaptive<'a> {
                 pack: unit.pack,
                 position: view.position(u),
                 reorder_level: unit.reorder_level,
-                group: self.groups[u],
+                group: self.groups.of[u],
                 sold: self.sold[u],
             })
             .collect();
@@ -115,15 +104,9 @@ impl Policy for Adaptive<'_> {
 
     fn orders(&mut self, view: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
         let d = self.decide(view);
-        let mut by_group: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for (u, g) in self.groups.iter().enumerate() {
-            if let Some(g) = g {
-                by_group.entry(*g).or_default().push(u);
-            }
-        }
         let cost = |u: usize| self.units[u].unit_cost.unwrap_or(0.0);
         let mut out = Vec::new();
-        for members in by_group.values() {
+        for members in &self.groups.members {
             let mut qty: Vec<(usize, f64)> = members
                 .iter()
                 .map(|&u| (u, d.units[u].order_qty))

@@ -539,8 +539,40 @@ impl Policy for Naive {
 pub struct Oracle<'a> {
     units: &'a [SimUnit],
     opts: SimOptions,
+    groups: PoGroups,
     /// Its own open orders per unit: (arrival day, quantity).
     pending: Vec<Vec<(usize, f64)>>,
+}
+
+/// The units' purchase-order groups, as `draft` writes POs: one per (supplier, location).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PoGroups {
+    /// Each unit's group (`None`: no supplier, so never ordered).
+    pub of: Vec<Option<usize>>,
+    /// Each group's units, groups in (supplier, location) order.
+    pub members: Vec<Vec<usize>>,
+}
+
+impl PoGroups {
+    pub fn of_units(units: &[SimUnit]) -> PoGroups {
+        let mut by_key: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        for (u, unit) in units.iter().enumerate() {
+            if let Some(s) = unit.supplier.as_deref() {
+                by_key
+                    .entry((s, unit.location.as_str()))
+                    .or_default()
+                    .push(u);
+            }
+        }
+        let mut of = vec![None; units.len()];
+        let members: Vec<Vec<usize>> = by_key.into_values().collect();
+        for (g, m) in members.iter().enumerate() {
+            for &u in m {
+                of[u] = Some(g);
+            }
+        }
+        PoGroups { of, members }
+    }
 }
 
 /// Days the oracle may pull forward to reach a supplier minimum.
@@ -551,6 +583,7 @@ impl<'a> Oracle<'a> {
         Oracle {
             units,
             opts,
+            groups: PoGroups::of_units(units),
             pending: vec![Vec::new(); units.len()],
         }
     }
@@ -602,17 +635,8 @@ impl Policy for Oracle<'_> {
 
     fn orders(&mut self, view: &DayView<'_>) -> Result<Vec<(usize, f64)>, PlanError> {
         let day = view.day;
-        let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-        for (u, unit) in self.units.iter().enumerate() {
-            if let Some(s) = unit.supplier.as_deref() {
-                groups
-                    .entry((s, unit.location.as_str()))
-                    .or_default()
-                    .push(u);
-            }
-        }
         let mut out = Vec::new();
-        for members in groups.values() {
+        for members in &self.groups.members {
             let value = |extra: usize| -> (Vec<(usize, f64)>, f64) {
                 let qs: Vec<(usize, f64)> = members
                     .iter()
