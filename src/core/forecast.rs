@@ -236,6 +236,22 @@ pub const YEAR: usize = 364;
 impl Forecaster {
     /// A forecaster whose day 0 falls on `weekday0` (0 = Monday … 6 = Sunday).
     pub fn new(params: Params, models: ModelSet, weekday0: usize) -> Forecaster {
+        let mut f = Forecaster::blank(params, models, weekday0);
+        f.recent.reserve(params.flat_window.max(1));
+        f.start_prefix();
+        f
+    }
+
+    /// `yearly`'s prefix sums start with the empty prefix (days 0..0); the day being learned
+    /// joins after it is scored. Kept only when `yearly` is on.
+    fn start_prefix(&mut self) {
+        if self.models.contains(Model::Yearly) {
+            self.prefix.push(Prefix::default());
+        }
+    }
+
+    /// A forecaster that has learned nothing, with no buffer allocated yet.
+    fn blank(params: Params, models: ModelSet, weekday0: usize) -> Forecaster {
         Forecaster {
             params,
             models,
@@ -243,7 +259,7 @@ impl Forecaster {
             weekday0: weekday0 % 7,
             in_stock_days: 0,
             last_sale: None,
-            recent: std::collections::VecDeque::with_capacity(params.flat_window.max(1)),
+            recent: std::collections::VecDeque::new(),
             recent_sum: 0.0,
             holt: None,
             croston: None,
@@ -252,12 +268,7 @@ impl Forecaster {
             tsb_prob: None,
             weekday_mean: [0.0; 7],
             weekday_seen: [0; 7],
-            // prefix[i]: days 0..i; the day being learned joins after it is scored.
-            prefix: if models.contains(Model::Yearly) {
-                vec![Prefix::default()]
-            } else {
-                Vec::new()
-            },
+            prefix: Vec::new(),
             errors: [Ew::default(); 6],
             naive: Ew::default(),
             horizon: 0,
@@ -289,17 +300,15 @@ impl Forecaster {
         last_days.clear();
         made.clear();
         prefix.clear();
-        if self.models.contains(Model::Yearly) {
-            prefix.push(Prefix::default());
-        }
         *self = Forecaster {
             recent,
             last_days,
             made,
             prefix,
             horizon: h,
-            ..Forecaster::new(self.params, self.models, weekday0)
+            ..Forecaster::blank(self.params, self.models, weekday0)
         };
+        self.start_prefix();
     }
 
     /// The horizon bookkeeping of day `day` (after it was learned, or skipped).
@@ -811,6 +820,35 @@ mod tests {
         assert_eq!(b.in_stock_days(), a.in_stock_days());
         for m in [Model::Flat, Model::Holt, Model::Croston, Model::Tsb] {
             assert_eq!(a.model_sum(m, 4), b.model_sum(m, 4), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn a_restarted_forecaster_is_a_fresh_one() {
+        // A plan reuses one forecaster for every unit: nothing of the first unit may leak into
+        // the second, whatever the horizon, weekday or models.
+        let first: Vec<f64> = (0..450).map(|t| f64::from(t % 7)).collect();
+        let second: Vec<f64> = (0..420)
+            .map(|t| if t % 5 == 0 { 3.0 } else { 0.0 })
+            .collect();
+        let mut reused = Forecaster::with_horizon(Params::default(), ModelSet::all(), 0, 9);
+        for &y in &first {
+            reused.push(y, false);
+        }
+        reused.restart(3, 14);
+        let mut fresh = Forecaster::with_horizon(Params::default(), ModelSet::all(), 3, 14);
+        for (t, &y) in second.iter().enumerate() {
+            reused.push(y, t % 50 == 0);
+            fresh.push(y, t % 50 == 0);
+        }
+        let fc = fresh.forecast(14);
+        assert!(
+            fc.as_ref().is_some_and(|f| f.sigma_horizon.is_some()),
+            "lead-time errors were scored: {fc:?}"
+        );
+        assert_eq!(reused.forecast(14), fc);
+        for m in Model::ALL {
+            assert_eq!(reused.model_sum(m, 14), fresh.model_sum(m, 14), "{m:?}");
         }
     }
 
