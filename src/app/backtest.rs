@@ -97,14 +97,7 @@ pub fn policy_specs(
     service_levels: &[f64],
     cover_days: &[f64],
 ) -> Result<Vec<PolicySpec>> {
-    for &s in service_levels {
-        if !(s > 0.0 && s < 1.0) {
-            return Err(UsageError(format!(
-                "--service-level: {s} must be strictly between 0 and 1, e.g. 0.95"
-            ))
-            .into());
-        }
-    }
+    fractions("--service-level", service_levels, "0.95")?;
     for &c in cover_days {
         if !(c.is_finite() && (0.0..=crate::config::limits::MAX_DAYS).contains(&c)) {
             return Err(UsageError(format!(
@@ -170,6 +163,18 @@ pub fn policy_specs(
     specs.push(PolicySpec::Cin7Levels);
     specs.push(PolicySpec::Oracle);
     Ok(specs)
+}
+
+/// Checks that every value of a list flag is strictly between 0 and 1 (a usage error naming the
+/// flag and the value otherwise).
+pub(crate) fn fractions(flag: &str, values: &[f64], example: &str) -> Result<()> {
+    match values.iter().find(|v| !(**v > 0.0 && **v < 1.0)) {
+        Some(v) => Err(UsageError(format!(
+            "{flag}: {v} must be strictly between 0 and 1, e.g. {example}"
+        ))
+        .into()),
+        None => Ok(()),
+    }
 }
 
 /// Everything the backtest reads from the store, owned.

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::app::UsageError;
-use crate::app::backtest::{Loaded, PolicySpec, load, run_policies};
+use crate::app::backtest::{Loaded, PolicySpec, fractions, load, run_policies};
 use crate::app::plan::plan_config;
 use crate::cli::{BacktestFormat, TuneArgs};
 use crate::clock::Clock;
@@ -79,14 +79,7 @@ pub fn candidates(
     carrying: &[f64],
     models: &[ModelSet],
 ) -> Result<Vec<Candidate>> {
-    for &t in targets {
-        if !(t > 0.0 && t < 1.0) {
-            return Err(UsageError(format!(
-                "--target-fill-rate: {t} must be strictly between 0 and 1, e.g. 0.98"
-            ))
-            .into());
-        }
-    }
+    fractions("--target-fill-rate", targets, "0.98")?;
     for &c in carrying {
         if !(c > 0.0 && c <= crate::config::limits::MAX_CARRYING_RATE) {
             return Err(UsageError(format!(
