@@ -15,21 +15,16 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use chrono::Days;
-use replenish::app::backtest::{load, policy_specs, run_policies};
-use replenish::app::plan::plan_config;
+use replenish::app::backtest::{policy_specs, run_policies};
 use replenish::config::SupplierOverride;
-use replenish::core::backtest::{Judge, SimOptions, outcome, prepare};
-use replenish::core::plan::Explain;
-use replenish::store::Store;
+use replenish::core::backtest::{Judge, SimOptions, outcome};
 
 #[path = "support/fixture.rs"]
 mod fixture;
 use fixture::{
-    Params, arg, as_of, fixture_path, max, median, now, print_measurement, run_children, settings,
+    BacktestWorld, Params, backtest_params, backtest_world, fixture_path, max, median,
+    print_measurement, run_children, settings,
 };
-
-const WARMUP: i64 = 28;
 
 fn measure(path: &Path, p: &Params) -> Result<()> {
     let mut s = settings(path, p);
@@ -43,14 +38,12 @@ fn measure(path: &Path, p: &Params) -> Result<()> {
             },
         );
     }
-    let simulated = (p.days - WARMUP).max(1) as u64;
-    let to = as_of() - Days::new(1);
-    let from = to - Days::new(simulated - 1);
     let started = Instant::now();
-    let store = Store::open(path)?;
-    let loaded = load(&s, &store, now(), Some(from), Some(to))?;
-    let config = plan_config(&s, Explain::None)?;
-    let world = prepare(&config, &loaded.recorded(), from, to)?;
+    let BacktestWorld {
+        loaded,
+        config,
+        world,
+    } = backtest_world(&s, path, p)?;
     let prepared = started.elapsed();
     let specs = policy_specs(&config, &[0.9, 0.97, 0.99], &[21.0])?;
     let trajectories = run_policies(&specs, &world, &loaded, SimOptions::default(), &|| {})?;
@@ -84,16 +77,7 @@ fn measure(path: &Path, p: &Params) -> Result<()> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let simulated = arg(&args, "--days", 90)? as i64;
-    let skus = arg(&args, "--skus", 10_000)?;
-    let p = Params {
-        skus,
-        locations: 1,
-        // ~1 order line per SKU per day over warm-up + simulated days.
-        lines: arg(&args, "--lines", skus * (simulated + WARMUP) as usize)?,
-        days: simulated + WARMUP,
-        runs: arg(&args, "--runs", 3)?,
-    };
+    let p = backtest_params(&args)?;
     let path = fixture_path("bench-backtest", &p);
     let Some(results) = run_children(&path, &p, || measure(&path, &p))? else {
         return Ok(());

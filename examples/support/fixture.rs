@@ -1,7 +1,7 @@
 //! The benchmarks' shared fixture: a deterministic store with `skus` products × `locations`
 //! locations from 50 suppliers, `lines` order lines spread over the `days` before [`now`] (skewed
 //! towards a head of popular SKUs), and one full snapshot a day with ~4% of pairs out of stock.
-//! Included by `bench_plan` and `bench_backtest` with `#[path]`.
+//! Included by `bench_plan`, `bench_backtest` and `bench_tune` with `#[path]`.
 
 #![allow(dead_code)]
 
@@ -352,4 +352,50 @@ pub fn max(results: &[serde_json::Value], key: &str) -> f64 {
         .iter()
         .filter_map(|r| r[key].as_f64())
         .fold(0.0, f64::max)
+}
+
+/// Warm-up days before the backtest benchmarks' simulated days.
+pub const BACKTEST_WARMUP: i64 = 28;
+
+/// The backtest benchmarks' fixture size from the command line: `--days` simulated (default
+/// 90) after the warm-up, `--skus` (10,000) at one location, ~1 order line per SKU a day
+/// (`--lines`), `--runs` (3). One store, shared by `bench_backtest` and `bench_tune`.
+pub fn backtest_params(args: &[String]) -> Result<Params> {
+    let simulated = arg(args, "--days", 90)? as i64;
+    let skus = arg(args, "--skus", 10_000)?;
+    Ok(Params {
+        skus,
+        locations: 1,
+        lines: arg(
+            args,
+            "--lines",
+            skus * (simulated + BACKTEST_WARMUP) as usize,
+        )?,
+        days: simulated + BACKTEST_WARMUP,
+        runs: arg(args, "--runs", 3)?,
+    })
+}
+
+/// What a backtest benchmark simulates: the fixture's days after the warm-up, read from the
+/// store as `replenish backtest` reads it.
+pub struct BacktestWorld {
+    pub loaded: replenish::app::backtest::Loaded,
+    pub config: replenish::core::plan::PlanConfig,
+    pub world: replenish::core::backtest::World,
+}
+
+/// Reads the store at `path` under `s` and builds the world, as `backtest` and `tune` do.
+pub fn backtest_world(s: &Settings, path: &Path, p: &Params) -> Result<BacktestWorld> {
+    let simulated = (p.days - BACKTEST_WARMUP).max(1) as u64;
+    let to = as_of() - chrono::Days::new(1);
+    let from = to - chrono::Days::new(simulated - 1);
+    let store = Store::open(path)?;
+    let loaded = replenish::app::backtest::load(s, &store, now(), Some(from), Some(to))?;
+    let config = replenish::app::plan::plan_config(s, replenish::core::plan::Explain::None)?;
+    let world = replenish::core::backtest::prepare(&config, &loaded.recorded(), from, to)?;
+    Ok(BacktestWorld {
+        loaded,
+        config,
+        world,
+    })
 }

@@ -178,20 +178,14 @@ mod tests {
     use super::*;
     use crate::core::backtest::engine::{Judge, SimOptions, outcome, simulate};
 
+    /// The engine tests' unit (A at Main from Acme, cost 2), with 28 warm-up days selling
+    /// `history` and 60 simulated days demanding `demand`.
     fn unit(history: f64, demand: f64, lead: u32, on_hand: f64) -> SimUnit {
         SimUnit {
-            sku: "A".into(),
-            location: "Main".into(),
-            supplier: Some("Acme".into()),
-            unit_cost: Some(2.0),
-            price: Some(5.0),
-            lead_time_days: lead,
             pack: 1.0,
-            initial_on_hand: on_hand,
             history: vec![history; 28],
             history_out: vec![false; 28],
-            demand: vec![demand; 60],
-            ..SimUnit::default()
+            ..crate::core::backtest::engine::tests::unit(vec![demand; 60], lead, on_hand)
         }
     }
 

@@ -704,7 +704,7 @@ impl Policy for Cin7Levels {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn unit(demand: Vec<f64>, lead: u32, on_hand: f64) -> SimUnit {
